@@ -1,0 +1,3 @@
+from ftui.cli import main
+
+main()

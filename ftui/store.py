@@ -1,0 +1,155 @@
+"""Local state in SQLite: an index and cache, never the source of truth.
+
+WAL mode and a busy timeout make two ftui processes safe at once; `PRAGMA user_version` tracks
+the schema, and migrations run inside one IMMEDIATE transaction so only one process applies them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from ftui.paths import data_dir, ensure
+
+MIGRATIONS: list[str] = [
+    # 1: uploads, job cache, chats, datasets seen
+    """
+    CREATE TABLE uploads (
+        provider TEXT NOT NULL, profile TEXT NOT NULL, sha256 TEXT NOT NULL,
+        file_id TEXT NOT NULL, filename TEXT NOT NULL, bytes INTEGER NOT NULL, created_at REAL NOT NULL,
+        PRIMARY KEY (profile, sha256)
+    );
+    CREATE TABLE jobs (
+        profile TEXT NOT NULL, job_id TEXT NOT NULL, status TEXT NOT NULL, body TEXT NOT NULL,
+        updated_at REAL NOT NULL, notified INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (profile, job_id)
+    );
+    CREATE TABLE chats (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, title TEXT NOT NULL, body TEXT NOT NULL,
+        created_at REAL NOT NULL, updated_at REAL NOT NULL
+    );
+    CREATE TABLE datasets (
+        path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime REAL NOT NULL, summary TEXT,
+        seen_at REAL NOT NULL
+    );
+    CREATE TABLE upload_sessions (
+        profile TEXT NOT NULL, sha256 TEXT NOT NULL, upload_id TEXT NOT NULL, parts TEXT NOT NULL,
+        created_at REAL NOT NULL, PRIMARY KEY (profile, sha256)
+    );
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class Store:
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or ensure(data_dir()) / "state.db"
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA busy_timeout=30000")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version >= SCHEMA_VERSION:
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
+            for n in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[n].split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version={n + 1}")
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    @property
+    def version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def close(self) -> None:
+        self.db.close()
+
+    # uploads: one file content is uploaded once per profile
+    def uploaded(self, profile: str, sha256: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM uploads WHERE profile=? AND sha256=?",
+                               (profile, sha256)).fetchone()
+
+    def remember_upload(self, provider: str, profile: str, sha256: str, file_id: str,
+                        filename: str, size: int) -> None:
+        self.db.execute("INSERT OR REPLACE INTO uploads VALUES (?,?,?,?,?,?,?)",
+                        (provider, profile, sha256, file_id, filename, size, time.time()))
+
+    def forget_upload(self, profile: str, file_id: str) -> None:
+        self.db.execute("DELETE FROM uploads WHERE profile=? AND file_id=?", (profile, file_id))
+
+    # resumable chunked uploads
+    def upload_session(self, profile: str, sha256: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT * FROM upload_sessions WHERE profile=? AND sha256=?",
+                              (profile, sha256)).fetchone()
+        return {"upload_id": row["upload_id"], "parts": json.loads(row["parts"])} if row else None
+
+    def save_upload_session(self, profile: str, sha256: str, upload_id: str, parts: list[str]) -> None:
+        self.db.execute("INSERT OR REPLACE INTO upload_sessions VALUES (?,?,?,?,?)",
+                        (profile, sha256, upload_id, json.dumps(parts), time.time()))
+
+    def drop_upload_session(self, profile: str, sha256: str) -> None:
+        self.db.execute("DELETE FROM upload_sessions WHERE profile=? AND sha256=?", (profile, sha256))
+
+    # job cache: what the provider said last, so a screen has something before the first poll
+    def cache_job(self, profile: str, job_id: str, status: str, body: dict[str, Any]) -> bool:
+        """Store a job; return True the first time it is seen in a terminal status."""
+        terminal = status in {"succeeded", "failed", "cancelled"}
+        with self.db:
+            row = self.db.execute("SELECT notified FROM jobs WHERE profile=? AND job_id=?",
+                                  (profile, job_id)).fetchone()
+            first_end = terminal and not (row and row["notified"])
+            self.db.execute(
+                "INSERT INTO jobs VALUES (?,?,?,?,?,?) ON CONFLICT(profile, job_id) DO UPDATE SET "
+                "status=excluded.status, body=excluded.body, updated_at=excluded.updated_at, "
+                "notified=MAX(jobs.notified, excluded.notified)",
+                (profile, job_id, status, json.dumps(body, default=str), time.time(), int(terminal)),
+            )
+        return first_end
+
+    def cached_jobs(self, profile: str) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT body FROM jobs WHERE profile=? ORDER BY updated_at DESC",
+                               (profile,)).fetchall()
+        return [json.loads(r["body"]) for r in rows]
+
+    # chats
+    def save_chat(self, title: str, body: dict[str, Any], chat_id: int | None = None) -> int:
+        now = time.time()
+        if chat_id is None:
+            cur = self.db.execute("INSERT INTO chats (title, body, created_at, updated_at) VALUES (?,?,?,?)",
+                                  (title, json.dumps(body), now, now))
+            return int(cur.lastrowid or 0)
+        self.db.execute("UPDATE chats SET title=?, body=?, updated_at=? WHERE id=?",
+                        (title, json.dumps(body), now, chat_id))
+        return chat_id
+
+    def chats(self) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT id, title, updated_at FROM chats ORDER BY updated_at DESC").fetchall()
+        return [dict(r) for r in rows]
+
+    def chat(self, chat_id: int) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT body FROM chats WHERE id=?", (chat_id,)).fetchone()
+        return json.loads(row["body"]) if row else None
+
+    # datasets seen
+    def remember_dataset(self, path: Path, summary: dict[str, Any] | None = None) -> None:
+        st = path.stat()
+        self.db.execute("INSERT OR REPLACE INTO datasets VALUES (?,?,?,?,?)",
+                        (str(path.resolve()), st.st_size, st.st_mtime,
+                         json.dumps(summary) if summary else None, time.time()))
+
+    def recent_datasets(self, limit: int = 20) -> list[str]:
+        rows = self.db.execute("SELECT path FROM datasets ORDER BY seen_at DESC LIMIT ?", (limit,))
+        return [r["path"] for r in rows]

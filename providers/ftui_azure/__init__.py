@@ -1,0 +1,1 @@
+"""Azure providers: Azure OpenAI (`azure`) and Azure ML fine-tuning (`azureml`)."""

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ftui import hookimpl
+
+
+@hookimpl
+def ftui_register_providers(register: Callable[[type], None]) -> None:
+    from ftui_local.provider import LocalProvider
+
+    register(LocalProvider)

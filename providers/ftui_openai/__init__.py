@@ -1,0 +1,1 @@
+"""The OpenAI provider: any OpenAI-compatible fine-tuning API through the official SDK."""

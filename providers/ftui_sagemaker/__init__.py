@@ -1,0 +1,1 @@
+"""The SageMaker provider: Hugging Face training containers through boto3."""
