@@ -153,8 +153,9 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        msg = getattr(exc, "msg", str(exc))
+        # Python 3.11's error carries the position only in its text: "... (at line 3, column 14)"
+        m = re.search(r"^(.*?)\s*\(at line (\d+), column (\d+)\)$", str(exc))
+        msg, line = (f"{m.group(1)} (column {m.group(3)})", int(m.group(2))) if m else (str(exc), None)
         raise ConfigError(f"not valid TOML: {msg}", path=str(path), line=line) from None
     cfg = Config(path=path, default_profile="", raw_profiles={}, _lines=_key_lines(text))
 

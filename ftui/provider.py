@@ -70,7 +70,7 @@ class Provider:
     def _unsupported(self, verb: str) -> NotSupported:
         return NotSupported(self.name, verb)
 
-    async def aclose(self) -> None:  # noqa: B027 - optional hook
+    async def aclose(self) -> None:
         """Release clients, warm models, worker threads."""
 
     # -- models -----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import cached_property
 
 from ftui.config import Config, Profile, load_config
@@ -13,14 +14,19 @@ from ftui.store import Store
 
 class Session:
     def __init__(self, config_path: str | os.PathLike[str] | None = None,
-                 profile: str | None = None) -> None:
+                 profile: str | None = None, warn: Callable[[str], None] | None = None) -> None:
         self.config_path = config_path
+        self._warn = warn
         self.profile_name = profile
         self._provider: Provider | None = None
 
     @cached_property
     def config(self) -> Config:
-        return load_config(self.config_path)
+        config = load_config(self.config_path)
+        for warning in config.warnings:
+            if self._warn:
+                self._warn(warning)
+        return config
 
     @cached_property
     def profile(self) -> Profile:

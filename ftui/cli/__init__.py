@@ -34,7 +34,9 @@ def cli(ctx: click.Context, config_path: str | None, profile: str | None) -> Non
 
     Run with no command to open the terminal UI.
     """
-    session = Session(config_path, profile)
+    from ftui.cli.output import warn
+
+    session = Session(config_path, profile, warn=warn)
     ctx.obj = session
     if ctx.invoked_subcommand is None:
         from ftui.tui.app import run_app
@@ -43,9 +45,9 @@ def cli(ctx: click.Context, config_path: str | None, profile: str | None) -> Non
 
 
 def _add_commands() -> None:
-    from ftui.cli import chat, data, eval, files, jobs, providers, serve, web
+    from ftui.cli import chat, config, data, eval, files, jobs, providers, serve, web
 
-    for module in (providers, data, files, jobs, chat, eval, serve, web):
+    for module in (providers, config, data, files, jobs, chat, eval, serve, web):
         cli.add_command(module.command)
 
 
