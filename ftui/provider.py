@@ -123,6 +123,34 @@ class Provider:
     async def checkpoints(self, job_id: str) -> list[Checkpoint]:
         raise self._unsupported("checkpoints")
 
+    async def result_csv(self, job_id: str) -> bytes | None:
+        """The finished job's step metrics as OpenAI's result-file CSV (plain text, not base64).
+
+        The default reads a result file the job names by a local path, else builds the CSV from the
+        job's metrics events.
+        """
+        import asyncio
+        import csv
+        import io
+
+        for ref in (await self.job(job_id)).result_files:
+            path = Path(ref)
+            if path.is_absolute() and path.is_file():
+                return await asyncio.to_thread(path.read_bytes)
+
+        columns = ("step", "train_loss", "train_accuracy", "valid_loss", "valid_mean_token_accuracy")
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for event in await self.events(job_id):
+            m = event.metrics
+            if m is None:
+                continue
+            row = (m.step, m.train_loss, m.train_mean_token_accuracy, m.valid_loss,
+                   m.valid_mean_token_accuracy)
+            writer.writerow(["" if v is None else v for v in row])
+        return out.getvalue().encode()
+
     async def deploy(self, model: str) -> Deployment:
         """Make a fine-tuned model callable. Providers whose models are callable at once return ready."""
         return Deployment(id=model, model=model, status="ready")

@@ -1,10 +1,42 @@
-"""Token counting. (The datasets issue fills this in; the protocol below is the contract.)"""
+"""Token counting: exact for OpenAI models (offline, via quicktok), approximate for names we do not know.
+
+A `Tokenizer` counts what one training example is billed and trained as, chat-format overhead
+included. For chat examples that is OpenAI's published accounting (the fine-tuning data-prep
+notebook): 3 tokens per message, the tokens of every message field, 1 more for `name`, and 3 to
+prime the reply. Providers that train locally supply their own Tokenizer (the model's chat template).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import json
+from collections.abc import Iterable
+from typing import Any, Protocol, runtime_checkable
+
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_NAME = 1
+TOKENS_PER_REPLY = 3
+
+# tiktoken's model tables, reduced to prefixes. Longest match wins, so "gpt-4o" beats "gpt-4".
+_ENCODING_PREFIXES: dict[str, str] = {
+    "gpt-4o": "o200k_base",
+    "gpt-4.1": "o200k_base",
+    "gpt-4.5": "o200k_base",
+    "gpt-5": "o200k_base",
+    "chatgpt-4o": "o200k_base",
+    "o1": "o200k_base",
+    "o3": "o200k_base",
+    "o4-mini": "o200k_base",
+    "gpt-oss": "o200k_harmony",
+    "gpt-4": "cl100k_base",
+    "gpt-3.5-turbo": "cl100k_base",
+    "gpt-35-turbo": "cl100k_base",  # Azure's spelling
+    "davinci-002": "cl100k_base",
+    "babbage-002": "cl100k_base",
+}
+DEFAULT_ENCODING = "o200k_base"  # every model still fine-tunable uses it
 
 
+@runtime_checkable
 class Tokenizer(Protocol):
     name: str           # e.g. "o200k_base" or a Hugging Face tokenizer's name
     exact: bool         # False when the count is an approximation
@@ -13,3 +45,214 @@ class Tokenizer(Protocol):
     def count_example(self, example: dict[str, Any]) -> int:
         """Tokens one training example is billed/trained as, chat-format overhead included."""
         ...
+
+
+def base_model(model: str) -> str:
+    """`ft:gpt-4o-mini-2024-07-18:org:suffix:id` -> `gpt-4o-mini-2024-07-18`; other names unchanged.
+
+    tiktoken gets `ft:gpt-4.1-…` wrong (its `ft:gpt-4` prefix matches first), so we strip first.
+    """
+    name = model.strip()
+    if name.startswith("ft:"):
+        name = name.split(":")[1] if name.count(":") >= 1 else name[3:]
+    return name.rsplit("/", 1)[-1].lower()
+
+
+def encoding_for(model: str | None) -> str | None:
+    """The tiktoken encoding an OpenAI model uses, or None when the name is not an OpenAI model."""
+    if not model:
+        return DEFAULT_ENCODING
+    base = base_model(model)
+    for prefix in sorted(_ENCODING_PREFIXES, key=len, reverse=True):
+        if base == prefix or base.startswith(prefix + "-") or base.startswith(prefix + ":"):
+            return _ENCODING_PREFIXES[prefix]
+    return None
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class _Accounting:
+    """The chat-format arithmetic shared by the exact and the approximate tokenizer.
+
+    Subclasses provide `_count_many(texts) -> list[int]`; every distinct string is counted once
+    per call, then cached, because real datasets repeat system prompts, roles and tool schemas.
+    """
+
+    name: str
+    exact: bool
+    max_tokens_per_example: int | None
+    _cache_limit = 200_000
+
+    def __init__(self) -> None:
+        self._cache: dict[str, int] = {}
+
+    def _count_many(self, texts: list[str]) -> list[int]:
+        raise NotImplementedError
+
+    def count_text(self, text: str) -> int:
+        return self.count_texts([text])[0]
+
+    def count_texts(self, texts: Iterable[str]) -> list[int]:
+        cache = self._cache
+        texts = list(texts)
+        missing = list({t for t in texts if t not in cache})
+        if missing:
+            if len(cache) + len(missing) > self._cache_limit:
+                cache.clear()
+            cache.update(zip(missing, self._count_many(missing), strict=True))
+        return [cache[t] for t in texts]
+
+    # -- the accounting ---------------------------------------------------------------------
+    def count_example(self, example: dict[str, Any]) -> int:
+        return self.count_examples([example])[0]
+
+    def count_examples(self, examples: list[dict[str, Any]]) -> list[int]:
+        """Counts for many examples at once: strings are gathered, counted in one batch, summed."""
+        plans: list[tuple[int, list[str]]] = [_plan(ex) for ex in examples]
+        flat = [t for _, texts in plans for t in texts]
+        counts = self.count_texts(flat)
+        out, i = [], 0
+        for fixed, texts in plans:
+            n = len(texts)
+            out.append(fixed + sum(counts[i:i + n]))
+            i += n
+        return out
+
+
+def _plan(example: Any) -> tuple[int, list[str]]:
+    """(fixed overhead, strings to tokenize) for one example of any supported shape."""
+    if not isinstance(example, dict):
+        return 0, []
+    texts: list[str] = []
+    fixed = 0
+    if "messages" in example or "input" in example:
+        if "input" in example and isinstance(example["input"], dict):
+            inner = example["input"]
+            messages = list(_as_list(inner.get("messages")))
+            for key in ("preferred_output", "non_preferred_output"):
+                messages.extend(_as_list(example.get(key)))
+            tools = inner.get("tools") or inner.get("functions")
+        else:
+            messages = _as_list(example.get("messages"))
+            tools = example.get("tools") or example.get("functions")
+        for message in messages:
+            fixed += TOKENS_PER_MESSAGE
+            if not isinstance(message, dict):
+                continue
+            for key, value in message.items():
+                if key == "weight" or value is None:
+                    continue
+                if key == "name":
+                    fixed += TOKENS_PER_NAME
+                _texts_of(value, texts)
+        if tools:
+            texts.append(_json(tools))
+        fixed += TOKENS_PER_REPLY
+        return fixed, texts
+    for key in ("prompt", "completion"):
+        value = example.get(key)
+        if isinstance(value, str):
+            texts.append(value)
+    return fixed, texts
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _texts_of(value: Any, out: list[str]) -> None:
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, list):
+        # Content parts: text is tokenized; other parts (images) count as their JSON, a lower bound.
+        for part in value:
+            if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+                out.append(part["text"])
+            else:
+                out.append(_json(part))
+    else:
+        out.append(_json(value))
+
+
+class OpenAITokenizer(_Accounting):
+    """Exact counts with OpenAI's encodings, from the vocabularies quicktok ships (works offline).
+
+    Picklable (the native encoder is reloaded on the other side), so validation can fan out to
+    worker processes.
+    """
+
+    exact = True
+
+    def __init__(self, encoding: str = DEFAULT_ENCODING, *, max_tokens_per_example: int | None = None,
+                 model: str | None = None) -> None:
+        super().__init__()
+        self.name = encoding
+        self.model = model
+        self.max_tokens_per_example = max_tokens_per_example
+        self._enc: Any = None
+
+    @property
+    def encoder(self) -> Any:
+        if self._enc is None:
+            import quicktok
+
+            self._enc = quicktok.get_encoding(self.name)
+        return self._enc
+
+    def _count_many(self, texts: list[str]) -> list[int]:
+        count = self.encoder.count
+        return [count(t) for t in texts]
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids, special-token strings treated as text (tiktoken's `encode_ordinary`)."""
+        return list(self.encoder.encode_ordinary(text))
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"name": self.name, "model": self.model, "max_tokens_per_example": self.max_tokens_per_example}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["name"], max_tokens_per_example=state["max_tokens_per_example"],  # type: ignore[misc]
+                      model=state["model"])
+
+
+class ApproximateTokenizer(_Accounting):
+    """For models whose tokenizer we cannot load: about 4 characters a token (English text)."""
+
+    exact = False
+
+    def __init__(self, model: str | None = None, *, max_tokens_per_example: int | None = None) -> None:
+        super().__init__()
+        self.name = f"approximate ({model})" if model else "approximate"
+        self.model = model
+        self.max_tokens_per_example = max_tokens_per_example
+
+    def _count_many(self, texts: list[str]) -> list[int]:
+        return [(len(t) + 3) // 4 for t in texts]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"model": self.model, "max_tokens_per_example": self.max_tokens_per_example}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["model"], max_tokens_per_example=state["max_tokens_per_example"])  # type: ignore[misc]
+
+
+def tokenizer_for(model: str | None) -> Tokenizer:
+    """The tokenizer for an OpenAI model name (fine-tuned `ft:` names included); approximate otherwise."""
+    from ftui.data.prices import price_for
+
+    price = price_for(model) if model else None
+    limit = price.max_tokens_per_example if price else None
+    encoding = encoding_for(model)
+    if encoding is None:
+        return ApproximateTokenizer(model, max_tokens_per_example=limit)
+    return OpenAITokenizer(encoding, max_tokens_per_example=limit, model=model)
+
+
+def count_examples(tokenizer: Tokenizer, examples: list[dict[str, Any]]) -> list[int]:
+    """Batch counting where the tokenizer offers it; one by one otherwise."""
+    batch = getattr(tokenizer, "count_examples", None)
+    if batch is not None:
+        return list(batch(examples))
+    return [tokenizer.count_example(ex) for ex in examples]

@@ -1,23 +1,383 @@
-"""The Textual app (an empty shell until the TUI issue lands)."""
+"""The Textual app: four panes over whichever profile is active, k9s-style keys, live job watch.
+
+Everything the app asks of a provider goes through `FtuiApp.call` / `stream_chat`, which await the
+provider on the bridge's own loop, always from inside a Textual worker; the UI loop only renders.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Log, TabbedContent, TabPane
+
+from ftui.errors import FtuiError
+from ftui.model import TERMINAL_STATUSES, ChatMessage, ChatParams, Checkpoint, Job
+from ftui.tui.bridge import ProviderBridge
+from ftui.tui.commands import VIEWS, CommandError, FtuiCommands, parse_command
+from ftui.tui.screens.base import Pane
+from ftui.tui.screens.datasets import DatasetsPane
+from ftui.tui.screens.help import HelpScreen
+from ftui.tui.screens.job_detail import JobDetailScreen
+from ftui.tui.screens.job_form import JobFormScreen
+from ftui.tui.screens.jobs import JobsPane
+from ftui.tui.screens.metrics import MetricsPane
+from ftui.tui.screens.playground import PlaygroundPane
+from ftui.tui.widgets.command_line import CommandLine
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ftui.provider import Provider
     from ftui.session import Session
+    from ftui.store import Store
+
+POLL_EVERY = 2.0
+MAX_BACKOFF = 60.0
+
+
+class FtuiApp(App[None]):
+    CSS_PATH = "ftui.tcss"
+    TITLE = "ftui"
+    COMMANDS = App.COMMANDS | {FtuiCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "show_view('datasets')", "Datasets", id="view-datasets", show=False),
+        Binding("2", "show_view('jobs')", "Jobs", id="view-jobs", show=False),
+        Binding("3", "show_view('metrics')", "Metrics", id="view-metrics", show=False),
+        Binding("4", "show_view('playground')", "Playground", id="view-playground", show=False),
+        Binding("question_mark", "help", "Keys", id="help"),
+        Binding("colon", "command_line", "Command", id="command-line"),
+        Binding("L", "toggle_log", "Log", id="toggle-log", show=False),
+        Binding("ctrl+b", "toggle_bell", "Bell", id="toggle-bell", show=False),
+        Binding("q", "quit", "Quit", id="quit", show=False),
+    ]
+    HELP: ClassVar[dict[str, str]] = {
+        "ctrl+p": "Command palette: profiles, views, themes, actions",
+        ":": "Command line: :jobs [/filter], :profile NAME, :theme NAME, :bell on|off, :q",
+        "tab, shift+tab": "Move focus",
+        "ctrl+q": "Quit",
+    }
+
+    def __init__(self, session: Session, *, poll_interval: float = POLL_EVERY, jobs_limit: int = 100,
+                 clock: Callable[[], datetime] | None = None, folder: Path | None = None,
+                 bell: bool = False, initial_view: str = "jobs") -> None:
+        super().__init__()
+        self.session = session
+        self.bridge = ProviderBridge()
+        self.poll_interval = poll_interval
+        self.jobs_limit = jobs_limit
+        self.bell_on = bell
+        self.jobs: list[Job] = []
+        self.folder = folder
+        self.initial_view = initial_view
+        self._clock = clock
+        self._provider: Provider | None = None
+        self._provider_lock: asyncio.Lock | None = None
+        self._generation = 0
+        self._statuses: dict[str, str] = {}
+        self._poll_timer: Timer | None = None
+        self._poll_failures = 0
+
+    # -- layout ---------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(initial=self.initial_view, id="views"):
+            with TabPane("Datasets", id="datasets"):
+                yield DatasetsPane(self.folder)
+            with TabPane("Jobs", id="jobs"):
+                yield JobsPane()
+            with TabPane("Metrics", id="metrics"):
+                yield MetricsPane()
+            with TabPane("Playground", id="playground"):
+                yield PlaygroundPane()
+        yield Log(max_lines=500, id="app-log")
+        yield CommandLine()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#app-log", Log).display = False
+        self.query_one(CommandLine).display = False
+        self.query_one("#app-log", Log).border_title = "log"
+        self._update_header()
+        self._load_statuses()
+        self.call_after_refresh(self.poll_jobs)
+        self._focus_view(self.initial_view)
+
+    def on_unmount(self) -> None:
+        provider, self._provider = self._provider, None
+        if provider is not None:
+            try:
+                asyncio.run_coroutine_threadsafe(provider.aclose(), self.bridge._ensure_loop()).result(2)
+            except Exception:  # closing is best effort; the process is ending
+                pass
+        self.bridge.close()
+
+    # -- session and provider -------------------------------------------------------------------
+    @property
+    def store(self) -> Store:
+        return self.session.store
+
+    @property
+    def profile_name(self) -> str:
+        return self.session.profile.name
+
+    def profile_names(self) -> list[str]:
+        return self.session.config.profile_names
+
+    def now(self) -> datetime:
+        return self._clock() if self._clock else datetime.now(UTC)
+
+    def _update_header(self) -> None:
+        try:
+            profile = self.session.profile
+            self.sub_title = f"profile {profile.name} · provider {profile.provider}"
+        except FtuiError as exc:
+            self.sub_title = "no profile"
+            self.report_error("reading the config", exc)
+
+    async def get_provider(self) -> Provider:
+        if self._provider is None:
+            if self._provider_lock is None:
+                self._provider_lock = asyncio.Lock()
+            async with self._provider_lock:
+                if self._provider is None:
+                    generation = self._generation
+                    # Building a provider may read credentials or SDK clients: keep it off the loop.
+                    provider = await asyncio.to_thread(self.session.provider)
+                    if generation != self._generation:
+                        raise asyncio.CancelledError  # the profile changed while we waited
+                    self._provider = provider
+        assert self._provider is not None
+        return self._provider
+
+    async def call(self, verb: str, *args: Any, **kwargs: Any) -> Any:
+        """`await provider.<verb>(*args, **kwargs)` on the provider loop."""
+        provider = await self.get_provider()
+        return await self.bridge.call(getattr(provider, verb), *args, **kwargs)
+
+    async def stream_chat(self, model: str, messages: list[ChatMessage],
+                          params: ChatParams) -> AsyncIterator[str]:
+        provider = await self.get_provider()
+        async for piece in self.bridge.stream(lambda: provider.chat(model, messages, params)):
+            yield piece
+
+    def switch_profile(self, name: str) -> None:
+        """Re-point every pane at profile `name`; on a bad name the current profile stays."""
+        try:
+            self.session.switch(name)
+        except FtuiError as exc:
+            self.report_error(f"switching to profile {name!r}", exc)
+            return
+        self._generation += 1
+        old, self._provider = self._provider, None
+        if old is not None:
+            self.run_worker(self.bridge.call(old.aclose), group="provider-close", exit_on_error=False)
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+            self._poll_timer = None
+        self.workers.cancel_group(self, "jobs-poll")
+        self.jobs = []
+        self._poll_failures = 0
+        self._load_statuses()
+        self._update_header()
+        for pane in self.query(Pane):
+            pane.profile_changed()
+        self.poll_jobs()
+        self.notify(f"profile {name} ({self.session.profile.provider})", title="Profile")
+
+    # -- errors ---------------------------------------------------------------------------------
+    def report_error(self, what: str, exc: BaseException) -> None:
+        """A failed provider call: a toast and a line in the log pane, never a crash."""
+        text = str(exc) if isinstance(exc, FtuiError) else f"{type(exc).__name__}: {exc}"
+        self.notify(text, title=f"Error {what}", severity="error", markup=False, timeout=8)
+        stamp = datetime.now().strftime("%H:%M:%S")
+        self.query_one("#app-log", Log).write_line(f"{stamp} error {what}: {text}")
+
+    def log_line(self, text: str) -> None:
+        stamp = datetime.now().strftime("%H:%M:%S")
+        self.query_one("#app-log", Log).write_line(f"{stamp} {text}")
+
+    # -- job watch (on the app, so notifications arrive whichever pane is showing) --------------
+    def _load_statuses(self) -> None:
+        try:
+            cached = self.store.cached_jobs(self.profile_name)
+        except FtuiError:
+            cached = []
+        self._statuses = {str(j.get("id")): str(j.get("status")) for j in cached}
+
+    def poll_jobs_soon(self) -> None:
+        self.poll_jobs()
+
+    @work(group="jobs-poll", exclusive=True, exit_on_error=False, description="refreshing jobs")
+    async def poll_jobs(self) -> None:
+        generation = self._generation
+        delay = self.poll_interval
+        try:
+            jobs = await self.call("jobs", limit=self.jobs_limit)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if generation != self._generation:
+                return
+            self._poll_failures += 1
+            if self._poll_failures == 1 or self._poll_failures % 10 == 0:
+                self.report_error("refreshing jobs", exc)
+            delay = min(MAX_BACKOFF, self.poll_interval * 2**self._poll_failures)
+        else:
+            if generation != self._generation:
+                return
+            self._poll_failures = 0
+            self.jobs = jobs
+            self.jobs_seen(jobs)
+            self.query_one(JobsPane).show_jobs(jobs)
+            if not any(j.status not in TERMINAL_STATUSES for j in jobs):
+                delay = self.poll_interval * 3  # nothing is moving: look less often
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+        self._poll_timer = self.set_timer(delay, self.poll_jobs)
+
+    def job_seen(self, job: Job) -> None:
+        self.jobs_seen([job])
+
+    def jobs_seen(self, jobs: list[Job]) -> None:
+        changed = []
+        for job in jobs:
+            before = self._statuses.get(job.id)
+            if before == job.status:
+                continue
+            self._statuses[job.id] = job.status
+            changed.append(job)
+            if job.status in TERMINAL_STATUSES and before is not None and before not in TERMINAL_STATUSES:
+                self.announce(job)
+        if changed:
+            self.record_jobs(changed, self.profile_name)
+
+    def announce(self, job: Job) -> None:
+        severity = {"succeeded": "information", "failed": "error"}.get(job.status, "warning")
+        detail = f" → {job.fine_tuned_model}" if job.fine_tuned_model else ""
+        if job.error:
+            detail = f": {job.error.message}"
+        self.notify(f"{job.id} {job.status}{detail}", title=f"Job {job.status}", severity=severity,
+                    timeout=10, markup=False)
+        self.log_line(f"job {job.id} {job.status}{detail}")
+        if self.bell_on:
+            self.bell()
+
+    @work(thread=True, group="job-record", exit_on_error=False, description="recording jobs")
+    def record_jobs(self, jobs: list[Job], profile: str) -> None:
+        # The store write and the plugins' ftui_job_finished hooks (webhooks, desktop notices) may
+        # block, so they run off the UI thread; notify.job_seen makes the hook fire once per job.
+        from ftui.notify import job_seen
+
+        for job in jobs:
+            seen = job_seen(self.store, profile, job)
+            for error in seen.errors:
+                self.call_from_thread(self.log_line, f"warning: {error}")
+
+    # -- navigation -----------------------------------------------------------------------------
+    def show_view(self, view: str) -> None:
+        self.query_one("#views", TabbedContent).active = view
+        self._focus_view(view)
+
+    def _focus_view(self, view: str) -> None:
+        target = {"datasets": "#ds-files", "jobs": "#jobs-table", "metrics": "#checkpoints",
+                  "playground": "#prompt"}[view]
+        self.query_one(target).focus()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id:
+            self.call_after_refresh(self._focus_view, event.pane.id)
+            for pane in event.pane.query(Pane):
+                pane.activated()
+
+    @property
+    def active_view(self) -> str:
+        return self.query_one("#views", TabbedContent).active
+
+    def action_show_view(self, view: str) -> None:
+        self.show_view(view)
+
+    def show_metrics(self, job_id: str) -> None:
+        self.show_view("metrics")
+        self.query_one(MetricsPane).watch_job(job_id)
+
+    def open_playground(self, model: str) -> None:
+        self.show_view("playground")
+        self.query_one(PlaygroundPane).use_model(model)
+
+    def new_job(self, training_file: str | None = None) -> None:
+        self.show_view("jobs")
+        self.query_one(JobsPane).action_new_job(training_file)
+
+    def metrics_checkpoints(self) -> list[Checkpoint]:
+        return self.query_one(MetricsPane).checkpoints
+
+    def action_new_job(self) -> None:
+        self.new_job()
+
+    def action_help(self) -> None:
+        sections = [
+            ("Everywhere", list(self.BINDINGS), self.HELP),
+            ("Datasets", list(DatasetsPane.BINDINGS), DatasetsPane.HELP),
+            ("Jobs", list(JobsPane.BINDINGS), JobsPane.HELP),
+            ("Job detail", list(JobDetailScreen.BINDINGS), {}),
+            ("Job form", list(JobFormScreen.BINDINGS), {}),
+            ("Metrics", list(MetricsPane.BINDINGS), MetricsPane.HELP),
+            ("Playground", list(PlaygroundPane.BINDINGS), PlaygroundPane.HELP),
+        ]
+        self.push_screen(HelpScreen(sections))
+
+    def action_command_line(self) -> None:
+        self.query_one(CommandLine).open()
+
+    def action_toggle_log(self) -> None:
+        log = self.query_one("#app-log", Log)
+        log.display = not log.display
+
+    def action_toggle_bell(self) -> None:
+        self.set_bell(not self.bell_on)
+
+    def set_bell(self, on: bool) -> None:
+        self.bell_on = on
+        self.notify("terminal bell " + ("on: rings when a job finishes" if on else "off"))
+
+    @on(CommandLine.Submitted)
+    def _run_command(self, event: CommandLine.Submitted) -> None:
+        try:
+            command = parse_command(event.text)
+        except CommandError as exc:
+            self.notify(str(exc), title="Command", severity="error", markup=False)
+            return
+        if command.action == "view" and command.arg in VIEWS:
+            if command.arg == "metrics" and command.extra:
+                self.show_metrics(command.extra)
+                return
+            self.show_view(command.arg)
+            if command.arg == "jobs" and command.extra:
+                self.query_one(JobsPane).set_filter(command.extra)
+        elif command.action == "profile" and command.arg:
+            self.switch_profile(command.arg)
+        elif command.action == "theme" and command.arg:
+            if command.arg not in self.available_themes:
+                self.notify(f"no theme {command.arg!r}; themes: " + ", ".join(sorted(self.available_themes)),
+                            severity="error", markup=False)
+            else:
+                self.theme = command.arg
+        elif command.action == "bell":
+            self.set_bell(not self.bell_on if command.arg is None else command.arg == "on")
+        elif command.action == "help":
+            self.action_help()
+        elif command.action == "quit":
+            self.exit()
 
 
 def run_app(session: Session) -> None:
-    from textual.app import App, ComposeResult
-    from textual.widgets import Footer, Header, Static
-
-    class FtuiApp(App[None]):
-        TITLE = "ftui"
-
-        def compose(self) -> ComposeResult:
-            yield Header()
-            yield Static("ftui")
-            yield Footer()
-
-    FtuiApp().run()
+    _ = session.profile  # a broken config is reported by the CLI before the screen is taken over
+    FtuiApp(session).run()

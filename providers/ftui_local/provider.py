@@ -1,11 +1,57 @@
-"""LocalProvider (filled in by the local-provider issue)."""
+"""LocalProvider: real LoRA fine-tuning on this machine, in detached worker processes.
+
+Jobs live in `<data>/local/jobs/<job-id>/` (see `jobdir.py` and `jobs.py`), uploaded files in
+`<data>/local/files/` (see `files.py`). Every blocking call runs in a thread; torch and the
+trainer are imported only inside the worker and inside chat.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+import asyncio
+import random
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, ClassVar
 
-from ftui.provider import Provider
+from ftui.errors import FtuiError, NotFound, NotSupported, ProviderError
+from ftui.model import (
+    BaseModelInfo,
+    ChatMessage,
+    ChatParams,
+    Checkpoint,
+    Job,
+    JobEvent,
+    JobSpec,
+    RemoteFile,
+)
+from ftui.provider import Progress, Provider
+from ftui_local.files import FileStore, copy_into
+from ftui_local.jobdir import JobDir
+from ftui_local.jobs import JobManager, _parse_time
+from ftui_local.naming import FILE_PREFIX, fine_tuned_name, parse_fine_tuned, short_id
 from ftui_local.settings import LocalSettings
+
+_MAX_ERRORS_IN_MESSAGE = 3
+
+
+def _field(obj: Any, name: str, default: Any = None) -> Any:
+    return obj.get(name, default) if isinstance(obj, dict) else getattr(obj, name, default)
+
+
+def describe_invalid(path: str, report: Any) -> str:
+    """`path: N errors; line 3: code: message; ...` from a ValidationReport."""
+    errors = list(_field(report, "errors", []) or [])
+    parts = []
+    for err in errors[:_MAX_ERRORS_IN_MESSAGE]:
+        line = _field(err, "line")
+        where = f"line {line}: " if line else ""
+        parts.append(f"{where}{_field(err, 'code', 'error')}: {_field(err, 'message', '')}")
+    count = max(_field(report, "error_count", 0) or 0, len(errors))  # the report may cap its list
+    more = count - len(parts)
+    summary = f"{path}: {count} error{'s' if count != 1 else ''}"
+    text = "; ".join([summary, *parts])
+    return text + (f"; and {more} more (run `ftui data validate {path}`)" if more > 0 else "")
 
 
 class LocalProvider(Provider):
@@ -15,3 +61,288 @@ class LocalProvider(Provider):
     settings_model = LocalSettings
     requires: ClassVar[tuple[str, ...]] = ("torch", "transformers", "peft", "trl")
     extra = "local"
+
+    def __init__(self, settings: LocalSettings, profile: str = "default") -> None:  # type: ignore[override]
+        super().__init__(settings, profile)
+        self.settings: LocalSettings = settings
+        self._tokenizers: dict[str, Any] = {}
+
+    @property
+    def manager(self) -> JobManager:
+        return JobManager(max_concurrent=self.settings.max_concurrent_jobs)
+
+    @property
+    def file_store(self) -> FileStore:
+        return FileStore()
+
+    # -- models -----------------------------------------------------------------------------
+    async def base_models(self) -> list[BaseModelInfo]:
+        def load() -> list[BaseModelInfo]:
+            from ftui_local.models import catalog
+
+            out = []
+            for entry in catalog():
+                if isinstance(entry, BaseModelInfo):
+                    out.append(entry)
+                elif isinstance(entry, dict):
+                    out.append(BaseModelInfo.model_validate({"provider": self.name, **entry}))
+                else:
+                    out.append(BaseModelInfo(
+                        id=_field(entry, "id") or _field(entry, "name"), provider=self.name,
+                        description=_field(entry, "description", "") or "",
+                        context_length=_field(entry, "context_length")))
+            return out
+
+        return await asyncio.to_thread(load)
+
+    async def fine_tuned_models(self) -> list[BaseModelInfo]:
+        def load() -> list[BaseModelInfo]:
+            out = []
+            for jd in self.manager.all_dirs():
+                spec, state = jd.read_spec(), jd.read_state()
+                if state.get("status") == "succeeded" and jd.adapter_dir.exists():
+                    out.append(BaseModelInfo(
+                        id=spec["fine_tuned_model"], provider=self.name, fine_tuned=True,
+                        methods=[spec.get("method", "supervised")],
+                        description=f"{spec.get('base_model')} + LoRA adapter from {jd.job_id}"))
+            return out
+
+        return await asyncio.to_thread(load)
+
+    def _find_model_job(self, model: str) -> tuple[JobDir, int | None]:
+        ref = parse_fine_tuned(model)
+        if ref is not None:
+            for jd in self.manager.all_dirs():
+                if short_id(jd.job_id) == ref.short and jd.read_spec().get("fine_tuned_model") == ref.name:
+                    return jd, ref.step
+        raise NotFound("model", model)
+
+    def resolve_model(self, model: str) -> tuple[str, str | None]:
+        """(base model name, adapter folder or None) for a base, fine-tuned or checkpoint name."""
+        if model.startswith("ft:"):
+            jd, step = self._find_model_job(model)
+            base = jd.read_spec()["base_model"]
+            if step is None:
+                if jd.read_state().get("status") != "succeeded" or not jd.adapter_dir.exists():
+                    raise ProviderError(f"model {model} is not available: its job {jd.job_id} is "
+                                        f"{jd.read_state().get('status')} or its adapter was deleted; "
+                                        "chat with one of its checkpoints instead",
+                                        code="model_not_ready", status=404)
+                return base, str(jd.adapter_dir)
+            for ckpt in jd.checkpoints():
+                if ckpt["step"] == step:
+                    return base, str(ckpt["path"])
+            raise NotFound("checkpoint", model)
+        from ftui_local.models import resolve_base
+
+        try:
+            resolve_base(model)
+        except FtuiError as exc:
+            raise NotFound("model", f"{model} ({exc})") from None
+        return model, None
+
+    async def delete_model(self, model: str) -> None:
+        def delete() -> None:
+            jd, step = self._find_model_job(model)
+            if step is None:
+                shutil.rmtree(jd.adapter_dir, ignore_errors=True)
+                jd.update_state(model_deleted=True)
+                jd.append_event(f"Model {model} deleted (adapter removed; the job record is kept)")
+                return
+            for ckpt in jd.checkpoints():
+                if ckpt["step"] == step:
+                    shutil.rmtree(ckpt["path"], ignore_errors=True)
+                    jd.append_event(f"Checkpoint {model} deleted")
+                    return
+            raise NotFound("checkpoint", model)
+
+        await asyncio.to_thread(delete)
+
+    # -- files ------------------------------------------------------------------------------
+    def _remote_file(self, meta: dict[str, Any]) -> RemoteFile:
+        return RemoteFile(id=meta["id"], provider=self.name, filename=meta["filename"],
+                          bytes=meta["bytes"], purpose=meta.get("purpose", "fine-tune"),
+                          created_at=_parse_time(meta["created_at"]), sha256=meta.get("sha256"))
+
+    async def upload(self, path: Path, purpose: str = "fine-tune",
+                     progress: Progress | None = None) -> RemoteFile:
+        meta = await asyncio.to_thread(self.file_store.upload, Path(path), purpose, progress)
+        return self._remote_file(meta)
+
+    async def files(self) -> list[RemoteFile]:
+        return [self._remote_file(m) for m in await asyncio.to_thread(self.file_store.list)]
+
+    async def delete_file(self, file_id: str) -> None:
+        await asyncio.to_thread(self.file_store.delete, file_id)
+
+    async def file_content(self, file_id: str) -> bytes:
+        return await asyncio.to_thread(self.file_store.content, file_id)
+
+    # -- jobs -------------------------------------------------------------------------------
+    def _dataset_path(self, ref: str, param: str) -> Path:
+        if ref.startswith(FILE_PREFIX) and not Path(ref).exists():
+            return self.file_store.path(ref)
+        path = Path(ref).expanduser()
+        if not path.is_file():
+            raise ProviderError(f"{param}: no such file: {ref}", code="file_not_found", status=400)
+        return path
+
+    def _validate(self, path: Path, label: str, method: str, base: str, code: str) -> Any:
+        from ftui.data.validate import validate_path
+
+        report = validate_path(path, method=method, model=base, tokenizer=self.tokenizer(base))
+        if not _field(report, "valid", False):
+            raise ProviderError(describe_invalid(label, report), code=code, status=400)
+        return report
+
+    def _create(self, spec: JobSpec) -> Job:
+        if spec.method == "reinforcement":
+            raise NotSupported(self.name, "reinforcement fine-tuning (no local graders yet)")
+        from ftui_local.models import resolve_base
+
+        # An unknown base model fails here, before any job exists. A folder is kept as its absolute
+        # path (the worker runs elsewhere), and named by its folder in the model name.
+        base = resolve_base(spec.base_model)
+        display_base = Path(base).name if base != spec.base_model and Path(base).is_dir() else base
+        train_path = self._dataset_path(spec.training_file, "training_file")
+        report = self._validate(train_path, spec.training_file, spec.method, base,
+                                "invalid_training_file")
+        valid_path = None
+        if spec.validation_file:
+            valid_path = self._dataset_path(spec.validation_file, "validation_file")
+            self._validate(valid_path, spec.validation_file, spec.method, base,
+                           "invalid_validation_file")
+        init_from = None
+        if spec.init_from:
+            _, init_from = self.resolve_model(spec.init_from)
+            if init_from is None:
+                raise ProviderError(f"init_from: {spec.init_from} is a base model; name a fine-tuned "
+                                    "model or checkpoint", code="invalid_init_from", status=400)
+
+        manager = self.manager
+        jd = manager.new_dir()
+        try:
+            # Jobs train on their own copy, so editing the original later changes nothing.
+            if not spec.training_file.startswith(FILE_PREFIX) or train_path.parent != self.file_store.root:
+                copy_into(train_path, jd.path / "training.jsonl")
+                train_path = jd.path / "training.jsonl"
+            if valid_path is not None and valid_path.parent != self.file_store.root:
+                copy_into(valid_path, jd.path / "validation.jsonl")
+                valid_path = jd.path / "validation.jsonl"
+            examples = _field(report, "examples")
+            tokens = _field(_field(report, "tokens"), "total")
+            note = f"Validated training file {spec.training_file}" + (
+                f": {examples} examples" if examples is not None else "") + (
+                f", {tokens} tokens" if tokens is not None else "")
+            record = {
+                "base_model": base,
+                "method": spec.method,
+                "training_path": str(train_path),
+                "validation_path": str(valid_path) if valid_path else None,
+                "training_file": spec.training_file,
+                "validation_file": spec.validation_file,
+                "hyperparameters": spec.hyperparameters.model_dump(mode="json"),
+                "seed": spec.seed if spec.seed is not None else random.randint(0, 2**31 - 1),
+                "suffix": spec.suffix,
+                "fine_tuned_model": fine_tuned_name(display_base, spec.suffix, jd.job_id),
+                "device": self.settings.device,
+                "init_from": init_from,
+                "resume": False,
+                "metadata": spec.metadata,
+            }
+            manager.submit(jd, record, notes=[note])
+        except BaseException:
+            shutil.rmtree(jd.path, ignore_errors=True)
+            raise
+        return manager.to_job(jd)
+
+    async def create_job(self, spec: JobSpec) -> Job:
+        return await asyncio.to_thread(self._create, spec)
+
+    def _list(self, limit: int, after: str | None) -> list[Job]:
+        manager = self.manager
+        manager.schedule()
+        dirs = manager.all_dirs()
+        if after is not None:
+            ids = [d.job_id for d in dirs]
+            dirs = dirs[ids.index(after) + 1:] if after in ids else []
+        return [manager.to_job(d) for d in dirs[:limit]]
+
+    async def jobs(self, limit: int = 20, after: str | None = None) -> list[Job]:
+        return await asyncio.to_thread(self._list, limit, after)
+
+    def _job(self, job_id: str) -> Job:
+        manager = self.manager
+        jd = manager.dir(job_id)
+        manager.schedule()
+        return manager.to_job(jd)
+
+    async def job(self, job_id: str) -> Job:
+        return await asyncio.to_thread(self._job, job_id)
+
+    async def _verb(self, verb: str, job_id: str) -> Job:
+        def call() -> Job:
+            manager = self.manager
+            return manager.to_job(getattr(manager, verb)(job_id))
+
+        return await asyncio.to_thread(call)
+
+    async def cancel(self, job_id: str) -> Job:
+        return await self._verb("cancel", job_id)
+
+    async def pause(self, job_id: str) -> Job:
+        return await self._verb("pause", job_id)
+
+    async def resume(self, job_id: str) -> Job:
+        return await self._verb("resume", job_id)
+
+    async def events(self, job_id: str, after: str | None = None) -> list[JobEvent]:
+        return await asyncio.to_thread(self.manager.events, job_id, after)
+
+    async def checkpoints(self, job_id: str) -> list[Checkpoint]:
+        return await asyncio.to_thread(self.manager.checkpoints, job_id)
+
+    # -- inference --------------------------------------------------------------------------
+    def chat(self, model: str, messages: list[ChatMessage],
+             params: ChatParams | None = None) -> AsyncIterator[str]:
+        return self._chat(model, messages, params or ChatParams())
+
+    async def _chat(self, model: str, messages: list[ChatMessage],
+                    params: ChatParams) -> AsyncIterator[str]:
+        base, adapter = await asyncio.to_thread(self.resolve_model, model)
+
+        def start() -> Any:
+            from ftui_local.generate import stream_chat
+
+            return iter(stream_chat(base, adapter, [m.model_dump() for m in messages],
+                                    temperature=params.temperature, top_p=params.top_p,
+                                    max_tokens=params.max_tokens, stop=params.stop, seed=params.seed,
+                                    device=self.settings.device))
+
+        pieces = await asyncio.to_thread(start)
+        done = object()
+        try:
+            while True:
+                piece = await asyncio.to_thread(next, pieces, done)
+                if piece is done:
+                    break
+                yield piece
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                await asyncio.to_thread(close)
+
+    def tokenizer(self, model: str) -> Any:
+        ref = parse_fine_tuned(model)
+        base = ref.base if ref else model
+        if base not in self._tokenizers:
+            try:
+                from ftui_local.hf_tokenizer import HFTokenizer
+            except ImportError:  # a partial install: validation falls back to name-based counts
+                return None
+            self._tokenizers[base] = HFTokenizer(base)
+        return self._tokenizers[base]
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "device": self.settings.device,
+                "max_concurrent_jobs": self.settings.max_concurrent_jobs}

@@ -1,0 +1,71 @@
+"""Training prices and per-example limits, read from `prices.toml` beside this module."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+
+from pydantic import BaseModel
+
+PRICES_FILE = Path(__file__).with_name("prices.toml")
+
+# OpenAI's default-epochs heuristic (fine-tuning data-prep notebook): aim for 3 epochs, but at
+# least 100 and at most 25,000 example-passes in all.
+TARGET_EPOCHS = 3
+MIN_TARGET_EXAMPLES = 100
+MAX_TARGET_EXAMPLES = 25_000
+MAX_DEFAULT_EPOCHS = 25
+
+
+class ModelPrice(BaseModel):
+    prefix: str
+    training_per_1m: float | None = None
+    training_per_hour: float | None = None
+    max_tokens_per_example: int | None = None
+    legacy_completions: bool = False
+
+
+@cache
+def _table() -> dict[str, ModelPrice]:
+    with PRICES_FILE.open("rb") as fh:
+        raw = tomllib.load(fh)
+    return {prefix: ModelPrice(prefix=prefix, **row) for prefix, row in raw.get("models", {}).items()}
+
+
+def source() -> str:
+    with PRICES_FILE.open("rb") as fh:
+        return str(tomllib.load(fh).get("source", ""))
+
+
+def price_for(model: str | None) -> ModelPrice | None:
+    """The price row whose prefix is the longest match for `model`'s base name, or None."""
+    if not model:
+        return None
+    from ftui.data.tokens import base_model
+
+    base = base_model(model)
+    best: ModelPrice | None = None
+    for prefix, row in _table().items():
+        if (base == prefix or base.startswith(prefix + "-")) and (best is None or len(prefix) > len(best.prefix)):
+            best = row
+    return best
+
+
+def default_epochs(n_examples: int) -> int:
+    """What OpenAI picks for `n_epochs: "auto"`, per its data-prep notebook."""
+    if n_examples <= 0:
+        return TARGET_EPOCHS
+    if n_examples * TARGET_EPOCHS < MIN_TARGET_EXAMPLES:
+        return min(MAX_DEFAULT_EPOCHS, MIN_TARGET_EXAMPLES // n_examples)
+    if n_examples * TARGET_EPOCHS > MAX_TARGET_EXAMPLES:
+        return max(1, MAX_TARGET_EXAMPLES // n_examples)
+    return TARGET_EPOCHS
+
+
+def estimate_cost(model: str | None, billed_tokens_per_epoch: int, epochs: int) -> float | None:
+    """US dollars to train `epochs` epochs, or None when the model is not billed per token."""
+    row = price_for(model)
+    if row is None or row.training_per_1m is None:
+        return None
+    return round(row.training_per_1m * billed_tokens_per_epoch * epochs / 1_000_000, 4)

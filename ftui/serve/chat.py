@@ -1,0 +1,168 @@
+"""/v1/chat/completions, plain and streamed (SSE), on base models, fine-tuned models and checkpoints."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+# FastAPI resolves route annotations from module globals; this module is only imported by
+# create_app, never on the `ftui --help` path.
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from ftui.errors import FtuiError, NotFound
+from ftui.model import ChatMessage, ChatParams
+from ftui.serve.errors import bad_request, from_ftui, model_not_found
+
+if TYPE_CHECKING:
+
+    from ftui.serve.app import ServeContext
+
+ROLES = {"system": "system", "developer": "developer", "user": "user", "assistant": "assistant",
+         "tool": "tool", "function": "tool"}
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model: str
+    messages: list[dict[str, Any]] = Field(min_length=1)
+    stream: bool | None = False
+    stream_options: dict[str, Any] | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1)
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    n: int | None = Field(default=1, ge=1)
+
+
+def _text(content: Any, n: int) -> str:
+    if content is None or isinstance(content, str):
+        return content or ""
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if isinstance(part, dict) and part.get("type") == "text":
+                parts.append(str(part.get("text", "")))
+            else:
+                kind = part.get("type") if isinstance(part, dict) else type(part).__name__
+                raise bad_request(f"messages[{n}].content: only text parts are supported by this server "
+                                  f"(got {kind!r}).", param=f"messages[{n}].content")
+        return "".join(parts)
+    raise bad_request(f"messages[{n}].content must be a string or a list of parts.",
+                      param=f"messages[{n}].content")
+
+
+def to_messages(raw: list[dict[str, Any]]) -> list[ChatMessage]:
+    out = []
+    for n, m in enumerate(raw):
+        role = ROLES.get(str(m.get("role")))
+        if role is None:
+            raise bad_request(f"Invalid value for 'messages[{n}].role': {m.get('role')!r}.",
+                              param=f"messages[{n}].role", code="invalid_value")
+        out.append(ChatMessage(role=role, content=_text(m.get("content"), n)))  # type: ignore[arg-type]
+    return out
+
+
+@cache
+def _encoding() -> Any:
+    import quicktok
+
+    return quicktok.get_encoding("o200k_base")
+
+
+def count_tokens(text: str) -> int:
+    return len(_encoding().encode(text)) if text else 0
+
+
+def usage(messages: list[ChatMessage], completion: str) -> dict[str, int]:
+    # The same per-message overhead OpenAI's cookbook counts; an estimate, not the model's tokenizer.
+    prompt = sum(4 + count_tokens(m.content) for m in messages) + 3
+    done = count_tokens(completion)
+    return {"prompt_tokens": prompt, "completion_tokens": done, "total_tokens": prompt + done}
+
+
+def router(ctx: ServeContext) -> APIRouter:
+    api = APIRouter()
+
+    @api.post("/chat/completions", response_model=None)
+    async def chat_completions(body: ChatRequest) -> dict[str, Any] | StreamingResponse:
+        if (body.n or 1) > 1:
+            raise bad_request("This server returns one choice per request; n must be 1.", param="n",
+                              code="invalid_value")
+        messages = to_messages(body.messages)
+        stop = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
+        max_tokens = body.max_completion_tokens or body.max_tokens or 256
+        params = ChatParams(temperature=0.7 if body.temperature is None else body.temperature,
+                            top_p=body.top_p or 1.0, max_tokens=max_tokens, stop=stop, seed=body.seed)
+        pieces = ctx.provider.chat(body.model, messages, params).__aiter__()
+        # Pull the first piece before answering, so an unknown model is a 404, not a broken stream.
+        try:
+            first: str | None = await anext(pieces)
+        except StopAsyncIteration:
+            first = None
+        except NotFound:
+            raise model_not_found(body.model) from None
+        completion_id = "chatcmpl-" + secrets.token_hex(12)
+        created = int(time.time())
+
+        def finish_reason(text: str) -> str:
+            return "length" if count_tokens(text) >= max_tokens else "stop"
+
+        if not body.stream:
+            text = first or ""
+            async for piece in pieces:
+                text += piece
+            return {
+                "id": completion_id, "object": "chat.completion", "created": created, "model": body.model,
+                "choices": [{"index": 0, "finish_reason": finish_reason(text), "logprobs": None,
+                             "message": {"role": "assistant", "content": text, "refusal": None,
+                                         "annotations": []}}],
+                "usage": usage(messages, text), "service_tier": "default",
+            }
+
+        include_usage = bool((body.stream_options or {}).get("include_usage"))
+
+        def frame(delta: dict[str, Any] | None, reason: str | None = None,
+                  usage_body: dict[str, int] | None = None) -> str:
+            chunk: dict[str, Any] = {
+                "id": completion_id, "object": "chat.completion.chunk", "created": created,
+                "model": body.model,
+                "choices": [] if delta is None else
+                [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}],
+            }
+            if include_usage:
+                chunk["usage"] = usage_body
+            return f"data: {json.dumps(chunk)}\n\n"
+
+        async def frames() -> AsyncIterator[str]:
+            text = first or ""
+            try:
+                yield frame({"role": "assistant", "content": ""})
+                if first:
+                    yield frame({"content": first})
+                async for piece in pieces:
+                    text += piece
+                    yield frame({"content": piece})
+                yield frame({}, finish_reason(text))
+                if include_usage:
+                    yield frame(None, usage_body=usage(messages, text))
+            except FtuiError as exc:
+                # Mid-stream there is no status left to set: OpenAI sends an error frame instead.
+                yield f"data: {json.dumps(from_ftui(exc).body())}\n\n"
+            finally:
+                close = getattr(pieces, "aclose", None)
+                if close is not None:
+                    await close()
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(frames(), media_type="text/event-stream",
+                                 headers={"cache-control": "no-cache"})
+
+    return api

@@ -1,0 +1,1 @@
+"""The four panes (datasets, jobs, metrics, playground) and the modal screens they open."""

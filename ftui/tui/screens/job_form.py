@@ -1,0 +1,178 @@
+"""The create-job form: base model from the provider, method, hyperparameters ("auto" allowed)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from pydantic import ValidationError
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from ftui.model import Hyperparameters, JobSpec
+
+if TYPE_CHECKING:
+    from ftui.tui.app import FtuiApp
+
+METHODS = ("supervised", "dpo", "reinforcement")
+FIELDS = (
+    ("training_file", "training file", "path or file id"),
+    ("validation_file", "validation file", "optional"),
+    ("n_epochs", "epochs", "auto"),
+    ("batch_size", "batch size", "auto"),
+    ("learning_rate_multiplier", "lr multiplier", "auto"),
+    ("suffix", "suffix", "optional, ≤ 64 chars"),
+    ("seed", "seed", "optional"),
+)
+
+
+class FormError(ValueError):
+    pass
+
+
+def _number(field: str, text: str, kind: type) -> Any:
+    text = text.strip()
+    if not text or text == "auto":
+        return "auto"
+    try:
+        value = kind(text)
+    except ValueError:
+        raise FormError(f"{field}: expected {'a whole number' if kind is int else 'a number'} "
+                        f"or auto, got {text!r}") from None
+    if value <= 0:
+        raise FormError(f"{field}: must be positive, got {text!r}")
+    return value
+
+
+def build_spec(values: dict[str, str], base_model: str | None, method: str) -> JobSpec:
+    """Turn the form's text into a JobSpec, or raise FormError naming the field."""
+    if not base_model:
+        raise FormError("base model: choose one")
+    training = values.get("training_file", "").strip()
+    if not training:
+        raise FormError("training file: required (a local JSONL path or an uploaded file id)")
+    seed_text = values.get("seed", "").strip()
+    try:
+        seed = int(seed_text) if seed_text else None
+    except ValueError:
+        raise FormError(f"seed: expected a whole number, got {seed_text!r}") from None
+    hyper = Hyperparameters(
+        n_epochs=_number("epochs", values.get("n_epochs", ""), int),
+        batch_size=_number("batch size", values.get("batch_size", ""), int),
+        learning_rate_multiplier=_number("lr multiplier", values.get("learning_rate_multiplier", ""), float),
+    )
+    try:
+        return JobSpec(
+            base_model=base_model,
+            training_file=training,
+            validation_file=values.get("validation_file", "").strip() or None,
+            method=method,  # type: ignore[arg-type]
+            hyperparameters=hyper,
+            suffix=values.get("suffix", "").strip() or None,
+            seed=seed,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "form"
+        raise FormError(f"{field}: {first['msg']}") from None
+
+
+def spec_values(spec: JobSpec) -> dict[str, str]:
+    hp = spec.hyperparameters
+    return {
+        "training_file": spec.training_file,
+        "validation_file": spec.validation_file or "",
+        "n_epochs": str(hp.n_epochs),
+        "batch_size": str(hp.batch_size),
+        "learning_rate_multiplier": str(hp.learning_rate_multiplier),
+        "suffix": spec.suffix or "",
+        "seed": "" if spec.seed is None else str(spec.seed),
+    }
+
+
+class JobFormScreen(ModalScreen[JobSpec | None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Cancel"),
+        Binding("ctrl+s", "submit", "Create", priority=True),
+    ]
+
+    def __init__(self, initial: JobSpec | None = None, *, training_file: str | None = None,
+                 title: str = "New fine-tuning job") -> None:
+        super().__init__()
+        self.initial = initial
+        self.title_text = title
+        self.values = spec_values(initial) if initial else {}
+        if training_file and not initial:
+            self.values["training_file"] = training_file
+        self.method = initial.method if initial else "supervised"
+        self.base_model = initial.base_model if initial else None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog form"):
+            yield Static(self.title_text, classes="dialog-title")
+            with VerticalScroll():
+                with Horizontal(classes="form-row"):
+                    yield Label("base model")
+                    options = [(self.base_model, self.base_model)] if self.base_model else []
+                    yield Select(options, id="base_model", prompt="loading models…",
+                                 value=self.base_model if self.base_model else Select.NULL)
+                with Horizontal(classes="form-row"):
+                    yield Label("method")
+                    yield Select([(m, m) for m in METHODS], id="method", value=self.method,
+                                 allow_blank=False)
+                for key, label, placeholder in FIELDS:
+                    with Horizontal(classes="form-row"):
+                        yield Label(label)
+                        yield Input(self.values.get(key, "auto" if placeholder == "auto" else ""),
+                                    placeholder=placeholder, id=key)
+            yield Static("", id="form-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Create (ctrl+s)", variant="primary", id="create")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.load_models()
+        self.query_one("#base_model", Select).focus()
+
+    @work(group="form-models", exclusive=True, exit_on_error=False, description="listing base models")
+    async def load_models(self) -> None:
+        app = cast("FtuiApp", self.app)
+        try:
+            models = await app.call("base_models")
+        except Exception as exc:
+            app.report_error("listing base models", exc)
+            self.query_one("#base_model", Select).prompt = "type-in not available: provider error"
+            return
+        select = self.query_one("#base_model", Select)
+        ids = [m.id for m in models]
+        if self.base_model and self.base_model not in ids:
+            ids.insert(0, self.base_model)
+        keep = select.value
+        select.set_options([(i, i) for i in ids])
+        select.prompt = "choose a base model"
+        if keep in ids:
+            select.value = keep
+        elif self.base_model is None and ids:
+            select.value = ids[0]
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "create":
+            self.action_submit()
+        else:
+            self.dismiss(None)
+
+    def form_values(self) -> dict[str, str]:
+        return {key: self.query_one(f"#{key}", Input).value for key, _, _ in FIELDS}
+
+    def action_submit(self) -> None:
+        base = self.query_one("#base_model", Select).value
+        method = self.query_one("#method", Select).value
+        try:
+            spec = build_spec(self.form_values(), None if base is Select.NULL else str(base), str(method))
+        except FormError as exc:
+            self.query_one("#form-error", Static).update(f"[red]{exc}[/red]")
+            return
+        self.dismiss(spec)

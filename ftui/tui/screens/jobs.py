@@ -1,0 +1,212 @@
+"""Jobs: a live table of fine-tuning jobs with k9s-style filter and single-key actions."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Input, Static
+
+from ftui.model import Job, JobSpec
+from ftui.tui.display import JOB_COLUMNS, job_cells
+from ftui.tui.screens.base import Pane
+from ftui.tui.screens.confirm import ConfirmScreen
+from ftui.tui.screens.job_detail import JobDetailScreen
+from ftui.tui.screens.job_form import JobFormScreen
+from ftui.tui.widgets.job_table import KeyedTable
+
+
+def job_matches(job: Job, pattern: str) -> bool:
+    """k9s filter: a case-insensitive regex (plain text works) over the row; `!` inverts."""
+    invert = pattern.startswith("!")
+    pattern = pattern[1:] if invert else pattern
+    if not pattern:
+        return True
+    haystack = " ".join([job.id, job.status, job.base_model, job.fine_tuned_model or "", job.suffix or ""])
+    try:
+        found = re.search(pattern, haystack, re.IGNORECASE) is not None
+    except re.error:
+        found = pattern.lower() in haystack.lower()
+    return found != invert
+
+
+def clone_spec(job: Job) -> JobSpec:
+    return JobSpec(
+        base_model=job.base_model,
+        training_file=job.training_file or "",
+        validation_file=job.validation_file,
+        method=job.method,
+        hyperparameters=job.hyperparameters,
+        suffix=job.suffix,
+        seed=job.seed,
+    )
+
+
+class JobsPane(Pane):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="jobs-filter"),
+        Binding("n", "new_job", "New", id="jobs-new"),
+        Binding("c", "clone", "Clone", id="jobs-clone"),
+        Binding("x", "cancel_job", "Cancel", id="jobs-cancel"),
+        Binding("p", "pause", "Pause", id="jobs-pause"),
+        Binding("r", "resume", "Resume", id="jobs-resume"),
+        Binding("m", "metrics", "Metrics", id="jobs-metrics"),
+        Binding("g", "refresh", "Refresh", id="jobs-refresh"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+    HELP: ClassVar[dict[str, str]] = {"enter": "Job detail (hyperparameters, method, error, result files, raw object)"}
+
+    def __init__(self) -> None:
+        super().__init__(id="jobs-pane")
+        self.jobs: list[Job] = []
+        self.by_id: dict[str, Job] = {}
+        self.filter_text = ""
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="/ filter: regex, !inverts; enter keeps, esc clears", id="jobs-filter")
+        yield KeyedTable(JOB_COLUMNS, id="jobs-table")
+        yield Static("loading jobs…", id="jobs-status", classes="status-line")
+
+    def on_mount(self) -> None:
+        self.query_one("#jobs-filter", Input).display = False
+
+    @property
+    def table(self) -> KeyedTable:
+        return self.query_one("#jobs-table", KeyedTable)
+
+    def show_jobs(self, jobs: list[Job]) -> None:
+        self.jobs = jobs
+        self.by_id = {j.id: j for j in jobs}
+        self._render_rows()
+
+    def _render_rows(self) -> None:
+        now = self.ftui.now()
+        shown = [j for j in self.jobs if job_matches(j, self.filter_text)] if self.filter_text else self.jobs
+        self.table.sync([(j.id, job_cells(j, now)) for j in shown])
+        running = sum(1 for j in self.jobs if j.status == "running")
+        text = f"{len(shown)} of {len(self.jobs)} jobs" if self.filter_text else f"{len(self.jobs)} jobs"
+        if running:
+            text += f" · {running} running"
+        if self.filter_text:
+            text += f" · filter /{self.filter_text}"
+        self.query_one("#jobs-status", Static).update(text)
+
+    def profile_changed(self) -> None:
+        self.jobs, self.by_id = [], {}
+        self.table.sync([])
+        self.query_one("#jobs-status", Static).update("loading jobs…")
+
+    def selected(self) -> Job | None:
+        key = self.table.current_key
+        return self.by_id.get(key) if key else None
+
+    # -- filter -------------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        box = self.query_one("#jobs-filter", Input)
+        box.display = True
+        box.focus()
+
+    def set_filter(self, text: str) -> None:
+        box = self.query_one("#jobs-filter", Input)
+        box.value = text
+        box.display = bool(text)
+        self.filter_text = text
+        self._render_rows()
+
+    @on(Input.Changed, "#jobs-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self._render_rows()
+
+    @on(Input.Submitted, "#jobs-filter")
+    def _filter_done(self) -> None:
+        if not self.filter_text:
+            self.query_one("#jobs-filter", Input).display = False
+        self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        self.set_filter("")
+        self.table.focus()
+
+    # -- actions ------------------------------------------------------------------------------
+    @on(DataTable.RowSelected, "#jobs-table")
+    def _open_detail(self, event: DataTable.RowSelected) -> None:
+        job = self.by_id.get(str(event.row_key.value))
+        if job is None:
+            return
+
+        def after(choice: str | None) -> None:
+            if choice == "metrics":
+                self.ftui.show_metrics(job.id)
+            elif choice == "clone":
+                self._open_form(clone_spec(job), title=f"Clone {job.id}")
+
+        self.app.push_screen(JobDetailScreen(job), after)
+
+    def action_new_job(self, training_file: str | None = None) -> None:
+        self._open_form(None, training_file=training_file)
+
+    def action_clone(self) -> None:
+        job = self.selected()
+        if job is None:
+            self.app.notify("no job selected", severity="warning")
+            return
+        self._open_form(clone_spec(job), title=f"Clone {job.id} with changes")
+
+    def _open_form(self, initial: JobSpec | None, *, training_file: str | None = None,
+                   title: str = "New fine-tuning job") -> None:
+        def after(spec: JobSpec | None) -> None:
+            if spec is not None:
+                self.create_job(spec)
+
+        self.app.push_screen(JobFormScreen(initial, training_file=training_file, title=title), after)
+
+    @work(group="job-create", exit_on_error=False, description="creating the job")
+    async def create_job(self, spec: JobSpec) -> None:
+        job = await self.ftui.call("create_job", spec)
+        self.app.notify(f"created {job.id} on {job.base_model}", title="Job created")
+        self.ftui.job_seen(job)
+        self.show_jobs([job, *[j for j in self.jobs if j.id != job.id]])
+        self.table.move_cursor(row=0)
+        self.ftui.poll_jobs_soon()
+
+    def action_cancel_job(self) -> None:
+        job = self.selected()
+        if job is None or job.done:
+            self.app.notify("select a job that has not finished", severity="warning")
+            return
+
+        def after(yes: bool | None) -> None:
+            if yes:
+                self.job_action("cancel", job.id)
+
+        self.app.push_screen(ConfirmScreen(f"Cancel job {job.id}?"), after)
+
+    def action_pause(self) -> None:
+        job = self.selected()
+        if job is not None:
+            self.job_action("pause", job.id)
+
+    def action_resume(self) -> None:
+        job = self.selected()
+        if job is not None:
+            self.job_action("resume", job.id)
+
+    @work(group="job-action", exit_on_error=False, description="changing the job")
+    async def job_action(self, verb: str, job_id: str) -> None:
+        job = await self.ftui.call(verb, job_id)
+        self.app.notify(f"{job.id}: {job.status}", title=verb.title())
+        self.ftui.job_seen(job)
+        self.show_jobs([job if j.id == job.id else j for j in self.jobs])
+        self.ftui.poll_jobs_soon()
+
+    def action_metrics(self) -> None:
+        job = self.selected()
+        if job is not None:
+            self.ftui.show_metrics(job.id)
+
+    def action_refresh(self) -> None:
+        self.ftui.poll_jobs_soon()

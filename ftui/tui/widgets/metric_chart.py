@@ -1,0 +1,73 @@
+"""A line chart over step for a few metric series, downsampled and redrawn at a bounded rate."""
+
+from __future__ import annotations
+
+from textual.timer import Timer
+from textual_plotext import PlotextPlot
+
+from ftui.tui.downsample import bucket_mean, ema
+
+MAX_POINTS = 1000  # per series: more than any terminal chart can show (braille gives 2 dots per cell)
+REDRAW_EVERY = 0.25  # seconds: data may arrive faster than anyone can read it
+
+
+class MetricChart(PlotextPlot):
+    def __init__(self, title: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.title = title
+        self.series: dict[str, tuple[list[float], list[float]]] = {}
+        self.smoothing = False
+        self._reduced: dict[str, tuple[list[float], list[float]]] = {}
+        self._pending: Timer | None = None
+
+    def clear_series(self) -> None:
+        self.series.clear()
+        self._reduced.clear()
+        self.redraw(now=True)
+
+    def extend(self, name: str, steps: list[float], values: list[float]) -> None:
+        xs, ys = self.series.setdefault(name, ([], []))
+        xs.extend(steps)
+        ys.extend(values)
+        self._reduced.pop(name, None)
+        self.redraw()
+
+    def set_smoothing(self, on: bool) -> None:
+        self.smoothing = on
+        self.redraw(now=True)
+
+    def redraw(self, now: bool = False) -> None:
+        if now:
+            if self._pending is not None:
+                self._pending.stop()
+                self._pending = None
+            self._replot()
+        elif self._pending is None:
+            self._pending = self.set_timer(REDRAW_EVERY, self._flush)
+
+    def _flush(self) -> None:
+        self._pending = None
+        self._replot()
+
+    def reduced(self, name: str) -> tuple[list[float], list[float]]:
+        if name not in self._reduced:
+            xs, ys = self.series[name]
+            self._reduced[name] = bucket_mean(xs, ys, MAX_POINTS)
+        return self._reduced[name]
+
+    def _replot(self) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(self.title + (" (smoothed)" if self.smoothing else ""))
+        plt.xlabel("step")
+        drawn = False
+        for name in self.series:
+            xs, ys = self.reduced(name)
+            if not xs:
+                continue
+            plt.plot(xs, ema(ys) if self.smoothing else ys, label=name, marker="braille")
+            drawn = True
+        if not drawn:
+            plt.title(self.title + ": no data yet")
+        self.refresh()

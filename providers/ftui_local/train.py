@@ -1,0 +1,410 @@
+"""The training entry script: one job folder in, a LoRA adapter out. Shared by the local worker and SageMaker.
+
+    python -m ftui_local.train --job-dir DIR
+
+trains the job that `DIR/spec.json` describes (see `ftui_local.jobdir`). Without `--job-dir`, and with
+SageMaker's environment (SM_CHANNEL_TRAIN, SM_CHANNEL_VALIDATION, SM_MODEL_DIR, SM_OUTPUT_DATA_DIR,
+SM_HPS), it builds the job folder from that environment, trains, and copies the adapter into
+SM_MODEL_DIR. SM_HPS keys: base_model, method, n_epochs, batch_size, learning_rate_multiplier,
+beta, seed, fine_tuned_model, device; any other key (lora_r, lora_alpha, lora_dropout, max_length,
+batching, ...) goes to hyperparameters.extra.
+
+Each logging step prints one line `FTUI_METRICS {json}` with step, total_steps, epoch, train_loss,
+train_mean_token_accuracy, valid_loss, valid_mean_token_accuracy, learning_rate, tokens_per_second:
+the local tailer and SageMaker metric definitions both read it.
+
+Training uses trl's SFTTrainer / DPOTrainer with a peft LoRA adapter. CPU defaults that measured well:
+no gradient checkpointing, fp32 unless the CPU has AMX/AVX512-BF16 and the model is big enough for
+bf16 autocast to pay, padding-free batches with large vocabularies and length-grouped batches with
+small ones (`train_hparams.choose_batching`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import shutil
+import signal
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from ftui.errors import FtuiError
+from ftui_local.jobdir import JobDir, utcnow
+
+RESULT_COLUMNS = ["step", "train_loss", "train_accuracy", "valid_loss", "valid_mean_token_accuracy"]
+# Below this many parameters bf16 autocast on CPU costs more than it saves (measured on tiny models).
+BF16_CPU_MIN_PARAMS = 100_000_000
+
+
+def _is_main() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+# ---- the run ----------------------------------------------------------------------------------
+
+def run(job_dir: Path) -> int:
+    """Train the job in `job_dir`; 0 on success (also after a requested pause or cancel), 1 on failure."""
+    from ftui_local.train_callback import StopFlag
+
+    job = JobDir(Path(job_dir))
+    is_main = _is_main()
+    stop = StopFlag()
+    previous = _install_sigterm(stop, job)
+    try:
+        return _run(job, stop, is_main)
+    except BaseException as exc:  # every failure must end as a readable job state
+        if isinstance(exc, KeyboardInterrupt | SystemExit) and stop.value == "cancel":
+            if is_main:
+                _finish_cancelled(job)
+            return 0
+        traceback.print_exc()
+        sys.stdout.flush()
+        code, message = _classify(exc)
+        if is_main:
+            job.update_state(status="failed", error={"code": code, "message": message}, finished_at=utcnow())
+            job.append_event(f"Fine-tuning job failed: {message}", level="error")
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _install_sigterm(stop: Any, job: JobDir) -> Any:
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.value is not None:  # a second SIGTERM: stop now, even mid-step
+            raise KeyboardInterrupt
+        stop.value = "pause" if job.control() == "pause" else "cancel"
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
+def _classify(exc: BaseException) -> tuple[str, str]:
+    if isinstance(exc, FtuiError):
+        return getattr(exc, "code", None) or "invalid_request", str(exc).splitlines()[0]
+    text = str(exc)
+    if "out of memory" in text.lower() or type(exc).__name__ == "OutOfMemoryError":
+        return "out_of_memory", "ran out of memory; lower batch_size or hyperparameters.extra.max_length"
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return "training_error", f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def _finish_cancelled(job: JobDir) -> None:
+    job.update_state(status="cancelled", finished_at=utcnow())
+    job.append_event("Fine-tuning job cancelled")
+    job.clear_control()
+
+
+def _latest_checkpoint(folder: Path) -> Path | None:
+    """The newest complete checkpoint; incomplete ones (a kill mid-save) are removed."""
+    if not folder.is_dir():
+        return None
+    found = []
+    for d in folder.glob("checkpoint-*"):
+        try:
+            step = int(d.name.split("-", 1)[1])
+        except ValueError:
+            continue
+        if (d / "trainer_state.json").exists():
+            found.append((step, d))
+        else:
+            shutil.rmtree(d, ignore_errors=True)
+    return max(found)[1] if found else None
+
+
+def _use_bf16(device: str, model: Any, extra: dict[str, Any]) -> bool:
+    import torch
+
+    from ftui_local.models import cpu_has_bf16
+
+    if "bf16" in extra:
+        return bool(extra["bf16"])
+    if device == "cuda":
+        return torch.cuda.is_bf16_supported()
+    n_params = sum(p.numel() for p in model.parameters())
+    return cpu_has_bf16() and n_params >= BF16_CPU_MIN_PARAMS
+
+
+def _run(job: JobDir, stop: Any, is_main: bool) -> int:
+    spec = job.read_spec()
+    if not spec:
+        raise FtuiError(f"{job.spec_path}: missing or empty job spec")
+    method = spec.get("method", "supervised")
+    if method == "reinforcement":
+        raise FtuiError("reinforcement fine-tuning needs graders, which the local provider does not have "
+                        "yet; use method supervised or dpo")
+    if method not in ("supervised", "dpo"):
+        raise FtuiError(f"{job.spec_path}: field 'method' must be supervised or dpo, not {method!r}")
+    for field in ("base_model", "training_path"):
+        if not spec.get(field):
+            raise FtuiError(f"{job.spec_path}: missing field '{field}'")
+
+    state = job.read_state()
+    if is_main:
+        job.update_state(status="running", pid=os.getpid(), started_at=state.get("started_at") or utcnow(),
+                         error=None)
+
+    from ftui_local import models
+    from ftui_local.train_data import load_dpo, load_sft
+    from ftui_local.train_hparams import resolve
+
+    base = models.resolve_base(spec["base_model"])
+    device = models.pick_device(spec.get("device") or "auto")
+    tokenizer = models.load_tokenizer(base)
+    ctx = models.context_length(base)
+    hp = spec.get("hyperparameters") or {}
+    max_len_hint = int((hp.get("extra") or {}).get("max_length", min(ctx or 2048, 2048)))
+
+    if method == "supervised":
+        train_rows, dropped = load_sft(spec["training_path"], tokenizer, max_len_hint)
+        valid_rows = load_sft(spec["validation_path"], tokenizer, max_len_hint)[0] if spec.get(
+            "validation_path") else None
+    else:
+        train_rows, dropped = load_dpo(spec["training_path"]), 0
+        valid_rows = load_dpo(spec["validation_path"]) if spec.get("validation_path") else None
+
+    resolved = resolve(hp, method=method, n_examples=len(train_rows), context_length=ctx,
+                       vocab_size=len(tokenizer), on_gpu=device == "cuda")
+    checkpoint = _latest_checkpoint(job.checkpoints_dir) if spec.get("resume") else None
+    if is_main:
+        job.update_state(resolved_hyperparameters=resolved.model_dump())
+        if checkpoint is not None:
+            step = checkpoint.name.split("-")[1]
+            job.append_event(f"Fine-tuning job resumed from the checkpoint at step {step}")
+        else:
+            if spec.get("resume"):
+                job.append_event("No checkpoint to resume from; training starts over", level="warn")
+            job.append_event("Fine-tuning job started")
+        if dropped:
+            job.append_event(f"{dropped} training example(s) skipped: nothing left to learn within "
+                             f"max_length={max_len_hint}", level="warn")
+    if stop.value == "cancel" or job.control() == "cancel":
+        if is_main:
+            _finish_cancelled(job)
+        return 0
+
+    import torch
+
+    seed = spec.get("seed")
+    seed = int(seed) if seed is not None else 42
+    torch.manual_seed(seed)
+    init_from = spec.get("init_from")
+    model = models.load_model(base, "cpu", adapter=init_from, trainable=True)
+    model.train()
+    trainer = _build_trainer(job, method, model, tokenizer, train_rows, valid_rows, resolved, seed, device,
+                             spec, stop, is_main, init_from is not None)
+    callback = trainer._ftui_callback
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+
+    if not is_main:
+        return 0
+    if callback.outcome == "cancel":
+        _finish_cancelled(job)
+        return 0
+    if callback.outcome == "pause":
+        job.update_state(status="paused", step=trainer.state.global_step)
+        job.append_event(f"Fine-tuning job paused at step {trainer.state.global_step}; "
+                         "resume continues from its checkpoint")
+        job.clear_control()
+        return 0
+
+    _save_adapter(trainer, tokenizer, job.adapter_dir)
+    _write_result_csv(job)
+    tokens = int(trainer.state.num_input_tokens_seen or 0) or sum(
+        r.get("length", 0) for r in train_rows) * resolved.n_epochs
+    job.update_state(status="succeeded", finished_at=utcnow(), trained_tokens=tokens,
+                     step=trainer.state.global_step, epoch=round(trainer.state.epoch or 0, 4))
+    name = spec.get("fine_tuned_model") or str(job.adapter_dir)
+    job.append_event(f"New fine-tuned model created: {name}")
+    job.append_event("The job has successfully completed")
+    job.clear_control()
+    return 0
+
+
+def _build_trainer(job: JobDir, method: str, model: Any, tokenizer: Any, train_rows: list[dict[str, Any]],
+                   valid_rows: list[dict[str, Any]] | None, resolved: Any, seed: int, device: str,
+                   spec: dict[str, Any], stop: Any, is_main: bool, from_adapter: bool) -> Any:
+    from datasets import Dataset
+    from peft import LoraConfig
+
+    from ftui_local.train_callback import JobCallback
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    per_step = resolved.batch_size * resolved.gradient_accumulation_steps * world
+    total = math.ceil(len(train_rows) / per_step) * resolved.n_epochs
+    # About 60 points for a live chart, every step for small jobs.
+    logging_steps = max(1, total // 60)
+    extra = (spec.get("hyperparameters") or {}).get("extra") or {}
+    common: dict[str, Any] = dict(
+        output_dir=str(job.checkpoints_dir),
+        num_train_epochs=resolved.n_epochs,
+        per_device_train_batch_size=resolved.batch_size,
+        per_device_eval_batch_size=resolved.batch_size,
+        gradient_accumulation_steps=resolved.gradient_accumulation_steps,
+        learning_rate=resolved.learning_rate,
+        lr_scheduler_type="linear",
+        logging_steps=logging_steps,
+        save_strategy="epoch",
+        save_total_limit=3,
+        seed=seed,
+        data_seed=seed,
+        use_cpu=device == "cpu",
+        bf16=_use_bf16(device, model, extra),
+        gradient_checkpointing=False,
+        report_to="none",
+        disable_tqdm=True,
+        include_num_input_tokens_seen="non_padding",
+        dataloader_num_workers=0,
+        save_only_model=False,
+    )
+    if valid_rows:
+        common.update(eval_strategy="steps", eval_steps=max(1, total // 10))
+    peft_config = None if from_adapter else LoraConfig(
+        r=resolved.lora_r, lora_alpha=resolved.lora_alpha, lora_dropout=resolved.lora_dropout,
+        target_modules="all-linear", task_type="CAUSAL_LM")
+    callback = JobCallback(job, stop, is_main=is_main)
+
+    if method == "supervised":
+        from trl import SFTConfig, SFTTrainer
+
+        config = SFTConfig(
+            **common,
+            max_length=None,  # examples are truncated while tokenizing, with their labels
+            padding_free=resolved.batching == "padding_free",
+            train_sampling_strategy="group_by_length" if resolved.batching == "group_by_length" else "random",
+            remove_unused_columns=False,  # keeps "length" for the length-grouped sampler
+            assistant_only_loss=False,
+            completion_only_loss=False,
+        )
+        trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(train_rows),
+                             eval_dataset=Dataset.from_list(valid_rows) if valid_rows else None,
+                             processing_class=tokenizer, peft_config=peft_config, callbacks=[callback])
+    else:
+        from trl import DPOConfig, DPOTrainer
+
+        config = DPOConfig(**common, beta=resolved.beta, max_length=resolved.max_length)
+        trainer = DPOTrainer(model=model, ref_model=None, args=config,
+                             train_dataset=Dataset.from_list(train_rows),
+                             eval_dataset=Dataset.from_list(valid_rows) if valid_rows else None,
+                             processing_class=tokenizer, peft_config=peft_config, callbacks=[callback])
+    trainer._ftui_callback = callback
+    return trainer
+
+
+def _save_adapter(trainer: Any, tokenizer: Any, target: Path) -> None:
+    # Written beside the target, then renamed: a reader never sees half an adapter.
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    trainer.model.save_pretrained(str(tmp))
+    tokenizer.save_pretrained(str(tmp))
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(tmp, target)
+
+
+def _write_result_csv(job: JobDir) -> None:
+    rows: dict[int, dict[str, Any]] = {}
+    for event in job.events():
+        m = event.get("metrics")
+        if event.get("type") != "metrics" or not m:
+            continue
+        row = rows.setdefault(int(m["step"]), {"step": int(m["step"])})
+        for src, dst in (("train_loss", "train_loss"), ("train_mean_token_accuracy", "train_accuracy"),
+                         ("valid_loss", "valid_loss"),
+                         ("valid_mean_token_accuracy", "valid_mean_token_accuracy")):
+            if m.get(src) is not None:
+                row[dst] = m[src]
+    tmp = job.result_csv.with_name(".result.csv.tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=RESULT_COLUMNS)
+        writer.writeheader()
+        for step in sorted(rows):
+            writer.writerow(rows[step])
+    os.replace(tmp, job.result_csv)
+
+
+# ---- SageMaker --------------------------------------------------------------------------------
+
+def _hp_value(v: Any) -> Any:
+    # SageMaker passes every hyperparameter as a string; "3" and "0.5" mean numbers, "auto" stays.
+    if isinstance(v, str):
+        try:
+            return json.loads(v)
+        except json.JSONDecodeError:
+            return v
+    return v
+
+
+def sagemaker_job_dir(env: dict[str, str] | None = None) -> tuple[Path, Path | None]:
+    """Build a job folder from SageMaker's environment: (job folder, folder to copy the adapter into)."""
+    env = dict(os.environ if env is None else env)
+    train_channel = Path(env["SM_CHANNEL_TRAIN"])
+    hps = {k: _hp_value(v) for k, v in json.loads(env.get("SM_HPS") or "{}").items()}
+
+    def first_file(folder: Path) -> Path:
+        files = sorted(folder.glob("*.jsonl")) or sorted(p for p in folder.iterdir() if p.is_file())
+        if not files:
+            raise FtuiError(f"{folder}: no training file in this channel")
+        return files[0]
+
+    validation = env.get("SM_CHANNEL_VALIDATION")
+    out = Path(env.get("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data")) / "ftui-job"
+    known = {"base_model", "method", "n_epochs", "batch_size", "learning_rate_multiplier", "beta", "seed",
+             "fine_tuned_model", "device", "suffix"}
+    spec = {
+        "job_id": env.get("TRAINING_JOB_NAME", "sagemaker"),
+        "base_model": hps.get("base_model") or hps.get("model") or "smollm2-135m-instruct",
+        "method": hps.get("method", "supervised"),
+        "training_path": str(first_file(train_channel)),
+        "validation_path": (str(first_file(Path(validation)))
+                            if validation and Path(validation).is_dir() else None),
+        "hyperparameters": {
+            **{k: hps[k] for k in ("n_epochs", "batch_size", "learning_rate_multiplier", "beta") if k in hps},
+            "extra": {k: v for k, v in hps.items() if k not in known and k != "model"},
+        },
+        "seed": hps.get("seed"),
+        "fine_tuned_model": hps.get("fine_tuned_model"),
+        "device": hps.get("device", "auto"),
+        "init_from": None,
+        "resume": (out / "checkpoints").is_dir(),
+    }
+    job = JobDir(out)
+    job.write_spec(spec)
+    model_dir = env.get("SM_MODEL_DIR")
+    return out, Path(model_dir) if model_dir else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ftui_local.train", description=__doc__.splitlines()[0])
+    parser.add_argument("--job-dir", type=Path, help="the job folder holding spec.json")
+    # SageMaker also passes each hyperparameter as --name value; SM_HPS carries the same, so ignore them.
+    args, _unknown = parser.parse_known_args(argv)
+    if args.job_dir is not None:
+        return run(args.job_dir)
+    if os.environ.get("SM_CHANNEL_TRAIN"):
+        try:
+            job_dir, model_dir = sagemaker_job_dir()
+        except FtuiError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        rc = run(job_dir)
+        if rc == 0 and model_dir is not None and JobDir(job_dir).adapter_dir.is_dir():
+            # result.csv and events stay in SM_OUTPUT_DATA_DIR, which SageMaker uploads as output.tar.gz.
+            shutil.copytree(JobDir(job_dir).adapter_dir, model_dir, dirs_exist_ok=True)
+        return rc
+    parser.print_usage(sys.stderr)
+    print("error: give --job-dir, or run with SageMaker's SM_CHANNEL_TRAIN environment", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""The bridge between a running trl trainer and the job folder: progress, metrics, checkpoints, control.
+
+At every step end it reads the job's control file (and the SIGTERM flag): "cancel" stops the loop,
+"pause" makes the trainer save a resumable checkpoint first. On several GPUs the ranks agree on the
+decision through an all-reduce, so no rank keeps training alone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Any
+
+from transformers import TrainerCallback
+
+from ftui_local.jobdir import JobDir
+
+# trl's log keys mapped to OpenAI's metric names.
+_TRAIN_KEYS = {"loss": "train_loss", "mean_token_accuracy": "train_mean_token_accuracy",
+               "learning_rate": "learning_rate"}
+_VALID_KEYS = {"eval_loss": "valid_loss", "eval_mean_token_accuracy": "valid_mean_token_accuracy"}
+_SKIP = {"epoch", "step", "num_input_tokens_seen", "total_flos", "num_tokens", "train_runtime",
+         "train_tokens_per_second", "train_samples_per_second", "train_steps_per_second"}
+_CODES = {None: 0, "pause": 1, "cancel": 2}
+_NAMES = {v: k for k, v in _CODES.items()}
+
+
+class StopFlag:
+    """Set from a signal handler; read at the next step end."""
+
+    def __init__(self) -> None:
+        self.value: str | None = None
+
+
+def _finite(x: Any) -> float | None:
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+class JobCallback(TrainerCallback):
+    def __init__(self, job: JobDir, stop: StopFlag, *, is_main: bool) -> None:
+        self.job, self.stop, self.is_main = job, stop, is_main
+        self.outcome: str | None = None  # None (ran to the end), "pause" or "cancel"
+        self.total_steps = 0
+        self.last_metrics: dict[str, Any] | None = None
+        self._t0 = time.monotonic()
+        self._tokens0: int | None = None
+
+    # ---- control ------------------------------------------------------------------------------
+    def _decision(self) -> str | None:
+        wanted = self.stop.value or self.job.control()
+        if wanted not in _CODES:
+            wanted = None
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            import torch
+
+            flag = torch.tensor([_CODES[wanted]], device="cuda" if torch.cuda.is_available() else "cpu")
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            wanted = _NAMES[int(flag.item())]
+        return wanted
+
+    def on_train_begin(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        self.total_steps = state.max_steps
+        self._t0 = time.monotonic()
+        self._tokens0 = state.num_input_tokens_seen
+        if self.is_main:
+            self.job.update_state(step=state.global_step, total_steps=state.max_steps,
+                                  epoch=round(state.epoch or 0, 4))
+
+    def on_step_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        wanted = self._decision()
+        if wanted == "cancel":
+            self.outcome = "cancel"
+            control.should_training_stop = True
+            control.should_save = False
+        elif wanted == "pause":
+            self.outcome = "pause"
+            control.should_training_stop = True
+            control.should_save = True
+        return control
+
+    # ---- progress -----------------------------------------------------------------------------
+    def on_log(self, args, state, control, logs=None, **kwargs):  # type: ignore[no-untyped-def]
+        if not self.is_main or not logs:
+            return
+        is_train = "loss" in logs
+        if not is_train and "eval_loss" not in logs:
+            return  # the end-of-training summary
+        step = state.global_step
+        point: dict[str, Any] = {"step": step, "total_steps": state.max_steps,
+                                 "epoch": round(state.epoch or 0, 4)}
+        keys = _TRAIN_KEYS if is_train else _VALID_KEYS
+        for src, dst in keys.items():
+            if src in logs:
+                point[dst] = _finite(logs[src])
+        extra = {k: _finite(v) for k, v in logs.items()
+                 if k not in keys and k not in _SKIP and not k.startswith("eval_") and _finite(v) is not None}
+        if not is_train:
+            extra = {k.removeprefix("eval_"): _finite(v) for k, v in logs.items()
+                     if k.startswith("eval_") and k not in _VALID_KEYS and _finite(v) is not None
+                     and k not in ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second",
+                                   "eval_num_tokens")}
+        if extra:
+            point["extra"] = extra
+        if is_train:
+            now = time.monotonic()
+            tokens = state.num_input_tokens_seen
+            if tokens and self._tokens0 is not None and now > self._t0:
+                point["tokens_per_second"] = round((tokens - self._tokens0) / (now - self._t0), 2)
+            self._t0, self._tokens0 = now, tokens
+        for k in ("train_loss", "train_mean_token_accuracy", "valid_loss", "valid_mean_token_accuracy",
+                  "learning_rate", "tokens_per_second"):
+            point.setdefault(k, None)
+        self.last_metrics = point
+        print("FTUI_METRICS " + json.dumps(point), flush=True)
+        if is_train:
+            loss = point["train_loss"]
+            shown = f"{loss:.2f}" if loss is not None else "n/a"
+            message = f"Step {step}/{state.max_steps}: training loss={shown}"
+            if point.get("train_mean_token_accuracy") is not None:
+                message += f", token accuracy={point['train_mean_token_accuracy']:.2f}"
+        else:
+            vl = point.get("valid_loss")
+            message = f"Step {step}/{state.max_steps}: validation loss={vl:.2f}" if vl is not None else (
+                f"Step {step}/{state.max_steps}: validation done")
+        self.job.append_event(message)
+        self.job.append_event(f"Step {step} metrics", type="metrics", metrics=point)
+        self.job.update_state(step=step, total_steps=state.max_steps, epoch=point["epoch"])
+
+    def on_save(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        if not self.is_main:
+            return
+        from pathlib import Path
+
+        path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if not path.exists():
+            return
+        metrics = None
+        if self.last_metrics:
+            metrics = {k: v for k, v in self.last_metrics.items() if k != "extra"}
+            metrics["step"] = state.global_step
+        self.job.add_checkpoint(state.global_step, path, metrics)
+        self.job.append_event(f"Checkpoint created at step {state.global_step}")

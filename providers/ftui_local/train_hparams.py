@@ -1,0 +1,110 @@
+"""Hyperparameters: "auto" resolved the way OpenAI documents it, scaled to the dataset, then LoRA knobs.
+
+Resolution of "auto" (n = number of training examples):
+
+- n_epochs: 3, raised for small sets so that n x epochs reaches about 100 examples seen (at most 25
+  epochs), lowered for large sets so that it stays under about 25,000 (at least 1). This is the rule
+  in OpenAI's chat fine-tuning data-preparation guide.
+- batch_size: about 0.2 % of the examples, at least 4 (or n when n < 4), at most 8 on CPU and 32 on
+  a GPU: small batches keep CPU steps short, so a live chart moves and cancel stays quick.
+- learning_rate_multiplier: 1.0, applied to a base LoRA learning rate of 2e-4 (supervised) or 5e-5
+  (dpo, whose loss is sharper).
+- beta (dpo): 0.1, trl's default.
+- extra: lora_r 16, lora_alpha 32, lora_dropout 0.05, max_length min(context length, 2048),
+  batching "auto" (see `choose_batching`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ftui.errors import FtuiError
+
+BASE_LR = {"supervised": 2e-4, "dpo": 5e-5}
+TARGET_EPOCHS, MIN_TARGET_EXAMPLES, MAX_TARGET_EXAMPLES = 3, 100, 25_000
+MIN_DEFAULT_EPOCHS, MAX_DEFAULT_EPOCHS = 1, 25
+BATCHINGS = ("auto", "padded", "group_by_length", "padding_free")
+
+
+class Resolved(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    n_epochs: int = Field(ge=1, le=50)
+    batch_size: int = Field(ge=1, le=256)
+    learning_rate_multiplier: float = Field(gt=0)
+    learning_rate: float
+    beta: float | None = Field(default=None, gt=0, le=2)
+    lora_r: int = Field(ge=1)
+    lora_alpha: float = Field(gt=0)
+    lora_dropout: float = Field(ge=0, lt=1)
+    max_length: int = Field(ge=8)
+    batching: str
+    gradient_accumulation_steps: int = Field(ge=1)
+
+
+def auto_epochs(n: int) -> int:
+    if n * TARGET_EPOCHS < MIN_TARGET_EXAMPLES:
+        return min(MAX_DEFAULT_EPOCHS, max(TARGET_EPOCHS, MIN_TARGET_EXAMPLES // max(n, 1)))
+    if n * TARGET_EPOCHS > MAX_TARGET_EXAMPLES:
+        return max(MIN_DEFAULT_EPOCHS, MAX_TARGET_EXAMPLES // n)
+    return TARGET_EPOCHS
+
+
+def auto_batch_size(n: int, on_gpu: bool) -> int:
+    cap = 32 if on_gpu else 8
+    return max(min(4, n), min(cap, math.ceil(n * 0.002)))
+
+
+def choose_batching(vocab_size: int, on_gpu: bool) -> str:
+    """Padding-free wins where the vocabulary projection dominates (32k+ vocabularies measured 2-3x on
+    CPU) and on GPUs; with a small vocabulary the dense attention over one flattened row eats the gain
+    on CPU, while length-grouped padded batches measured about 2x."""
+    if on_gpu or vocab_size >= 16_000:
+        return "padding_free"
+    return "group_by_length"
+
+
+def _value(hp: dict[str, Any], key: str) -> Any:
+    v = hp.get(key, "auto")
+    return None if v in ("auto", None) else v
+
+
+def resolve(hp: dict[str, Any], *, method: str, n_examples: int, context_length: int | None,
+            vocab_size: int, on_gpu: bool) -> Resolved:
+    extra = dict(hp.get("extra") or {})
+    try:
+        n_epochs = _value(hp, "n_epochs")
+        batch_size = _value(hp, "batch_size")
+        mult = _value(hp, "learning_rate_multiplier")
+        beta = _value(hp, "beta")
+        batching = extra.get("batching", "auto")
+        if batching not in BATCHINGS:
+            raise FtuiError(f"hyperparameters.extra.batching must be one of {', '.join(BATCHINGS)}")
+        if batching == "auto":
+            batching = choose_batching(vocab_size, on_gpu)
+        max_len_cap = min(context_length or 2048, 2048)
+        mult = float(mult) if mult is not None else 1.0
+        return Resolved(
+            n_epochs=int(n_epochs) if n_epochs is not None else auto_epochs(n_examples),
+            batch_size=int(batch_size) if batch_size is not None else auto_batch_size(n_examples, on_gpu),
+            learning_rate_multiplier=mult,
+            learning_rate=BASE_LR.get(method, BASE_LR["supervised"]) * mult,
+            beta=(float(beta) if beta is not None else 0.1) if method == "dpo" else None,
+            lora_r=int(extra.get("lora_r", 16)),
+            lora_alpha=float(extra.get("lora_alpha", 2 * int(extra.get("lora_r", 16)))),
+            lora_dropout=float(extra.get("lora_dropout", 0.05)),
+            max_length=int(extra.get("max_length", max_len_cap)),
+            batching=batching,
+            gradient_accumulation_steps=int(extra.get("gradient_accumulation_steps", 1)),
+        )
+    except (TypeError, ValueError) as exc:
+        # pydantic's ValidationError is a ValueError: name the field, not the traceback.
+        errors = getattr(exc, "errors", None)
+        if callable(errors):
+            first = errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise FtuiError(f"hyperparameter {field}: {first['msg']}") from None
+        raise FtuiError(f"bad hyperparameter value: {exc}") from None

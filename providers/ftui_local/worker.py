@@ -1,0 +1,95 @@
+"""The detached training worker: `python -m ftui_local.worker JOB_DIR [--max-concurrent N]`.
+
+The job manager starts it in its own session, so it outlives the TUI or shell that started it.
+It trains the job (`ftui_local.train.run`), makes sure the job ends in a definite state whatever
+happens, then starts the next queued jobs if slots are free. With several CUDA devices it trains
+on all of them through `accelerate launch` (data parallel); the launcher path has not been run
+on a multi-GPU machine here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import traceback
+
+from ftui_local.jobdir import JobDir, utcnow
+from ftui_local.jobs import LIVE_STATUSES, JobManager
+
+
+def _fail(jd: JobDir, code: str, message: str) -> None:
+    state = JobManager.transition(jd, LIVE_STATUSES, status="failed", finished_at=utcnow(),
+                                  error={"code": code, "message": message})
+    if state is not None:
+        jd.append_event(message, level="error")
+
+
+def cuda_device_count(device: str) -> int:
+    if device == "cpu":
+        return 0
+    try:
+        import torch
+
+        return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    except ImportError:
+        return 0
+
+
+def _die_with_parent() -> None:
+    # Linux: if this worker is killed (-9), the launcher and its ranks get SIGTERM instead of
+    # training on as orphans nobody tracks.
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def launch_distributed(jd: JobDir, processes: int) -> int:
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(processes),
+           "--multi_gpu", "-m", "ftui_local.train", "--job-dir", str(jd.path)]
+    jd.append_event(f"Training data parallel on {processes} GPUs")
+    return subprocess.call(cmd, preexec_fn=_die_with_parent)  # the worker has no threads yet
+
+
+def train(jd: JobDir) -> int:
+    gpus = cuda_device_count(str(jd.read_spec().get("device") or "auto"))
+    if gpus > 1:
+        return launch_distributed(jd, gpus)
+    from ftui_local.train import run
+
+    return int(run(jd.path) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ftui_local.worker")
+    parser.add_argument("job_dir")
+    parser.add_argument("--max-concurrent", type=int, default=1)
+    args = parser.parse_args(argv)
+    jd = JobDir(args.job_dir)
+    rc = 1
+    try:
+        jd.update_state(worker_pid=os.getpid())
+        rc = train(jd)
+    except Exception as exc:
+        traceback.print_exc()  # the whole story goes to worker.log; the job gets one line
+        _fail(jd, "training_error", f"Training failed: {type(exc).__name__}: {exc}")
+    finally:
+        if jd.read_state().get("status") in LIVE_STATUSES:
+            _fail(jd, "worker_exited",
+                  f"The training worker exited (code {rc}) before the job finished; see {jd.log_path}")
+        if jd.read_state().get("status") != "running":
+            jd.clear_control()
+        try:
+            JobManager(jd.path.parent, max_concurrent=args.max_concurrent).schedule()
+        except Exception:
+            traceback.print_exc()
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""`ftui jobs` on the local provider, through the real entry point, with real detached workers."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ftui import hookimpl
+from ftui.cli import main
+from ftui.model import Job
+from ftui.plugins import registry
+from ftui_local.jobs import jobs_root, kill_workers
+
+DEADLINE_S = 240  # a guard against a hung worker, not a speed assertion
+
+
+def ftui(*args: str) -> tuple[int, str, str]:
+    """Run the real entry point in-process: (exit code, stdout, stderr)."""
+    with CliRunner().isolation() as (out, err, _):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        return code, out.getvalue().decode(), err.getvalue().decode()
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_workers(ftui_home: Path) -> Iterator[None]:
+    yield
+    kill_workers(jobs_root())
+
+
+def write_dataset(path: Path, n: int = 10) -> Path:
+    rows = [{"messages": [{"role": "user", "content": f"Question {i}?"},
+                          {"role": "assistant", "content": f"Ahoy! Answer {i}, matey."}]} for i in range(n)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+class FinishedJobs:
+    def __init__(self) -> None:
+        self.seen: list[Job] = []
+
+    @hookimpl
+    def ftui_job_finished(self, job: Job) -> None:
+        self.seen.append(job)
+
+
+@pytest.fixture
+def finished() -> Iterator[FinishedJobs]:
+    plugin = FinishedJobs()
+    registry().pm.register(plugin, name="test-finished-jobs")
+    yield plugin
+    registry().pm.unregister(name="test-finished-jobs")
+
+
+@pytest.mark.slow
+def test_create_wait_trains_shows_falling_loss_and_exits_0(tmp_path: Path, finished: FinishedJobs) -> None:
+    data = write_dataset(tmp_path / "train.jsonl")
+    code, out, err = ftui("jobs", "create", "--model", "tiny-llama", "--training-file", str(data),
+                          "--epochs", "2", "--batch-size", "5", "--hp", "lora_r=4", "--suffix", "cli",
+                          "--wait", "--interval", "0.2")
+    assert code == 0, out + err
+    assert "Created job ftjob-" in out
+    assert "step 1/4" in out and "loss" in out
+    assert "succeeded: model ft:tiny-llama:local:cli:" in out
+    job_id = out.split("Created job ")[1].split()[0]
+    assert [j.id for j in finished.seen] == [job_id]  # notified once...
+
+    code, out, _ = ftui("jobs", "watch", job_id)
+    assert code == 0 and "succeeded" in out
+    assert len(finished.seen) == 1  # ...however many times it is seen finished
+
+    code, out, _ = ftui("jobs", "list")
+    assert code == 0 and job_id in out and "succeeded" in out
+    code, out, _ = ftui("jobs", "show", job_id, "--json")
+    shown = json.loads(out)
+    assert shown["status"] == "succeeded" and shown["hyperparameters"]["n_epochs"] == 2
+    code, out, _ = ftui("jobs", "show", job_id)
+    assert "fine-tuned model  ft:tiny-llama:local:cli:" in out
+    code, out, _ = ftui("jobs", "events", job_id, "--json")
+    events = json.loads(out)
+    losses = [e["metrics"]["train_loss"] for e in events if e["metrics"] and e["metrics"]["train_loss"]]
+    assert len(losses) == 4
+    code, out, _ = ftui("jobs", "checkpoints", job_id)
+    assert code == 0 and ":ckpt-step-4" in out and ":ckpt-step-2" in out
+    code, _, err = ftui("jobs", "resume", job_id)
+    assert code == 1 and "only paused jobs" in err
+
+
+def test_invalid_dataset_prints_each_problem_and_creates_no_job(tmp_path: Path) -> None:
+    bad = write_dataset(tmp_path / "bad.jsonl")
+    with bad.open("a") as fh:
+        fh.write("{not json\n")
+    code, out, err = ftui("jobs", "create", "--model", "tiny-llama", "--training-file", str(bad))
+    assert code == 1
+    assert f"{bad}:11:" in err and "no job was created" in err and "Traceback" not in err
+    assert ftui("jobs", "list", "--json")[1].strip() == "[]"
+
+
+def test_create_refuses_an_unknown_model_and_a_missing_file(tmp_path: Path) -> None:
+    data = write_dataset(tmp_path / "train.jsonl")
+    code, _, err = ftui("jobs", "create", "--model", "nope", "--training-file", str(data))
+    assert code == 1 and "unknown model 'nope'" in err
+    code, _, err = ftui("jobs", "create", "--model", "tiny-llama", "--training-file", "missing.jsonl")
+    assert code == 2 and "missing.jsonl is not a file" in err
+
+
+@pytest.mark.slow
+def test_watch_exits_1_when_the_job_is_cancelled(tmp_path: Path) -> None:
+    data = write_dataset(tmp_path / "train.jsonl")
+    code, out, _ = ftui("jobs", "create", "--model", "tiny-llama", "--training-file", str(data),
+                        "--epochs", "20", "--batch-size", "5", "--json")
+    assert code == 0
+    job_id = json.loads(out)["id"]
+    end = time.monotonic() + DEADLINE_S
+    while '"step"' not in ftui("jobs", "events", job_id, "--json")[1]:  # training has begun
+        assert time.monotonic() < end
+        time.sleep(0.1)
+    code, out, _ = ftui("jobs", "cancel", job_id)
+    assert code == 0 and job_id in out
+    code, out, _ = ftui("jobs", "watch", job_id, "--interval", "0.2")
+    assert code == 1 and f"Job {job_id} cancelled" in out

@@ -1,0 +1,153 @@
+"""The local job manager end to end: real detached workers training tiny-llama for a few steps."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from ftui_local.jobs import JobManager, jobs_root, kill_workers
+from ftui_local.provider import LocalProvider
+from ftui_local.settings import LocalSettings
+
+from ftui.errors import ProviderError
+from ftui.model import Hyperparameters, Job, JobSpec
+
+pytestmark = pytest.mark.slow
+DEADLINE_S = 240  # a guard against a hung worker, not a speed assertion
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_workers(ftui_home: Path) -> Iterator[None]:
+    yield
+    kill_workers(jobs_root())
+
+
+def write_dataset(path: Path, n: int = 10) -> Path:
+    rows = [{"messages": [{"role": "user", "content": f"Question {i}?"},
+                          {"role": "assistant", "content": f"Ahoy! Answer {i}, matey."}]} for i in range(n)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def spec(path: Path, epochs: int = 2, batch_size: int = 5) -> JobSpec:
+    return JobSpec(base_model="tiny-llama", training_file=str(path),
+                   hyperparameters=Hyperparameters(n_epochs=epochs, batch_size=batch_size,
+                                                   extra={"lora_r": 4}))
+
+
+async def wait_for(provider: LocalProvider, job_id: str, statuses: set[str]) -> Job:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + DEADLINE_S
+    while True:
+        job = await provider.job(job_id)
+        if job.status in statuses:
+            return job
+        if loop.time() > end:
+            raise AssertionError(f"job {job_id} stuck in {job.status}; log:\n"
+                                 + (jobs_root() / job_id / "worker.log").read_text()[-3000:])
+        await asyncio.sleep(0.2)
+
+
+async def wait_for_checkpoint(provider: LocalProvider, job_id: str) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + DEADLINE_S
+    while not await provider.checkpoints(job_id):
+        job = await provider.job(job_id)
+        assert not job.done, f"job ended ({job.status}) before its first checkpoint"
+        assert loop.time() < end, "no checkpoint appeared"
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def provider() -> LocalProvider:
+    return LocalProvider(LocalSettings(device="cpu"))
+
+
+async def test_job_runs_in_a_detached_worker_to_succeeded_with_events_and_checkpoints(
+        provider: LocalProvider, tmp_path: Path) -> None:
+    job = await provider.create_job(spec(write_dataset(tmp_path / "train.jsonl")))
+    assert job.id.startswith("ftjob-") and len(job.id) == 30
+    assert job.status in {"queued", "running"}
+    pid = (await provider.job(job.id)).raw["state"]["worker_pid"]
+    assert os.getsid(pid) != os.getsid(0)  # its own session: closing our terminal does not stop it
+
+    job = await wait_for(provider, job.id, {"succeeded", "failed", "cancelled"})
+    assert job.status == "succeeded", job.error
+    assert job.fine_tuned_model == f"ft:tiny-llama:local::{job.id[6:14]}"
+    assert job.progress == 1.0 and job.finished_at is not None
+    assert job.raw["spec"]["training_path"].startswith(str(jobs_root()))  # trained on its own copy
+
+    events = await provider.events(job.id)
+    assert [e.created_at for e in events] == sorted(e.created_at for e in events)
+    messages = [e.message for e in events]
+    assert any("successfully completed" in m for m in messages)
+    assert await provider.events(job.id, after=events[-1].id) == []
+    assert await provider.events(job.id, after=events[0].id) == events[1:]
+
+    ckpts = await provider.checkpoints(job.id)
+    assert [c.step for c in ckpts] == [4, 2]  # one per epoch, newest first
+    assert ckpts[0].fine_tuned_model_checkpoint == f"{job.fine_tuned_model}:ckpt-step-4"
+    assert (await provider.jobs())[0].id == job.id
+    assert [m.id for m in await provider.fine_tuned_models()] == [job.fine_tuned_model]
+
+
+async def test_second_job_waits_queued_while_the_first_runs_then_runs(
+        provider: LocalProvider, tmp_path: Path) -> None:
+    data = write_dataset(tmp_path / "train.jsonl")
+    first = await provider.create_job(spec(data))
+    second = await provider.create_job(spec(data))
+    assert (await provider.job(first.id)).status == "running"
+    assert (await provider.job(second.id)).status == "queued"
+    assert [j.id for j in await provider.jobs()] == [second.id, first.id]  # newest first
+    assert [j.id for j in await provider.jobs(after=second.id)] == [first.id]
+    # Not through the provider, whose calls also schedule: the finishing worker starts the next
+    # queued job itself.
+    state_path = jobs_root() / second.id / "state.json"
+    loop = asyncio.get_running_loop()
+    end = loop.time() + DEADLINE_S
+    while json.loads(state_path.read_text())["status"] == "queued":
+        assert loop.time() < end
+        await asyncio.sleep(0.2)
+    assert json.loads((jobs_root() / first.id / "state.json").read_text())["status"] == "succeeded"
+    assert (await provider.job(second.id)).status in {"running", "succeeded"}
+
+
+async def test_cancel_stops_a_running_job_and_a_queued_one_at_once(
+        provider: LocalProvider, tmp_path: Path) -> None:
+    data = write_dataset(tmp_path / "train.jsonl")
+    running = await provider.create_job(spec(data, epochs=20))
+    queued = await provider.create_job(spec(data))
+    assert (await provider.cancel(queued.id)).status == "cancelled"
+    await wait_for_checkpoint(provider, running.id)
+    await provider.cancel(running.id)
+    job = await wait_for(provider, running.id, {"succeeded", "failed", "cancelled"})
+    assert job.status == "cancelled"
+    assert job.fine_tuned_model is None
+    with pytest.raises(ProviderError) as err:
+        await provider.resume(running.id)
+    assert err.value.code == "invalid_state" and "init_from" in str(err.value)
+    with pytest.raises(ProviderError):
+        await provider.cancel(running.id)
+
+
+async def test_pause_keeps_a_checkpoint_and_resume_finishes_the_job(
+        provider: LocalProvider, tmp_path: Path) -> None:
+    job = await provider.create_job(spec(write_dataset(tmp_path / "train.jsonl"), epochs=3))
+    await wait_for_checkpoint(provider, job.id)
+    await provider.pause(job.id)
+    paused = await wait_for(provider, job.id, {"paused", "succeeded", "failed"})
+    assert paused.status == "paused"
+    paused_at = max(c.step for c in await provider.checkpoints(job.id))
+
+    resumed = await provider.resume(job.id)
+    assert resumed.status in {"queued", "running"}
+    assert JobManager().dir(job.id).read_spec()["resume"] is True
+    done = await wait_for(provider, job.id, {"succeeded", "failed", "cancelled"})
+    assert done.status == "succeeded", done.error
+    assert max(c.step for c in await provider.checkpoints(job.id)) == 6
+    messages = [e.message for e in await provider.events(job.id)]
+    assert any(f"resumed from the checkpoint at step {paused_at}" in m for m in messages)

@@ -1,0 +1,176 @@
+"""LocalProvider's verbs: files, job creation checks, model names, chat on base/fine-tuned/checkpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ftui.errors import FtuiError, NotFound, NotSupported, ProviderError
+from ftui.model import ChatMessage, ChatParams, Hyperparameters, Job, JobSpec
+from ftui_local.jobs import jobs_root, kill_workers
+from ftui_local.naming import checkpoint_name, fine_tuned_name, parse_fine_tuned
+from ftui_local.provider import LocalProvider
+from ftui_local.settings import LocalSettings
+
+DEADLINE_S = 240  # a guard against a hung worker, not a speed assertion
+GREEDY = ChatParams(temperature=0, max_tokens=8)
+HELLO = [ChatMessage(role="user", content="Question 1?")]
+
+
+def write_dataset(path: Path, n: int = 10) -> Path:
+    rows = [{"messages": [{"role": "user", "content": f"Question {i}?"},
+                          {"role": "assistant", "content": f"Ahoy! Answer {i}, matey."}]} for i in range(n)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def provider() -> LocalProvider:
+    return LocalProvider(LocalSettings(device="cpu"))
+
+
+async def collect(p: LocalProvider, model: str, params: ChatParams = GREEDY) -> str:
+    return "".join([piece async for piece in p.chat(model, HELLO, params)])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Job]]:
+    """One finished job (two epochs, two checkpoints) shared by the chat tests, in its own home."""
+    home = tmp_path_factory.mktemp("trained_home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FTUI_HOME", str(home))
+
+        async def train() -> Job:
+            p = provider()
+            job = await p.create_job(JobSpec(
+                base_model="tiny-llama", training_file=str(write_dataset(home / "train.jsonl")),
+                suffix="pirate",
+                hyperparameters=Hyperparameters(n_epochs=2, batch_size=5, extra={"lora_r": 4})))
+            end = asyncio.get_running_loop().time() + DEADLINE_S
+            while not (job := await p.job(job.id)).done:
+                assert asyncio.get_running_loop().time() < end
+                await asyncio.sleep(0.2)
+            return job
+
+        try:
+            job = asyncio.run(train())
+        finally:
+            kill_workers(jobs_root())
+    assert job.status == "succeeded", job.error
+    yield home, job
+
+
+@pytest.fixture
+def in_trained_home(trained: tuple[Path, Job], monkeypatch: pytest.MonkeyPatch) -> Job:
+    monkeypatch.setenv("FTUI_HOME", str(trained[0]))
+    return trained[1]
+
+
+def test_model_names_round_trip_openai_style() -> None:
+    name = fine_tuned_name("smollm2-135m-instruct", "my bot", "ftjob-Abcdefgh12345678ijklmnop")
+    assert name == "ft:smollm2-135m-instruct:local:my-bot:Abcdefgh"
+    ref = parse_fine_tuned(checkpoint_name(name, 12))
+    assert ref is not None and (ref.name, ref.base, ref.short, ref.step) == (
+        name, "smollm2-135m-instruct", "Abcdefgh", 12)
+    assert parse_fine_tuned("ft:gpt-4o-mini:org::abc") is None
+    assert parse_fine_tuned("tiny-llama") is None
+
+
+async def test_upload_copies_the_file_lists_reads_and_deletes_it(tmp_path: Path) -> None:
+    p = provider()
+    src = write_dataset(tmp_path / "train.jsonl")
+    seen: list[tuple[int, int]] = []
+    remote = await p.upload(src, progress=lambda done, total: seen.append((done, total)))
+    assert remote.id.startswith("file-") and len(remote.id) == 29
+    assert remote.bytes == src.stat().st_size and remote.filename == "train.jsonl"
+    assert seen[-1] == (remote.bytes, remote.bytes)
+    src.write_text("changed later\n")  # the upload is a copy
+    assert [f.id for f in await p.files()] == [remote.id]
+    assert (await p.file_content(remote.id)).startswith(b'{"messages"')
+    await p.delete_file(remote.id)
+    assert await p.files() == []
+    with pytest.raises(NotFound):
+        await p.file_content(remote.id)
+    with pytest.raises(NotFound):
+        await p.delete_file("file-../../etc")
+
+
+async def test_invalid_dataset_is_refused_with_line_and_code_and_never_becomes_a_job(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    good = json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]})
+    bad.write_text("\n".join([good] * 9 + ["{not json", '{"messages": []}']) + "\n")
+    p = provider()
+    with pytest.raises(ProviderError) as err:
+        await p.create_job(JobSpec(base_model="tiny-llama", training_file=str(bad)))
+    assert err.value.code == "invalid_training_file"
+    assert "line 10" in str(err.value) and str(bad) in str(err.value)
+    assert await p.jobs() == []
+    assert not jobs_root().exists() or not any(jobs_root().glob("ftjob-*"))
+
+
+async def test_bad_requests_fail_before_any_job_exists(tmp_path: Path) -> None:
+    p = provider()
+    data = write_dataset(tmp_path / "train.jsonl")
+    with pytest.raises(FtuiError, match="unknown model"):
+        await p.create_job(JobSpec(base_model="no-such-model", training_file=str(data)))
+    with pytest.raises(NotSupported):
+        await p.create_job(JobSpec(base_model="tiny-llama", training_file=str(data), method="reinforcement"))
+    with pytest.raises(ProviderError, match="no such file"):
+        await p.create_job(JobSpec(base_model="tiny-llama", training_file=str(tmp_path / "missing.jsonl")))
+    with pytest.raises(NotFound):
+        await p.create_job(JobSpec(base_model="tiny-llama", training_file="file-doesnotexist"))
+    with pytest.raises(NotFound):
+        await p.job("ftjob-nope")
+    assert await p.jobs() == []
+
+
+@pytest.mark.slow
+async def test_chat_streams_from_base_fine_tuned_and_checkpoint_names(in_trained_home: Job) -> None:
+    job = in_trained_home
+    p = provider()
+    assert job.fine_tuned_model == f"ft:tiny-llama:local:pirate:{job.id[6:14]}"
+    ckpt = (await p.checkpoints(job.id))[-1].fine_tuned_model_checkpoint  # the first epoch's
+    assert ckpt.endswith(":ckpt-step-2")
+    base = await collect(p, "tiny-llama")
+    tuned = await collect(p, job.fine_tuned_model)
+    early = await collect(p, ckpt)
+    assert base and tuned and early
+    # Each name brings its own weights: the base alone, the final adapter, the epoch-1 adapter.
+    assert p.resolve_model("tiny-llama") == ("tiny-llama", None)
+    assert p.resolve_model(job.fine_tuned_model) == ("tiny-llama", str(jobs_root() / job.id / "adapter"))
+    assert p.resolve_model(ckpt)[1].endswith("checkpoint-2")
+    assert await collect(p, job.fine_tuned_model) == tuned  # warm and deterministic at temperature 0
+    pieces = [piece async for piece in p.chat("tiny-llama", HELLO, ChatParams(temperature=0, max_tokens=12))]
+    assert len(pieces) > 1  # streamed, not one block
+
+
+@pytest.mark.slow
+async def test_unknown_models_are_not_found(in_trained_home: Job) -> None:
+    p = provider()
+    for name in ("gpt-5", f"{in_trained_home.fine_tuned_model}:ckpt-step-999",
+                 "ft:tiny-llama:local::zzzzzzzz"):
+        with pytest.raises(NotFound):
+            await collect(p, name)
+
+
+@pytest.mark.slow
+async def test_delete_model_removes_the_adapter_but_keeps_the_job(
+        trained: tuple[Path, Job], tmp_path_factory: pytest.TempPathFactory,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    # A copy of the trained home, so the other tests keep their model.
+    home = tmp_path_factory.mktemp("copy_home")
+    shutil.copytree(trained[0], home, dirs_exist_ok=True)
+    monkeypatch.setenv("FTUI_HOME", str(home))
+    job = trained[1]
+    p = provider()
+    assert [m.id for m in await p.fine_tuned_models()] == [job.fine_tuned_model]
+    await p.delete_model(job.fine_tuned_model)
+    assert await p.fine_tuned_models() == []
+    assert (await p.job(job.id)).status == "succeeded"
+    with pytest.raises(ProviderError):
+        await collect(p, job.fine_tuned_model)

@@ -1,0 +1,48 @@
+"""The OpenAI provider is tested against `ftui serve` (over the real local provider) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "serve"))
+
+from serve_harness import Served, serve
+
+KEY_ENV = "FTUI_TEST_OPENAI_KEY"
+KEY = "sk-test-0123456789"
+
+
+@pytest.fixture
+def local_provider() -> Iterator[Any]:
+    from ftui_local.provider import LocalProvider
+    from ftui_local.settings import LocalSettings
+
+    provider = LocalProvider(LocalSettings(device="cpu"), profile="test")
+    yield provider
+    for job in asyncio.run(provider.jobs(limit=1000)):
+        if not job.done:
+            with contextlib.suppress(Exception):
+                asyncio.run(provider.cancel(job.id))
+
+
+@pytest.fixture
+def server(local_provider: Any) -> Iterator[Served]:
+    with serve(local_provider, api_key=KEY) as served:
+        yield served
+
+
+def make_provider(base_url: str, monkeypatch: pytest.MonkeyPatch, **settings: Any) -> Any:
+    from ftui_openai.provider import OpenAIProvider
+    from ftui_openai.settings import OpenAISettings
+
+    monkeypatch.setenv(KEY_ENV, KEY)
+    settings.setdefault("max_retries", 2)
+    return OpenAIProvider(OpenAISettings(base_url=base_url, api_key_env=KEY_ENV, **settings),
+                          profile="remote")

@@ -1,0 +1,73 @@
+"""The whole flow on the real local provider with tiny-llama: form → training → metrics → chat."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tui_fakes import ready, wait_for
+
+from ftui.session import Session
+from ftui.tui.app import FtuiApp
+from ftui.tui.screens.job_form import JobFormScreen
+from ftui.tui.screens.metrics import MetricsPane
+from ftui.tui.screens.playground import PlaygroundPane
+
+pytestmark = pytest.mark.slow
+TRAINING_TRIES = 2400  # × 0.1 s: a guard against a hung worker, not a speed assertion
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_workers(ftui_home: Path) -> Iterator[None]:
+    yield
+    from ftui_local.jobs import jobs_root, kill_workers
+
+    kill_workers(jobs_root())
+
+
+def write_dataset(path: Path, n: int = 10) -> Path:
+    rows = [{"messages": [{"role": "user", "content": f"Question {i}?"},
+                          {"role": "assistant", "content": f"Ahoy! Answer {i}, matey."}]} for i in range(n)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+async def test_create_job_from_form_watch_it_finish_then_chat_with_result(dataset_dir: Path) -> None:
+    data = write_dataset(dataset_dir / "pirate.jsonl")
+    app = FtuiApp(Session(), poll_interval=0.3, folder=dataset_dir)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await ready(pilot, rows=0)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobFormScreen))
+        form = app.screen
+        select = form.query_one("#base_model")
+        await wait_for(pilot, lambda: any(v == "tiny-llama" for _, v in select._options), tries=1000)
+        select.value = "tiny-llama"
+        form.query_one("#training_file").value = str(data)
+        form.query_one("#n_epochs").value = "2"
+        form.query_one("#batch_size").value = "5"
+        form.query_one("#seed").value = "7"
+        await pilot.press("ctrl+s")
+
+        await wait_for(pilot, lambda: app.jobs and app.jobs[0].done, tries=TRAINING_TRIES)
+        job = app.jobs[0]
+        assert job.status == "succeeded", job.error
+        assert job.fine_tuned_model
+        await wait_for(pilot, lambda: any(f"{job.id} succeeded" in n.message for n in app._notifications))
+
+        await pilot.press("m")
+        metrics = app.query_one(MetricsPane)
+        await wait_for(pilot, lambda: metrics.points, tries=600)
+        assert metrics.points[-1].train_loss is not None
+        assert app.query_one("#loss-chart").series["train"][0]
+
+        app.open_playground(job.fine_tuned_model)
+        playground = app.query_one(PlaygroundPane)
+        await wait_for(pilot, lambda: app.query_one("#model-a").value == job.fine_tuned_model, tries=600)
+        app.query_one("#max-tokens").value = "8"
+        app.query_one("#prompt").focus()
+        await pilot.press(*"Question 1?", "enter")
+        await wait_for(pilot, lambda: len(playground.history["a"]) == 2, tries=1200)
+        assert playground.history["a"][1].role == "assistant"

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import csv
+
+from tui_fakes import CannedProvider, ready, wait_for
+
+from ftui.tui.downsample import bucket_mean, ema
+from ftui.tui.screens.metrics import MetricsPane
+from ftui.tui.widgets.metric_chart import MAX_POINTS, MetricChart
+
+
+async def test_m_on_a_job_opens_charts_events_and_checkpoints(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, rows=4)
+        await pilot.press("m")
+        pane = app.query_one(MetricsPane)
+        await wait_for(pilot, lambda: len(pane.points) == 40 and len(pane.checkpoints) == 2)
+        loss = app.query_one("#loss-chart", MetricChart)
+        assert set(loss.series) == {"train", "valid"}
+        assert len(loss.series["train"][0]) == 40
+        assert "Step 40/40" in "\n".join(app.query_one("#events-log").lines)
+        assert app.query_one("#checkpoints").row_count == 2
+
+
+async def test_events_arrive_incrementally_while_job_runs(make_app) -> None:
+    provider = CannedProvider()
+    full = provider._events["ftjob-00000"]
+    provider._events["ftjob-00000"] = full[:11]
+    app = make_app(provider)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, rows=4)
+        await pilot.press("m")
+        pane = app.query_one(MetricsPane)
+        await wait_for(pilot, lambda: len(pane.points) == 10)
+        provider._events["ftjob-00000"] = full
+        await wait_for(pilot, lambda: len(pane.points) == 40)
+        assert [p.step for p in pane.points] == list(range(1, 41))
+
+
+async def test_smoothing_toggle_and_csv_export(make_app, dataset_dir) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, rows=4)
+        await pilot.press("m")
+        pane = app.query_one(MetricsPane)
+        await wait_for(pilot, lambda: len(pane.points) == 40)
+        await pilot.press("s")
+        assert all(chart.smoothing for chart in pane.charts)
+        await pilot.press("e")
+        out = dataset_dir / "ftjob-00000-metrics.csv"
+        rows = list(csv.DictReader(out.open()))
+        assert len(rows) == 40 and rows[0]["step"] == "1" and rows[9]["valid_loss"]
+
+
+async def test_enter_on_checkpoint_opens_it_in_playground(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, rows=4)
+        await pilot.press("m")
+        pane = app.query_one(MetricsPane)
+        await wait_for(pilot, lambda: len(pane.checkpoints) == 2)
+        app.query_one("#checkpoints").focus()
+        await pilot.press("enter")
+        select = app.query_one("#model-a")
+        await wait_for(pilot, lambda: select.value == "ft:tiny-llama:demo:ckpt-step-20")
+
+
+def test_bucket_mean_bounds_points_and_keeps_shape() -> None:
+    xs = [float(i) for i in range(100_000)]
+    ys = [float(i % 10) for i in range(100_000)]
+    bx, by = bucket_mean(xs, ys, MAX_POINTS)
+    assert len(bx) == MAX_POINTS
+    assert bx[0] < bx[-1]
+    assert all(abs(y - 4.5) < 0.1 for y in by)
+    assert bucket_mean([1.0, 2.0], [3.0, 4.0], 10) == ([1.0, 2.0], [3.0, 4.0])
+
+
+def test_ema_starts_at_first_value_and_smooths() -> None:
+    out = ema([1.0, 0.0, 1.0, 0.0])
+    assert out[0] == 1.0
+    assert max(out[1:]) < 1.0 and min(out[1:]) > 0.0

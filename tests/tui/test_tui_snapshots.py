@@ -1,0 +1,87 @@
+"""SVG snapshots of each pane at 80x24 and 120x40, on canned data (fixed clock, no blink).
+
+Update after reviewing the report: pytest tests/tui/test_snapshots.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tui_fakes import ready, wait_for
+
+from ftui.tui.screens.datasets import DatasetsPane
+from ftui.tui.screens.metrics import MetricsPane
+from ftui.tui.screens.playground import PlaygroundPane
+
+SIZES = [(80, 24), (120, 40)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_jobs_pane(snap_compare, make_app, size) -> None:
+    async def settle(pilot) -> None:
+        await ready(pilot, rows=4)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_datasets_pane_with_report(snap_compare, make_app, dataset_dir, size) -> None:
+    good = json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]})
+    (dataset_dir / "train.jsonl").write_text("\n".join([good] * 9 + ['{"messages": 3}']) + "\n")
+
+    async def settle(pilot) -> None:
+        await ready(pilot)
+        await pilot.press("1", "enter")
+        pane = pilot.app.query_one(DatasetsPane)
+        await wait_for(pilot, lambda: pane.report is not None and pane.models)
+        await pilot.pause(0.1)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_metrics_pane(snap_compare, make_app, size) -> None:
+    async def settle(pilot) -> None:
+        await ready(pilot, rows=4)
+        await pilot.press("m")
+        pane = pilot.app.query_one(MetricsPane)
+        await wait_for(pilot, lambda: len(pane.points) == 40 and len(pane.checkpoints) == 2)
+        await pilot.pause(0.4)  # the chart redraw is throttled
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_playground_compare(snap_compare, make_app, size) -> None:
+    async def settle(pilot) -> None:
+        await ready(pilot)
+        await pilot.press("4")
+        pane = pilot.app.query_one(PlaygroundPane)
+        await wait_for(pilot, lambda: pane.models)
+        await pilot.press("ctrl+t")
+        pilot.app.query_one("#model-a").value = "tiny-llama"
+        pilot.app.query_one("#model-b").value = "ft:tiny-llama:demo-1"
+        await pilot.press(*"hello", "enter")
+        await wait_for(pilot, lambda: len(pane.history["a"]) == 2 and len(pane.history["b"]) == 2)
+        await pilot.pause(0.1)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=settle)
+
+
+def test_help_screen(snap_compare, make_app) -> None:
+    async def settle(pilot) -> None:
+        await ready(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.1)
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=settle)
+
+
+def test_job_form(snap_compare, make_app) -> None:
+    async def settle(pilot) -> None:
+        await ready(pilot, rows=4)
+        await pilot.press("c")
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=settle)
