@@ -23,7 +23,8 @@ from typing import Any
 
 def chat_examples(n: int, seed: int) -> list[list[dict[str, str]]]:
     rng = random.Random(seed)
-    words = ["the", "a", "model", "data", "train", "loss", "token", "batch", "learn", "rate", "step", "epoch", "adapter", "chat", "reply", "user"]
+    words = ["the", "a", "model", "data", "train", "loss", "token", "batch", "learn", "rate", "step",
+             "epoch", "adapter", "chat", "reply"]
 
     def text(n_chars: int) -> str:
         out: list[str] = []
@@ -80,7 +81,8 @@ class Clock:
 def lora() -> Any:
     from peft import LoraConfig
 
-    return LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM")
+    return LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules="all-linear",
+                      task_type="CAUSAL_LM")
 
 
 def run_baseline(model_name: str, rows: list[dict[str, Any]], bs: int, steps: int, warmup: int,
@@ -95,14 +97,15 @@ def run_baseline(model_name: str, rows: list[dict[str, Any]], bs: int, steps: in
         ids = [b["input_ids"] + [pad_id] * (longest - len(b["input_ids"])) for b in batch]
         labels = [b["labels"] + [-100] * (longest - len(b["labels"])) for b in batch]
         mask = [[1] * len(b["input_ids"]) + [0] * (longest - len(b["input_ids"])) for b in batch]
-        return {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels), "attention_mask": torch.tensor(mask)}
+        return {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels),
+                "attention_mask": torch.tensor(mask)}
 
     model = get_peft_model(build_model(model_name), lora())
     clock = Clock(warmup)
-    args = TrainingArguments(output_dir=str(out / "baseline"), per_device_train_batch_size=bs, max_steps=steps,
-                             learning_rate=2e-4, use_cpu=True, report_to="none", save_strategy="no",
-                             logging_steps=1000, disable_tqdm=True, include_num_input_tokens_seen="non_padding",
-                             remove_unused_columns=False, seed=0)
+    args = TrainingArguments(output_dir=str(out / "baseline"), per_device_train_batch_size=bs,
+                             max_steps=steps, learning_rate=2e-4, use_cpu=True, report_to="none",
+                             save_strategy="no", logging_steps=1000, disable_tqdm=True,
+                             include_num_input_tokens_seen="non_padding", remove_unused_columns=False, seed=0)
     data = Dataset.from_list([{"input_ids": r["input_ids"], "labels": r["labels"]} for r in rows])
     Trainer(model=model, args=args, train_dataset=data, data_collator=pad_to_longest,
             callbacks=[clock.callback]).train()
@@ -110,7 +113,7 @@ def run_baseline(model_name: str, rows: list[dict[str, Any]], bs: int, steps: in
 
 
 def run_ftui(model_name: str, rows: list[dict[str, Any]], tokenizer: Any, bs: int, steps: int, warmup: int,
-             out: Path) -> tuple[float, str]:
+             out: Path, batching: str = "auto") -> tuple[float, str]:
     from ftui_local import train
     from ftui_local.jobdir import JobDir
     from ftui_local.train_callback import StopFlag
@@ -119,7 +122,7 @@ def run_ftui(model_name: str, rows: list[dict[str, Any]], tokenizer: Any, bs: in
     model = build_model(model_name)
     job = JobDir(out / "ftui-job")
     job.path.mkdir(parents=True)
-    hp = {"n_epochs": 1, "batch_size": bs}
+    hp = {"n_epochs": 1, "batch_size": bs, "extra": {"batching": batching}}
     resolved = resolve(hp, method="supervised", n_examples=len(rows), context_length=2048,
                        vocab_size=model.config.vocab_size, on_gpu=False)
     trainer = train._build_trainer(job, "supervised", model, tokenizer, rows[: bs * steps], None, resolved, 0,
@@ -142,6 +145,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--batching", default="auto", help="auto, padded, group_by_length or padding_free")
+    parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args()
     hf_logging.set_verbosity_error()
 
@@ -157,10 +162,11 @@ def main() -> None:
           f"{args.steps} steps ({args.warmup} warm-up), torch threads {torch.get_num_threads()}")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        base = run_baseline(args.model, rows, args.batch_size, args.steps, args.warmup, tokenizer.pad_token_id,
-                            out)
+        base = 1.0 if args.skip_baseline else run_baseline(
+            args.model, rows, args.batch_size, args.steps, args.warmup, tokenizer.pad_token_id, out)
         print(f"baseline (Trainer, pad to longest): {base:,.0f} tokens/s")
-        ftui, batching = run_ftui(args.model, rows, tokenizer, args.batch_size, args.steps, args.warmup, out)
+        ftui, batching = run_ftui(args.model, rows, tokenizer, args.batch_size, args.steps, args.warmup, out,
+                                  args.batching)
         print(f"ftui ({batching}): {ftui:,.0f} tokens/s")
     print(f"ratio: {ftui / base:.1f}x")
     print("GPU: not measured (no GPU lent to this run)" if not torch.cuda.is_available() else "")

@@ -7,6 +7,7 @@ provider on the bridge's own loop, always from inside a Textual worker; the UI l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -14,13 +15,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.lazy import Lazy
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Log, TabbedContent, TabPane
 
 from ftui.errors import FtuiError
 from ftui.model import TERMINAL_STATUSES, ChatMessage, ChatParams, Checkpoint, Job
 from ftui.tui.bridge import ProviderBridge
-from ftui.tui.commands import VIEWS, CommandError, FtuiCommands, parse_command
+from ftui.tui.commands import VIEWS, CommandError, parse_command
 from ftui.tui.screens.base import Pane
 from ftui.tui.screens.datasets import DatasetsPane
 from ftui.tui.screens.help import HelpScreen
@@ -39,13 +41,20 @@ if TYPE_CHECKING:
     from ftui.store import Store
 
 POLL_EVERY = 2.0
+
+
+def ftui_commands() -> type:
+    # textual.command is imported only when the palette opens, not before the first frame.
+    from ftui.tui.palette import FtuiCommands
+
+    return FtuiCommands
 MAX_BACKOFF = 60.0
 
 
 class FtuiApp(App[None]):
     CSS_PATH = "ftui.tcss"
     TITLE = "ftui"
-    COMMANDS = App.COMMANDS | {FtuiCommands}
+    COMMANDS = App.COMMANDS | {lambda: ftui_commands()}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "show_view('datasets')", "Datasets", id="view-datasets", show=False),
         Binding("2", "show_view('jobs')", "Jobs", id="view-jobs", show=False),
@@ -81,21 +90,24 @@ class FtuiApp(App[None]):
         self._provider_lock: asyncio.Lock | None = None
         self._generation = 0
         self._statuses: dict[str, str] = {}
+        self._statuses_loaded = False
         self._poll_timer: Timer | None = None
         self._poll_failures = 0
 
     # -- layout ---------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header()
+        panes: dict[str, Callable[[], Pane]] = {
+            "datasets": lambda: DatasetsPane(self.folder),
+            "jobs": JobsPane,
+            "metrics": MetricsPane,
+            "playground": PlaygroundPane,
+        }
         with TabbedContent(initial=self.initial_view, id="views"):
-            with TabPane("Datasets", id="datasets"):
-                yield DatasetsPane(self.folder)
-            with TabPane("Jobs", id="jobs"):
-                yield JobsPane()
-            with TabPane("Metrics", id="metrics"):
-                yield MetricsPane()
-            with TabPane("Playground", id="playground"):
-                yield PlaygroundPane()
+            for view, make in panes.items():
+                with TabPane(view.title(), id=view):
+                    # Only the pane on show is in the first frame; the rest mount right after it.
+                    yield make() if view == self.initial_view else Lazy(make())
         yield Log(max_lines=500, id="app-log")
         yield CommandLine()
         yield Footer()
@@ -105,17 +117,14 @@ class FtuiApp(App[None]):
         self.query_one(CommandLine).display = False
         self.query_one("#app-log", Log).border_title = "log"
         self._update_header()
-        self._load_statuses()
         self.call_after_refresh(self.poll_jobs)
         self._focus_view(self.initial_view)
 
     def on_unmount(self) -> None:
         provider, self._provider = self._provider, None
         if provider is not None:
-            try:
-                asyncio.run_coroutine_threadsafe(provider.aclose(), self.bridge._ensure_loop()).result(2)
-            except Exception:  # closing is best effort; the process is ending
-                pass
+            with contextlib.suppress(Exception):  # best effort: the process is ending
+                self.bridge.run_sync(provider.aclose(), timeout=2)
         self.bridge.close()
 
     # -- session and provider -------------------------------------------------------------------
@@ -184,7 +193,7 @@ class FtuiApp(App[None]):
         self.workers.cancel_group(self, "jobs-poll")
         self.jobs = []
         self._poll_failures = 0
-        self._load_statuses()
+        self._statuses_loaded = False
         self._update_header()
         for pane in self.query(Pane):
             pane.profile_changed()
@@ -204,12 +213,9 @@ class FtuiApp(App[None]):
         self.query_one("#app-log", Log).write_line(f"{stamp} {text}")
 
     # -- job watch (on the app, so notifications arrive whichever pane is showing) --------------
-    def _load_statuses(self) -> None:
-        try:
-            cached = self.store.cached_jobs(self.profile_name)
-        except FtuiError:
-            cached = []
-        self._statuses = {str(j.get("id")): str(j.get("status")) for j in cached}
+    def _read_statuses(self, profile: str) -> dict[str, str]:
+        cached = self.store.cached_jobs(profile)
+        return {str(j.get("id")): str(j.get("status")) for j in cached}
 
     def poll_jobs_soon(self) -> None:
         self.poll_jobs()
@@ -219,6 +225,11 @@ class FtuiApp(App[None]):
         generation = self._generation
         delay = self.poll_interval
         try:
+            if not self._statuses_loaded:
+                # What the last ftui run saw, so a job that finished while ftui was closed is
+                # announced once; read off the loop (opening the store may run migrations).
+                self._statuses = await asyncio.to_thread(self._read_statuses, self.profile_name)
+                self._statuses_loaded = True
             jobs = await self.call("jobs", limit=self.jobs_limit)
         except asyncio.CancelledError:
             raise

@@ -73,6 +73,11 @@ class ProviderBridge:
         finally:
             future.cancel()
 
+    def run_sync(self, awaitable: Awaitable[T], timeout: float) -> T:
+        """Block until `awaitable` finishes on the provider loop (for shutdown, off any event loop)."""
+        future = asyncio.run_coroutine_threadsafe(_as_coroutine(awaitable), self._ensure_loop())
+        return future.result(timeout)
+
     def close(self, timeout: float = 2.0) -> None:
         with self._lock:
             loop, thread = self._loop, self._thread

@@ -103,6 +103,17 @@ def _hyperparameters(asked: dict[str, Any], resolved: dict[str, Any]) -> Hyperpa
         return Hyperparameters(extra=extra)
 
 
+def _eta(state: dict[str, Any]) -> datetime | None:
+    """When the job should end at the pace of this run (a resumed run is timed from its restart)."""
+    run_started = _parse_time(state.get("run_started_at") or state.get("started_at"))
+    step, total = state.get("step") or 0, state.get("total_steps") or 0
+    done = step - (state.get("run_start_step") or 0)
+    if state.get("status") != "running" or not run_started or not total or done <= 0 or step >= total:
+        return None
+    now = datetime.now(UTC)
+    return now + (now - run_started) / done * (total - step)
+
+
 def metric_point(data: dict[str, Any] | None) -> MetricPoint | None:
     """A MetricPoint from a trainer's metrics dict; unknown numeric keys go to `extra`."""
     if not data or "step" not in data:
@@ -205,8 +216,8 @@ class JobManager:
         ckpts = jd.checkpoints()
         where = (f"the last checkpoint (step {ckpts[-1]['step']})" if ckpts
                  else "the beginning (no checkpoint was saved)")
-        message = (f"The training worker stopped unexpectedly (killed or the machine restarted). "
-                   f"`ftui jobs resume {jd.job_id}` will continue from {where}.")
+        message = (f"The training worker stopped unexpectedly (killed, or the machine restarted; "
+                   f"its log: {jd.log_path}). `ftui jobs resume {jd.job_id}` will continue from {where}.")
         state = self.transition(jd, LIVE_STATUSES, status="failed", finished_at=utcnow(), worker_pid=None,
                                 error={"code": "worker_died", "message": message})
         if state is not None:
@@ -224,8 +235,10 @@ class JobManager:
         _children[proc.pid] = proc
         # `worker_pid` is ours: the trainer records its own `pid`, which on several GPUs is a rank
         # process rather than the worker.
+        before = jd.read_state()
         state = self.transition(jd, {"queued"}, status="running", worker_pid=proc.pid,
-                                started_at=jd.read_state().get("started_at") or utcnow(),
+                                started_at=before.get("started_at") or utcnow(),
+                                run_started_at=utcnow(), run_start_step=before.get("step") or 0,
                                 finished_at=None, error=None)
         if state is None:  # cancelled or paused while we were starting it: the worker must not train
             proc.kill()
@@ -307,10 +320,7 @@ class JobManager:
             progress = min(1.0, (state.get("step") or 0) / state["total_steps"])
         if status == "succeeded":
             progress = 1.0
-        eta = _parse_time(state.get("estimated_finish"))
-        if eta is None and status == "running" and started and progress and 0 < progress < 1:
-            elapsed = datetime.now(UTC) - started
-            eta = started + elapsed / progress
+        eta = _parse_time(state.get("estimated_finish")) or _eta(state)
         model = spec.get("fine_tuned_model")
         results = [str(jd.result_csv)] if jd.result_csv.exists() else []
         return Job(

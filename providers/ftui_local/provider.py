@@ -8,6 +8,7 @@ trainer are imported only inside the worker and inside chat.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import shutil
 from collections.abc import AsyncIterator
@@ -330,7 +331,8 @@ class LocalProvider(Provider):
         finally:
             close = getattr(pieces, "close", None)
             if close is not None:
-                await asyncio.to_thread(close)
+                with contextlib.suppress(ValueError):  # still running in an abandoned thread
+                    await asyncio.to_thread(close)
 
     def tokenizer(self, model: str) -> Any:
         ref = parse_fine_tuned(model)

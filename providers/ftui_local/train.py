@@ -233,10 +233,16 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
 def _build_trainer(job: JobDir, method: str, model: Any, tokenizer: Any, train_rows: list[dict[str, Any]],
                    valid_rows: list[dict[str, Any]] | None, resolved: Any, seed: int, device: str,
                    spec: dict[str, Any], stop: Any, is_main: bool, from_adapter: bool) -> Any:
+    import warnings
+
     from datasets import Dataset
     from peft import LoraConfig
 
     from ftui_local.train_callback import JobCallback
+
+    # trl still spells it gradient_checkpointing; transformers 5 warns on every use. Noise in worker.log.
+    warnings.filterwarnings("ignore", message=r".*gradient_checkpointing` is deprecated",
+                            category=FutureWarning)
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     per_step = resolved.batch_size * resolved.gradient_accumulation_steps * world

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from ftui_local.jobs import jobs_root, kill_workers
 
 from ftui import hookimpl
 from ftui.cli import main
 from ftui.model import Job
 from ftui.plugins import registry
-from ftui_local.jobs import jobs_root, kill_workers
 
 DEADLINE_S = 240  # a guard against a hung worker, not a speed assertion
 
@@ -98,7 +98,7 @@ def test_invalid_dataset_prints_each_problem_and_creates_no_job(tmp_path: Path) 
     bad = write_dataset(tmp_path / "bad.jsonl")
     with bad.open("a") as fh:
         fh.write("{not json\n")
-    code, out, err = ftui("jobs", "create", "--model", "tiny-llama", "--training-file", str(bad))
+    code, _, err = ftui("jobs", "create", "--model", "tiny-llama", "--training-file", str(bad))
     assert code == 1
     assert f"{bad}:11:" in err and "no job was created" in err and "Traceback" not in err
     assert ftui("jobs", "list", "--json")[1].strip() == "[]"
@@ -127,3 +127,5 @@ def test_watch_exits_1_when_the_job_is_cancelled(tmp_path: Path) -> None:
     assert code == 0 and job_id in out
     code, out, _ = ftui("jobs", "watch", job_id, "--interval", "0.2")
     assert code == 1 and f"Job {job_id} cancelled" in out
+    code, out, _ = ftui("jobs", "events", job_id, "--follow", "--interval", "0.1")
+    assert code == 0 and "Cancellation requested" in out and "cancelled" in out.splitlines()[-1]

@@ -10,7 +10,7 @@ from tui_fakes import CannedProvider, CannedSession, ready, screen_text, wait_fo
 
 from ftui.tui.commands import CommandError, parse_command
 from ftui.tui.screens.help import HelpScreen, bindings_table
-from ftui.tui.widgets.job_table import KeyedTable
+from ftui.tui.widgets.row_table import RowTable
 
 
 def two_profiles(tmp_path) -> tuple[CannedSession, CannedProvider, CannedProvider]:
@@ -31,7 +31,7 @@ async def test_colon_profile_command_repoints_every_pane_without_restart(make_ap
     session, _, _ = two_profiles(tmp_path)
     app = make_app(session=session)
     async with app.run_test(size=(120, 40)) as pilot:
-        table = app.query_one("#jobs-table", KeyedTable)
+        table = app.query_one("#jobs-table", RowTable)
         await wait_for(pilot, lambda: table.row_count == 4)
         await pilot.press("colon", *"profile beta", "enter")
         await wait_for(pilot, lambda: app.sub_title == "profile beta · provider local")
@@ -99,7 +99,7 @@ async def test_job_finishing_notifies_on_another_view_and_rings_bell(make_app) -
     rings = []
     app.bell = lambda: rings.append(1)  # type: ignore[method-assign]
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
-        await wait_for(pilot, lambda: app.query_one("#jobs-table", KeyedTable).row_count == 4)
+        await wait_for(pilot, lambda: app.query_one("#jobs-table", RowTable).row_count == 4)
         await pilot.press("4")
         provider.finish("ftjob-00000")
         await wait_for(pilot, lambda: any("ftjob-00000 succeeded" in n.message for n in app._notifications))
@@ -124,7 +124,7 @@ async def test_no_color_renders_without_colour(make_app, monkeypatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app.query_one("#jobs-table", KeyedTable).row_count == 4)
+        await wait_for(pilot, lambda: app.query_one("#jobs-table", RowTable).row_count == 4)
         assert app.no_color
         svg = app.export_screenshot()
         assert "#00ff00" not in svg.lower()

@@ -6,13 +6,13 @@ from ftui.model import Job
 from ftui.tui.screens.job_detail import JobDetailScreen
 from ftui.tui.screens.job_form import FormError, JobFormScreen, build_spec
 from ftui.tui.screens.jobs import JobsPane, job_matches
-from ftui.tui.widgets.job_table import KeyedTable
+from ftui.tui.widgets.row_table import RowTable
 
 
 async def test_jobs_table_lists_provider_jobs_with_status_and_models(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        table = app.query_one("#jobs-table", KeyedTable)
+        table = app.query_one("#jobs-table", RowTable)
         await wait_for(pilot, lambda: table.row_count == 4)
         row = table.get_row("ftjob-00001")
         assert str(row[1]) == "succeeded"
@@ -24,7 +24,7 @@ async def test_live_refresh_keeps_cursor_on_the_same_job_when_new_jobs_arrive(ma
     provider = CannedProvider()
     app = make_app(provider)
     async with app.run_test(size=(120, 40)) as pilot:
-        table = app.query_one("#jobs-table", KeyedTable)
+        table = app.query_one("#jobs-table", RowTable)
         await wait_for(pilot, lambda: table.row_count == 4)
         await pilot.press("down", "down")
         assert table.current_key == "ftjob-00002"
@@ -40,7 +40,7 @@ async def test_live_refresh_keeps_cursor_on_the_same_job_when_new_jobs_arrive(ma
 async def test_slash_filters_rows_and_escape_clears(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        table = app.query_one("#jobs-table", KeyedTable)
+        table = app.query_one("#jobs-table", RowTable)
         await wait_for(pilot, lambda: table.row_count == 4)
         await pilot.press("slash", *"fail", "enter")
         assert table.keys == ["ftjob-00002"]
@@ -59,7 +59,7 @@ def test_filter_is_a_case_insensitive_regex_and_bang_inverts() -> None:
 async def test_enter_opens_detail_with_hyperparameters_error_and_raw_object(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        table = app.query_one("#jobs-table", KeyedTable)
+        table = app.query_one("#jobs-table", RowTable)
         await wait_for(pilot, lambda: table.row_count == 4)
         await pilot.press("down", "down", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, JobDetailScreen))
@@ -76,7 +76,7 @@ async def test_create_job_from_form_sends_spec_to_provider(make_app) -> None:
     provider = CannedProvider()
     app = make_app(provider)
     async with app.run_test(size=(80, 24)) as pilot:
-        table = app.query_one("#jobs-table", KeyedTable)
+        table = app.query_one("#jobs-table", RowTable)
         await wait_for(pilot, lambda: table.row_count == 4)
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(app.screen, JobFormScreen))
@@ -97,7 +97,7 @@ async def test_create_job_from_form_sends_spec_to_provider(make_app) -> None:
 async def test_form_error_names_the_field_and_keeps_the_form_open(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app.query_one("#jobs-table", KeyedTable).row_count == 4)
+        await wait_for(pilot, lambda: app.query_one("#jobs-table", RowTable).row_count == 4)
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(app.screen, JobFormScreen))
         form = app.screen
@@ -125,7 +125,7 @@ def test_build_spec_accepts_auto_and_rejects_bad_numbers() -> None:
 async def test_clone_prefills_form_from_selected_job(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        table = app.query_one("#jobs-table", KeyedTable)
+        table = app.query_one("#jobs-table", RowTable)
         await wait_for(pilot, lambda: table.row_count == 4)
         await pilot.press("c")
         await wait_for(pilot, lambda: isinstance(app.screen, JobFormScreen))
@@ -139,7 +139,7 @@ async def test_cancel_asks_first_then_cancels(make_app) -> None:
     provider = CannedProvider()
     app = make_app(provider)
     async with app.run_test(size=(120, 40)) as pilot:
-        table = app.query_one("#jobs-table", KeyedTable)
+        table = app.query_one("#jobs-table", RowTable)
         await wait_for(pilot, lambda: table.row_count == 4)
         await pilot.press("x", "y")
         await wait_for(pilot, lambda: provider._jobs[0].status == "cancelled")
@@ -153,7 +153,7 @@ async def test_provider_error_becomes_notification_and_log_line_not_a_crash(make
 
     app = make_app(Broken())
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        table = app.query_one("#jobs-table", KeyedTable)
+        table = app.query_one("#jobs-table", RowTable)
         await wait_for(pilot, lambda: table.row_count == 4)
         await pilot.press("p")
         await wait_for(pilot, lambda: any("backend exploded" in n.message for n in app._notifications))

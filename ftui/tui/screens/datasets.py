@@ -94,7 +94,9 @@ class DatasetsPane(Pane):
         Binding("t", "train", "Train…", id="ds-train"),
         Binding("g", "rescan", "Rescan", id="ds-rescan"),
     ]
-    HELP: ClassVar[dict[str, str]] = {"enter": "On a file: validate it; on an error: view that line of the file"}
+    HELP: ClassVar[dict[str, str]] = {
+        "enter": "On a file: validate it; on an error: view that line of the file",
+    }
 
     class Progressed(Message):
         def __init__(self, done: int, total: int) -> None:

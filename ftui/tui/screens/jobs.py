@@ -8,7 +8,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
 from ftui.model import Job, JobSpec
 from ftui.tui.display import JOB_COLUMNS, job_cells
@@ -16,7 +16,7 @@ from ftui.tui.screens.base import Pane
 from ftui.tui.screens.confirm import ConfirmScreen
 from ftui.tui.screens.job_detail import JobDetailScreen
 from ftui.tui.screens.job_form import JobFormScreen
-from ftui.tui.widgets.job_table import KeyedTable
+from ftui.tui.widgets.row_table import RowTable
 
 
 def job_matches(job: Job, pattern: str) -> bool:
@@ -57,7 +57,9 @@ class JobsPane(Pane):
         Binding("g", "refresh", "Refresh", id="jobs-refresh"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
-    HELP: ClassVar[dict[str, str]] = {"enter": "Job detail (hyperparameters, method, error, result files, raw object)"}
+    HELP: ClassVar[dict[str, str]] = {
+        "enter": "Job detail (hyperparameters, method, error, result files, raw object)",
+    }
 
     def __init__(self) -> None:
         super().__init__(id="jobs-pane")
@@ -67,15 +69,15 @@ class JobsPane(Pane):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="/ filter: regex, !inverts; enter keeps, esc clears", id="jobs-filter")
-        yield KeyedTable(JOB_COLUMNS, id="jobs-table")
+        yield RowTable(JOB_COLUMNS, id="jobs-table")
         yield Static("loading jobs…", id="jobs-status", classes="status-line")
 
     def on_mount(self) -> None:
         self.query_one("#jobs-filter", Input).display = False
 
     @property
-    def table(self) -> KeyedTable:
-        return self.query_one("#jobs-table", KeyedTable)
+    def table(self) -> RowTable:
+        return self.query_one("#jobs-table", RowTable)
 
     def show_jobs(self, jobs: list[Job]) -> None:
         self.jobs = jobs
@@ -132,9 +134,9 @@ class JobsPane(Pane):
         self.table.focus()
 
     # -- actions ------------------------------------------------------------------------------
-    @on(DataTable.RowSelected, "#jobs-table")
-    def _open_detail(self, event: DataTable.RowSelected) -> None:
-        job = self.by_id.get(str(event.row_key.value))
+    @on(RowTable.Selected, "#jobs-table")
+    def _open_detail(self, event: RowTable.Selected) -> None:
+        job = self.by_id.get(event.key)
         if job is None:
             return
 

@@ -7,7 +7,6 @@ from itertools import islice
 from pathlib import Path
 from typing import ClassVar
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -39,7 +38,7 @@ class LineViewScreen(ModalScreen[None]):
             with VerticalScroll():
                 yield Static(self._body())
 
-    def _body(self) -> Text | Syntax:
+    def _body(self) -> Text:
         try:
             lines = read_lines(self.path, self.line)
         except OSError as exc:

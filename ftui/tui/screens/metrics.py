@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
 from textual import on, work
@@ -19,7 +19,9 @@ from ftui.model import Checkpoint, Job, JobEvent, MetricPoint
 from ftui.tui.display import status_text
 from ftui.tui.screens.base import Pane
 from ftui.tui.screens.pick import PickScreen
-from ftui.tui.widgets.metric_chart import MetricChart
+
+if TYPE_CHECKING:
+    from ftui.tui.widgets.metric_chart import MetricChart
 
 POLL_EVERY = 1.0
 LOG_LINES = 2000
@@ -67,6 +69,9 @@ class MetricsPane(Pane):
     def compose(self) -> ComposeResult:
         yield Static("no job selected: press j, or m on a job in Jobs", id="metrics-title",
                      classes="status-line")
+        # plotext is only needed once this pane is built, which is after the first frame.
+        from ftui.tui.widgets.metric_chart import MetricChart
+
         with Horizontal(id="charts"):
             yield MetricChart("loss", id="loss-chart")
             yield MetricChart("token accuracy", id="acc-chart")
@@ -85,7 +90,8 @@ class MetricsPane(Pane):
 
     @property
     def charts(self) -> tuple[MetricChart, MetricChart]:
-        return self.query_one("#loss-chart", MetricChart), self.query_one("#acc-chart", MetricChart)
+        loss, acc = self.query_one("#loss-chart"), self.query_one("#acc-chart")
+        return cast("MetricChart", loss), cast("MetricChart", acc)
 
     def profile_changed(self) -> None:
         self.watch_job(None)

@@ -29,7 +29,9 @@ class PlaygroundPane(Pane):
         Binding("ctrl+r", "reload_models", "Reload models", id="pg-models", show=False),
         Binding("escape", "stop", "Stop", id="pg-stop", show=False),
     ]
-    HELP: ClassVar[dict[str, str]] = {"enter": "In the prompt: send to the model (both models in compare mode)"}
+    HELP: ClassVar[dict[str, str]] = {
+        "enter": "In the prompt: send to the model (both models in compare mode)",
+    }
 
     def __init__(self) -> None:
         super().__init__(id="playground-pane")

@@ -19,7 +19,8 @@ class ChatMessageView(Static):
     def _render_text(self) -> None:
         label = {"user": "you", "assistant": "model"}.get(self.role, self.role)
         text = Text(f"{label}: ", style="bold " + ("cyan" if self.role == "user" else "green"))
-        text.append(self.body or ("…" if self.role == "assistant" else ""), style=ROLE_STYLE.get(self.role, ""))
+        placeholder = "…" if self.role == "assistant" else ""
+        text.append(self.body or placeholder, style=ROLE_STYLE.get(self.role, ""))
         self.update(text)
 
     def append(self, piece: str) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from textual.app import RenderResult
 from textual.timer import Timer
 from textual_plotext import PlotextPlot
 
 from ftui.tui.downsample import bucket_mean, ema
 
-MAX_POINTS = 1000  # per series: more than any terminal chart can show (braille gives 2 dots per cell)
+MAX_POINTS = 1000  # per series, kept between redraws: more than any terminal chart can show
+DOTS_PER_CELL = 2  # braille resolves two points per cell across; more points only cost time
 REDRAW_EVERY = 0.25  # seconds: data may arrive faster than anyone can read it
 
 
@@ -19,6 +21,8 @@ class MetricChart(PlotextPlot):
         self.smoothing = False
         self._reduced: dict[str, tuple[list[float], list[float]]] = {}
         self._pending: Timer | None = None
+        self._version = 0
+        self._rendered: tuple[tuple[int, int, str, int], RenderResult] | None = None
 
     def clear_series(self) -> None:
         self.series.clear()
@@ -62,12 +66,24 @@ class MetricChart(PlotextPlot):
         plt.title(self.title + (" (smoothed)" if self.smoothing else ""))
         plt.xlabel("step")
         drawn = False
+        width = max(self.size.width, 20)
         for name in self.series:
-            xs, ys = self.reduced(name)
+            xs, ys = bucket_mean(*self.reduced(name), width * DOTS_PER_CELL)
             if not xs:
                 continue
             plt.plot(xs, ema(ys) if self.smoothing else ys, label=name, marker="braille")
             drawn = True
         if not drawn:
             plt.title(self.title + ": no data yet")
+        self._version += 1
         self.refresh()
+
+    def render(self) -> RenderResult:
+        # plotext rebuilds the whole figure on every call; reuse it until data, size or theme change.
+        key = (self.size.width, self.size.height, self.app.theme, self._version)
+        if self._rendered is None or self._rendered[0] != key:
+            self._rendered = (key, super().render())
+        return self._rendered[1]
+
+    def on_resize(self) -> None:
+        self.redraw()

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from ftui.errors import FtuiError, NotFound, NotSupported, ProviderError
-from ftui.model import ChatMessage, ChatParams, Hyperparameters, Job, JobSpec
 from ftui_local.jobs import jobs_root, kill_workers
 from ftui_local.naming import checkpoint_name, fine_tuned_name, parse_fine_tuned
 from ftui_local.provider import LocalProvider
 from ftui_local.settings import LocalSettings
+
+from ftui.errors import FtuiError, NotFound, NotSupported, ProviderError
+from ftui.model import ChatMessage, ChatParams, Hyperparameters, Job, JobSpec
 
 DEADLINE_S = 240  # a guard against a hung worker, not a speed assertion
 GREEDY = ChatParams(temperature=0, max_tokens=8)
@@ -100,7 +100,8 @@ async def test_upload_copies_the_file_lists_reads_and_deletes_it(tmp_path: Path)
 
 async def test_invalid_dataset_is_refused_with_line_and_code_and_never_becomes_a_job(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
-    good = json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]})
+    good = json.dumps({"messages": [{"role": "user", "content": "hi"},
+                                    {"role": "assistant", "content": "yo"}]})
     bad.write_text("\n".join([good] * 9 + ["{not json", '{"messages": []}']) + "\n")
     p = provider()
     with pytest.raises(ProviderError) as err:
