@@ -73,10 +73,12 @@ Bare().run(headless=True)
 
 def run_once(code: str, env: dict[str, str]) -> tuple[float, str]:
     start = time.time()
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120)
     if out.returncode != 0:
         raise SystemExit(f"child failed:\n{out.stderr}")
-    stamps = [float(line.split(":", 1)[1]) for line in out.stderr.splitlines() if line.startswith("first-frame:")]
+    stamps = [float(line.split(":", 1)[1]) for line in out.stderr.splitlines()
+              if line.startswith("first-frame:")]
     if not stamps:
         raise SystemExit(f"child painted no frame:\n{out.stderr}")
     return stamps[0] - start, out.stderr
@@ -95,7 +97,8 @@ def main() -> None:
         for _ in range(args.runs):
             elapsed, err = run_once(FTUI_CHILD, env)
             ftui_times.append(elapsed)
-            heavy.update(line.split(":", 1)[1].strip() for line in err.splitlines() if line.startswith("heavy:"))
+            heavy.update(line.split(":", 1)[1].strip() for line in err.splitlines()
+                         if line.startswith("heavy:"))
             bare_times.append(run_once(BARE_CHILD, env)[0])
     ftui_s, bare_s = statistics.median(ftui_times), statistics.median(bare_times)
     print(f"runs: {args.runs} each, headless, median wall time from process spawn to first frame")

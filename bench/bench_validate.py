@@ -2,7 +2,8 @@
 
     python bench/bench_validate.py [--mb 40] [--keep DIR]
 
-Generates a chat JSONL file (system prompts that repeat, user/assistant text that does not), then
+Generates a chat JSONL file (system prompts that repeat, as in real sets, user/assistant text that
+does not; `--unique` makes every string distinct), then
 times, each in its own process so peak memory is measured apart:
   baseline  what OpenAI's fine-tuning data-prep notebook does: read the whole file, json.loads per
             line, its format checks, tiktoken (cl100k_base, offline copy) per message value for the
@@ -25,12 +26,23 @@ import tempfile
 import time
 from pathlib import Path
 
+# System prompts of the lengths seen in real fine-tuning sets: one short, three with policies.
+_POLICY = (
+    " Follow these rules. Answer in the customer's language. Never share another customer's data."
+    " If an order number is missing, ask for it before anything else. Refunds: only within 30 days"
+    " of delivery, only to the original payment method, and only after the item is scanned back at"
+    " the warehouse. Escalate to a human agent when the customer mentions a legal claim, a safety"
+    " problem or a payment taken twice. Keep answers under 120 words, use plain sentences, no"
+    " markdown tables. Sign off with the store's name."
+)
 SYSTEM_PROMPTS = [
     "You are a helpful assistant.",
-    "You are a customer-support agent for an online bookshop. Be brief and polite, and never promise "
-    "refunds without an order number.",
-    "You are a senior Python reviewer. Point out bugs first, then style, in short bullet points.",
-    "You answer questions about the standard library with one example each.",
+    "You are a customer-support agent for an online bookshop." + _POLICY,
+    "You are a customer-support agent for a shoe store." + _POLICY + " Offer the size guide when asked"
+    " about fit.",
+    "You are a senior Python reviewer. Point out bugs first, then style, in short bullet points. Quote"
+    " the line you mean. Prefer the standard library. Flag mutable default arguments, bare excepts,"
+    " shadowed built-ins, and anything that blocks an event loop.",
 ]
 
 
@@ -48,7 +60,7 @@ def _paragraphs() -> list[str]:
     return paras
 
 
-def generate(path: Path, mb: float, seed: int = 0) -> None:
+def generate(path: Path, mb: float, seed: int = 0, unique: bool = False) -> None:
     rng = random.Random(seed)
     paras = _paragraphs()
     target = int(mb * 1_000_000)
@@ -56,7 +68,8 @@ def generate(path: Path, mb: float, seed: int = 0) -> None:
     with path.open("w", encoding="utf-8") as fh:
         i = 0
         while written < target:
-            messages = [{"role": "system", "content": rng.choice(SYSTEM_PROMPTS)}]
+            system = rng.choice(SYSTEM_PROMPTS) + (f" (session {i})" if unique else "")
+            messages = [{"role": "system", "content": system}]
             for _ in range(rng.randint(1, 3)):
                 # Two paragraphs and a counter: every user/assistant text is distinct.
                 messages.append({"role": "user", "content": f"{rng.choice(paras)}\n\n(#{i})"})
@@ -87,7 +100,8 @@ def run_baseline(path: str) -> dict:
             if "role" not in message or "content" not in message:
                 format_errors["message_missing_key"] = format_errors.get("message_missing_key", 0) + 1
             if any(k not in ("role", "content", "name", "function_call", "weight") for k in message):
-                format_errors["message_unrecognized_key"] = format_errors.get("message_unrecognized_key", 0) + 1
+                key = "message_unrecognized_key"
+                format_errors[key] = format_errors.get(key, 0) + 1
             if message.get("role", None) not in ("system", "user", "assistant", "function"):
                 format_errors["unrecognized_role"] = format_errors.get("unrecognized_role", 0) + 1
             content = message.get("content", None)
@@ -133,9 +147,10 @@ def _child(phase: str, path: str) -> None:
     start = time.perf_counter()
     result = run_baseline(path) if phase == "baseline" else run_ftui(path)
     result["seconds"] = time.perf_counter() - start
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result["peak_rss_mb"] = max(own, kids) / 1024  # Linux reports KiB; the largest single process
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["peak_rss_mb"] = max(own.ru_maxrss, kids.ru_maxrss) / 1024  # KiB on Linux; largest process
+    result["cpu_seconds"] = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
     print(json.dumps(result))
 
 
@@ -149,6 +164,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=40.0, help="size of the generated file in MB")
     parser.add_argument("--keep", type=Path, help="write the generated files here and keep them")
+    parser.add_argument("--unique", action="store_true",
+                        help="make every system prompt distinct too (no repeated strings at all)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each, best kept")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -157,12 +175,17 @@ def main() -> None:
     folder = args.keep or Path(tempfile.mkdtemp(prefix="ftui-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     big, small = folder / "chat_big.jsonl", folder / "chat_small.jsonl"
-    generate(big, args.mb)
-    generate(small, args.mb / 4, seed=1)
+    generate(big, args.mb, unique=args.unique)
+    generate(small, args.mb / 4, seed=1, unique=args.unique)
     size_mb = big.stat().st_size / 1e6
     try:
-        base = _measure("baseline", big)
-        ours = _measure("ftui", big)
+        # Interleaved and best of --repeat: other work on a shared machine slows runs unevenly.
+        runs: dict[str, list[dict]] = {"baseline": [], "ftui": []}
+        for _ in range(args.repeat):
+            for phase in runs:
+                runs[phase].append(_measure(phase, big))
+        base = min(runs["baseline"], key=lambda r: r["seconds"])
+        ours = min(runs["ftui"], key=lambda r: r["seconds"])
         ours_small = _measure("ftui", small)
     finally:
         if not args.keep:
@@ -179,6 +202,8 @@ def main() -> None:
     print(f"ftui peak RSS on a {size_mb / 4:.0f} MB file: {ours_small['peak_rss_mb']:.0f} MB "
           f"(vs {ours['peak_rss_mb']:.0f} MB on {size_mb:.0f} MB)")
     print(f"token totals equal: {base['tokens'] == ours['tokens']}")
+    print(f"CPU time: baseline {base['cpu_seconds']:.2f} s, ftui {ours['cpu_seconds']:.2f} s "
+          f"(ratio {base['cpu_seconds'] / ours['cpu_seconds']:.1f}x per core used)")
     print(f"throughput: {ours_mbs:.1f} MB/s")
     print(f"ratio: {ours_mbs / base_mbs:.1f}x")
 

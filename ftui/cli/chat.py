@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import warnings
 
 import click
 from pydantic import ValidationError
@@ -77,6 +79,9 @@ def command(session: Session, prompt: str | None, model: str | None, compare: st
     messages = ([ChatMessage(role="system", content=system)] if system else []) + [
         ChatMessage(role="user", content=prompt)]
     models = [model] + ([compare] if compare else [])
+    # The answer is the output: no weight-loading bars or library deprecation notes around it.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    warnings.filterwarnings("ignore", category=FutureWarning)
     answers = run(_chat_all(session.provider(), models, messages, params, as_json))
     if as_json:
         emit_json({"prompt": prompt, "system": system, "answers": answers})

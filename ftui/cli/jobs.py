@@ -107,7 +107,7 @@ def _notify(session: Session, job: Job) -> None:
 
 
 # -- create ---------------------------------------------------------------------------------
-def _validate_locally(provider: Provider, path: Path, method: str, model: str) -> None:
+def _validate_locally(provider: Provider, path: Path, method: str, model: str, quiet: bool) -> None:
     """Check a local dataset before any job exists; print every problem and exit 1 if invalid."""
     from ftui.data.validate import validate_path
 
@@ -129,6 +129,9 @@ def _validate_locally(provider: Provider, path: Path, method: str, model: str) -
         if bar is not None:
             bar.__exit__(None, None, None)
     if report.valid:
+        if not quiet:
+            click.echo(f"Validated {path.name}: {report.examples:,} examples, "
+                       f"{report.tokens.total:,} tokens")
         return
     errors = list(report.errors)
     for err in errors[:MAX_ERRORS_SHOWN]:
@@ -207,7 +210,7 @@ def create(session: Session, model: str | None, training_file: str, validation_f
             continue
         path = Path(ref).expanduser()
         if path.is_file():
-            _validate_locally(provider, path, method, model)
+            _validate_locally(provider, path, method, model, quiet=as_json)
         elif path.exists() or not ref.startswith("file-"):
             raise UsageError(f"{option}: {ref} is not a file (give a dataset path or an uploaded file id)")
     hyper = Hyperparameters(
@@ -220,7 +223,8 @@ def create(session: Session, model: str | None, training_file: str, validation_f
                    init_from=init_from)
     job = run(provider.create_job(spec))
     if as_json:
-        emit_json(job)
+        if not wait:  # with --wait, the finished job is printed instead: one JSON document
+            emit_json(job)
     else:
         click.echo(f"Created job {job.id} ({status_text(job.status)}) on {session.profile.name}: "
                    f"{job.base_model}, {job.method}")

@@ -51,7 +51,8 @@ def _wrong_shape(obj: dict[str, Any], out: Out, method: str, legacy_ok: bool) ->
             _prompt_completion(obj, out)
             return
         out.append((ERROR, "needs_conversion",
-                    f"prompt/completion example: chat models train on {{\"messages\": [...]}}; {_CONVERT_HINT}"))
+                    "prompt/completion example: chat models train on {\"messages\": [...]}; "
+                    + _CONVERT_HINT))
     elif fmt in ("alpaca", "sharegpt"):
         out.append((ERROR, "needs_conversion", f"{fmt} example: {_CONVERT_HINT}"))
     elif fmt == "preference":
@@ -60,6 +61,34 @@ def _wrong_shape(obj: dict[str, Any], out: Out, method: str, legacy_ok: bool) ->
     else:
         keys = ", ".join(sorted(map(str, obj))[:8]) or "none"
         out.append((ERROR, "missing_messages_list", f"no 'messages' list (keys: {keys})"))
+
+
+def plain_chat_texts(obj: Any) -> list[str] | None:
+    """For the most common line, `{"messages": [{"role", "content"}, ...]}` with plain text and a
+    reply, the strings to tokenize (role, content, role, content, ...); None for anything else,
+    which then goes through the full checks. One loop instead of checking and planning apart."""
+    if type(obj) is not dict or len(obj) != 1:
+        return None
+    messages = obj.get("messages")
+    if type(messages) is not list or not messages:
+        return None
+    texts: list[str] = []
+    reply = False
+    for m in messages:
+        if type(m) is not dict or len(m) != 2:
+            return None
+        role, content = m.get("role"), m.get("content")
+        if (type(role) is not str or role not in _PLAIN_ROLES or type(content) is not str
+                or not content or content.isspace() or "<|" in content):
+            return None
+        if role == "assistant":
+            reply = True
+        texts.append(role)
+        texts.append(content)
+    return texts if reply else None
+
+
+_PLAIN_ROLES = frozenset({"system", "developer", "user", "assistant"})
 
 
 # -- supervised ------------------------------------------------------------------------------
@@ -81,7 +110,7 @@ def _supervised(obj: dict[str, Any], out: Out, legacy_ok: bool) -> int:
 
 
 def _top_level(obj: dict[str, Any], allowed: frozenset[str], out: Out) -> None:
-    if obj.keys() <= allowed:
+    if len(obj) == 1:  # just the messages
         return
     if "tools" in obj:
         _tools(obj["tools"], "tools", out)
@@ -113,8 +142,8 @@ def _messages(messages: list[Any], where: str, out: Out) -> tuple[int, int]:
         # Short path: {"role": known, "content": non-empty plain text}.
         if type(m) is dict and len(m) == 2:
             role, content = m.get("role"), m.get("content")
-            if (role in ROLES and role != "tool" and type(content) is str and content.strip()
-                    and "<|" not in content):
+            if (type(role) is str and role in ROLES and role != "tool" and type(content) is str
+                    and content and not content.isspace() and "<|" not in content):
                 if role == "assistant":
                     assistants += 1
                     trained += 1
@@ -132,12 +161,14 @@ def _message(m: Any, where: str, out: Out) -> tuple[int, int]:
     role = m.get("role")
     if "role" not in m:
         out.append((ERROR, "message_missing_key", f"{where} has no 'role'"))
-    elif role not in ROLES:
+    elif type(role) is not str or role not in ROLES:
         out.append((ERROR, "unrecognized_role",
-                    f"{where}.role is {json.dumps(role)[:40]}; expected system, developer, user, assistant or tool"))
+                    f"{where}.role is {json.dumps(role)[:40]}; "
+                    "expected system, developer, user, assistant or tool"))
     extra = sorted(map(str, set(m) - MESSAGE_KEYS))
     if extra:
-        out.append((ERROR, "message_unrecognized_key", f"{where} has unrecognized keys: {', '.join(extra[:8])}"))
+        out.append((ERROR, "message_unrecognized_key",
+                    f"{where} has unrecognized keys: {', '.join(extra[:8])}"))
 
     calls = m.get("tool_calls") or m.get("function_call")
     if "content" not in m or m["content"] is None:
@@ -151,7 +182,8 @@ def _message(m: Any, where: str, out: Out) -> tuple[int, int]:
     if "tool_calls" in m:
         _tool_calls(m["tool_calls"], role, where, out)
     if "function_call" in m and (role != "assistant" or not isinstance(m["function_call"], dict)):
-        out.append((ERROR, "invalid_tool_calls", f"{where}.function_call must be an object on an assistant message"))
+        out.append((ERROR, "invalid_tool_calls",
+                    f"{where}.function_call must be an object on an assistant message"))
     if role == "tool" and not isinstance(m.get("tool_call_id"), str):
         out.append((ERROR, "message_missing_key", f"{where} is a tool message without a 'tool_call_id'"))
 
@@ -161,7 +193,8 @@ def _message(m: Any, where: str, out: Out) -> tuple[int, int]:
         if role != "assistant":
             out.append((ERROR, "invalid_weight", f"{where}.weight is only allowed on assistant messages"))
         elif type(weight) is not int or weight not in (0, 1):
-            out.append((ERROR, "invalid_weight", f"{where}.weight must be 0 or 1, not {json.dumps(weight)[:20]}"))
+            out.append((ERROR, "invalid_weight",
+                        f"{where}.weight must be 0 or 1, not {json.dumps(weight)[:20]}"))
         elif weight == 0:
             trained = 0
     if role == "assistant":
@@ -189,10 +222,12 @@ def _content(content: Any, role: Any, where: str, out: Out, allow_empty: bool) -
             if not isinstance(image, dict) or not isinstance(image.get("url"), str):
                 out.append((ERROR, "invalid_content_part", f"{where}.content[{j}].image_url needs a 'url'"))
             elif role == "assistant":
-                out.append((ERROR, "invalid_content_part", f"{where}.content[{j}]: assistant messages cannot hold images"))
+                out.append((ERROR, "invalid_content_part",
+                            f"{where}.content[{j}]: assistant messages cannot hold images"))
         else:
             out.append((ERROR, "invalid_content_part",
-                        f"{where}.content[{j}] must be {{\"type\": \"text\", \"text\": ...}} or an image_url part"))
+                        f"{where}.content[{j}] must be a text part "
+                        "({\"type\": \"text\", \"text\": ...}) or an image_url part"))
 
 
 def _special_tokens(text: str, where: str, out: Out) -> None:
@@ -211,13 +246,15 @@ def _tool_calls(calls: Any, role: Any, where: str, out: Out) -> None:
         return
     for k, call in enumerate(calls):
         fn = call.get("function") if isinstance(call, dict) else None
-        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not isinstance(call.get("id"), str):
+        if (not isinstance(fn, dict) or not isinstance(fn.get("name"), str)
+                or not isinstance(call.get("id"), str)):
             out.append((ERROR, "invalid_tool_calls",
                         f"{where}.tool_calls[{k}] needs an 'id' and a function with a 'name'"))
             continue
         args = fn.get("arguments")
         if not isinstance(args, str):
-            out.append((ERROR, "invalid_tool_calls", f"{where}.tool_calls[{k}].function.arguments must be a JSON string"))
+            out.append((ERROR, "invalid_tool_calls",
+                        f"{where}.tool_calls[{k}].function.arguments must be a JSON string"))
             continue
         try:
             json.loads(args)

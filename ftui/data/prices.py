@@ -47,7 +47,8 @@ def price_for(model: str | None) -> ModelPrice | None:
     base = base_model(model)
     best: ModelPrice | None = None
     for prefix, row in _table().items():
-        if (base == prefix or base.startswith(prefix + "-")) and (best is None or len(prefix) > len(best.prefix)):
+        matches = base == prefix or base.startswith(prefix + "-")
+        if matches and (best is None or len(prefix) > len(best.prefix)):
             best = row
     return best
 

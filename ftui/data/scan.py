@@ -17,15 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ftui.data.checks import ERROR, check
+from ftui.data.checks import ERROR, check, plain_chat_texts
 from ftui.data.formats import detect, majority
 from ftui.data.tokens import Tokenizer, count_examples
 
 CHUNK_BYTES = 4 << 20
 PARALLEL_MIN_BYTES = 16 << 20   # below this a worker pool costs more than it saves
 MAX_ISSUES = 1000               # kept per kind (errors, warnings); the rest are counted
-DUPLICATE_CHECK_LIMIT = 4_000_000  # examples whose hashes we keep (8 bytes + 8 for the line)
+DUPLICATE_CHECK_LIMIT = 2_000_000  # examples whose hashes we keep (8 bytes + 8 for the line)
 TOKEN_BATCH = 512
+MAX_LINE_BYTES = 64 << 20       # a longer line is reported, never read into memory
 SNIFF_LINES = 200
 
 
@@ -55,8 +56,25 @@ class Job:
     end: int
     method: str
     legacy_ok: bool
-    tokenizer: Any
+    tokenizer: Any            # the tokenizer itself, or its pickle when the job goes to a worker
     first_chunk: bool = False
+
+
+# A worker process keeps one tokenizer per pickle it was sent, so its cache of counted strings
+# (shared system prompts, roles) lives across chunks.
+_worker_tokenizers: dict[bytes, Any] = {}
+
+
+def _tokenizer_of(job: Job) -> Any:
+    if not isinstance(job.tokenizer, bytes):
+        return job.tokenizer
+    tok = _worker_tokenizers.get(job.tokenizer)
+    if tok is None:
+        import pickle
+
+        _worker_tokenizers.clear()
+        tok = _worker_tokenizers[job.tokenizer] = pickle.loads(job.tokenizer)
+    return tok
 
 
 def _add(issues: list[tuple[int, str, str]], item: tuple[int, str, str]) -> None:
@@ -68,39 +86,46 @@ def scan_chunk(job: Job) -> ChunkResult:
     import numpy as np
     from pydantic_core import from_json
 
-    with open(job.path, "rb") as fh:
-        fh.seek(job.start)
-        data = fh.read(job.end - job.start)
-    lines = data.split(b"\n")
-    del data
-    if lines and lines[-1] == b"":
-        lines.pop()
-    res = ChunkResult(lines=len(lines))
-    limit = getattr(job.tokenizer, "max_tokens_per_example", None)
+    res = ChunkResult()
+    tokenizer = _tokenizer_of(job)
+    limit = getattr(tokenizer, "max_tokens_per_example", None)
     pending: list[tuple[int, Any]] = []
     hashes = bytearray()
     hash_lines: list[int] = []
     blake = hashlib.blake2b
 
+    def tally(line_no: int, n: int) -> None:
+        res.token_hist[n] += 1
+        if n > res.max_tokens:
+            res.max_tokens, res.max_line = n, line_no
+        if limit and n > limit:
+            res.over_limit += 1
+            res.error_count += 1
+            _add(res.errors, (line_no, "example_too_long",
+                              f"{n:,} tokens, over the model's limit of {limit:,} per example "
+                              "(the end would be cut off)"))
+            res.billed += limit
+        else:
+            res.billed += n
+
     def flush() -> None:
-        counts = count_examples(job.tokenizer, [obj for _, obj in pending])
+        counts = count_examples(tokenizer, [obj for _, obj in pending])
         for (line_no, _), n in zip(pending, counts, strict=True):
-            res.token_hist[n] += 1
-            if n > res.max_tokens:
-                res.max_tokens, res.max_line = n, line_no
-            if limit and n > limit:
-                res.over_limit += 1
-                res.error_count += 1
-                _add(res.errors, (line_no, "example_too_long",
-                                  f"{n:,} tokens, over the model's limit of {limit:,} per example "
-                                  "(the end would be cut off)"))
-                res.billed += limit
-            else:
-                res.billed += n
+            tally(line_no, n)
         pending.clear()
 
-    for i, raw in enumerate(lines):
-        line_no = i + 1
+    # The common line (plain chat, supervised, our own tokenizer) is checked and counted in one go.
+    count_plain = getattr(tokenizer, "count_plain_chat", None)
+    plain = plain_chat_texts if job.method == "supervised" and count_plain is not None else None
+
+    for i, raw in enumerate(_lines(job)):
+        line_no = res.lines = i + 1
+        if raw is None:
+            res.examples += 1
+            res.error_count += 1
+            _add(res.errors, (line_no, "line_too_long",
+                              f"over {MAX_LINE_BYTES >> 20} MB on one line: not a training example"))
+            continue
         text = raw.strip()
         if i == 0 and job.first_chunk and text.startswith(b"\xef\xbb\xbf"):
             text = text[3:].strip()
@@ -121,7 +146,21 @@ def scan_chunk(job: Job) -> ChunkResult:
             res.error_count += 1
             _add(res.errors, (line_no, "invalid_json", f"cannot parse this line: {exc}"[:200]))
             continue
-        problems, turns = check(obj, job.method, legacy_ok=job.legacy_ok)
+        if len(hash_lines) < DUPLICATE_CHECK_LIMIT:
+            hashes += blake(text, digest_size=8).digest()
+            hash_lines.append(line_no)
+        if plain is not None:
+            texts = plain(obj)
+            if texts is not None:
+                n = count_plain(texts)
+                res.valid += 1
+                res.turns_hist[len(texts) // 2] += 1
+                tally(line_no, n)
+                continue
+        try:
+            problems, turns = check(obj, job.method, legacy_ok=job.legacy_ok)
+        except Exception as exc:  # a bug of ours must not hide the rest of the file
+            problems, turns = [(ERROR, "check_failed", f"could not check this line: {exc!r}"[:200])], 0
         bad = False
         for severity, code, message in problems:
             if severity == ERROR:
@@ -131,9 +170,6 @@ def scan_chunk(job: Job) -> ChunkResult:
             else:
                 res.warning_count += 1
                 _add(res.warnings, (line_no, code, message))
-        if len(hash_lines) < DUPLICATE_CHECK_LIMIT:
-            hashes += blake(text, digest_size=8).digest()
-            hash_lines.append(line_no)
         if bad:
             continue
         res.valid += 1
@@ -148,12 +184,41 @@ def scan_chunk(job: Job) -> ChunkResult:
     return res
 
 
+def _lines(job: Job) -> Iterator[bytes | None]:
+    """The chunk's lines; None for a line too long to hold in memory (it is skipped unread)."""
+    with open(job.path, "rb") as fh:
+        fh.seek(job.start)
+        pos = job.start
+        while pos < job.end:
+            raw = fh.readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                return
+            pos += len(raw)
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                pos += _skip_line(fh)
+                yield None
+            else:
+                yield raw
+
+
+def _skip_line(fh: Any) -> int:
+    skipped = 0
+    while block := fh.read(1 << 20):
+        cut = block.find(b"\n")
+        if cut >= 0:
+            fh.seek(cut + 1 - len(block), os.SEEK_CUR)
+            return skipped + cut + 1
+        skipped += len(block)
+    return skipped
+
+
 def _parse_error(text: bytes, exc: Exception) -> tuple[str, str]:
     try:
         text.decode("utf-8")
     except UnicodeDecodeError as bad:
         return "invalid_utf8", f"not valid UTF-8 (byte {bad.start + 1} of the line)"
-    return "invalid_json", f"not valid JSON: {exc}"[:300]
+    reason = str(exc).replace(" at line 1 column ", " at column ")  # the line is ours to number
+    return "invalid_json", f"not valid JSON: {reason}"[:300]
 
 
 def chunk_bounds(path: Path, size: int, chunk: int = CHUNK_BYTES) -> Iterator[tuple[int, int]]:
@@ -164,8 +229,7 @@ def chunk_bounds(path: Path, size: int, chunk: int = CHUNK_BYTES) -> Iterator[tu
             end = min(start + chunk, size)
             if end < size:
                 fh.seek(end)
-                fh.readline()
-                end = min(fh.tell(), size)
+                end = min(end + _skip_line(fh), size)
             yield start, end
             start = end
 
@@ -175,17 +239,20 @@ def sniff(path: Path, lines: int = SNIFF_LINES) -> str:
     from pydantic_core import from_json
 
     seen: Counter[str] = Counter()
-    with open(path, "rb") as fh:
-        for n, raw in enumerate(fh):
-            if n >= lines * 5 or sum(seen.values()) >= lines:
-                break
-            text = raw.strip().removeprefix(b"\xef\xbb\xbf")
-            if not text:
-                continue
-            try:
-                seen[detect(from_json(text, allow_inf_nan=False))] += 1
-            except Exception:
-                continue
+    size = path.stat().st_size
+    job = Job(str(path), 0, size, "", False, None)
+    for n, raw in enumerate(_lines(job)):
+        if n >= lines * 5 or sum(seen.values()) >= lines:
+            break
+        if raw is None:
+            continue
+        text = raw.strip().removeprefix(b"\xef\xbb\xbf")
+        if not text:
+            continue
+        try:
+            seen[detect(from_json(text, allow_inf_nan=False))] += 1
+        except Exception:
+            continue
     return majority(seen)
 
 
@@ -230,9 +297,15 @@ def scan(path: Path, *, method: str, tokenizer: Tokenizer, legacy_ok: bool = Fal
 
     size = path.stat().st_size
     out = ScanResult(size=size)
-    jobs = (Job(str(path), s, e, method, legacy_ok, tokenizer, first_chunk=s == 0)
-            for s, e in chunk_bounds(path, size, chunk))
     n_workers = workers_for(size, tokenizer, workers)
+    sent: Any = tokenizer
+    if n_workers > 1:
+        import pickle
+
+        getattr(tokenizer, "encoder", None)  # load the vocabulary once, before forking
+        sent = pickle.dumps(tokenizer)
+    jobs = (Job(str(path), s, e, method, legacy_ok, sent, first_chunk=s == 0)
+            for s, e in chunk_bounds(path, size, chunk))
     digests: list[Any] = []
     digest_lines: list[Any] = []
     kept = 0
@@ -271,11 +344,15 @@ def scan(path: Path, *, method: str, tokenizer: Tokenizer, legacy_ok: bool = Fal
             merge(scan_chunk(job), job.end)
     else:
         import multiprocessing
+        import threading
 
-        # forkserver, not fork: callers run us in a thread beside an event loop, and forking a
-        # threaded process can deadlock the child.
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["ftui.data.scan"])
+        # fork is the cheap start, but forking a process with other threads (the TUI calls us from
+        # a worker thread beside its event loop) can deadlock the child: use forkserver there.
+        if threading.active_count() == 1:
+            ctx = multiprocessing.get_context("fork")
+        else:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["ftui.data.scan"])
         with ctx.Pool(n_workers) as pool:
             pending_ends: list[int] = []
 
@@ -296,16 +373,17 @@ def _duplicates(out: ScanResult, hashes: Any, lines: Any) -> None:
 
     order = np.argsort(hashes, kind="stable")
     sorted_h = hashes[order]
-    same = np.flatnonzero(sorted_h[1:] == sorted_h[:-1]) + 1
-    if not len(same):
+    starts = np.r_[True, sorted_h[1:] != sorted_h[:-1]]
+    repeats = np.flatnonzero(~starts)
+    if not len(repeats):
         return
-    # For each repeat, the first line holding the same text (stable sort keeps file order).
-    first_of_run = np.maximum.accumulate(np.where(np.r_[True, sorted_h[1:] != sorted_h[:-1]],
-                                                  np.arange(len(sorted_h)), 0))
-    found = sorted(
-        (int(lines[order[i]]), int(lines[order[first_of_run[i]]])) for i in same
-    )
-    out.warning_count += len(found)
-    room = MAX_ISSUES - len(out.warnings)
-    out.warnings.extend((line, "duplicate_example", f"same as line {orig}") for line, orig in found[:max(room, 0)])
+    # For each repeat, the first line holding the same text (the stable sort keeps file order).
+    first_of_run = np.maximum.accumulate(np.where(starts, np.arange(len(sorted_h)), 0))
+    dup_lines = lines[order[repeats]]
+    orig_lines = lines[order[first_of_run[repeats]]]
+    out.warning_count += len(repeats)
+    room = max(MAX_ISSUES - len(out.warnings), 0)
+    shown = np.argsort(dup_lines, kind="stable")[:room]
+    out.warnings.extend((int(dup_lines[i]), "duplicate_example", f"same as line {int(orig_lines[i])}")
+                        for i in shown)
     out.warnings.sort(key=lambda w: w[0])

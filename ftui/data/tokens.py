@@ -9,7 +9,6 @@ prime the reply. Providers that train locally supply their own Tokenizer (the mo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any, Protocol, runtime_checkable
 
 TOKENS_PER_MESSAGE = 3
@@ -76,48 +75,64 @@ def _json(value: Any) -> str:
 class _Accounting:
     """The chat-format arithmetic shared by the exact and the approximate tokenizer.
 
-    Subclasses provide `_count_many(texts) -> list[int]`; every distinct string is counted once
-    per call, then cached, because real datasets repeat system prompts, roles and tool schemas.
+    Subclasses provide `_count_one(text) -> int`. Counts are cached per string (within a
+    character budget), because real datasets repeat system prompts, roles and tool schemas.
     """
 
     name: str
     exact: bool
     max_tokens_per_example: int | None
-    _cache_limit = 200_000
+    _cache_chars = 8_000_000  # bounds the cache's memory whatever the file's size
 
     def __init__(self) -> None:
         self._cache: dict[str, int] = {}
+        self._cached_chars = 0
 
-    def _count_many(self, texts: list[str]) -> list[int]:
+    def _count_one(self, text: str) -> int:
         raise NotImplementedError
 
     def count_text(self, text: str) -> int:
-        return self.count_texts([text])[0]
+        n = self._cache.get(text)
+        if n is None:
+            n = self._count_one(text)
+            self._remember(text, n)
+        return n
 
-    def count_texts(self, texts: Iterable[str]) -> list[int]:
-        cache = self._cache
-        texts = list(texts)
-        missing = list({t for t in texts if t not in cache})
-        if missing:
-            if len(cache) + len(missing) > self._cache_limit:
-                cache.clear()
-            cache.update(zip(missing, self._count_many(missing), strict=True))
-        return [cache[t] for t in texts]
+    def _remember(self, text: str, n: int) -> None:
+        self._cached_chars += len(text) + 100  # + a dict entry's own weight, roughly
+        if self._cached_chars > self._cache_chars:
+            self._cache.clear()
+            self._cached_chars = len(text) + 100
+        self._cache[text] = n
+
+    def count_plain_chat(self, texts: list[str]) -> int:
+        """Tokens of a chat example given as [role, content, role, content, ...] (no names or tools)."""
+        cache, count = self._cache, self._count_one
+        total = TOKENS_PER_MESSAGE * (len(texts) // 2) + TOKENS_PER_REPLY
+        for text in texts:
+            n = cache.get(text)
+            if n is None:
+                n = count(text)
+                self._remember(text, n)
+            total += n
+        return total
 
     # -- the accounting ---------------------------------------------------------------------
     def count_example(self, example: dict[str, Any]) -> int:
         return self.count_examples([example])[0]
 
     def count_examples(self, examples: list[dict[str, Any]]) -> list[int]:
-        """Counts for many examples at once: strings are gathered, counted in one batch, summed."""
-        plans: list[tuple[int, list[str]]] = [_plan(ex) for ex in examples]
-        flat = [t for _, texts in plans for t in texts]
-        counts = self.count_texts(flat)
-        out, i = [], 0
-        for fixed, texts in plans:
-            n = len(texts)
-            out.append(fixed + sum(counts[i:i + n]))
-            i += n
+        get, count, remember = self._cache.get, self._count_one, self._remember
+        out = []
+        for example in examples:
+            total, texts = _plan(example)
+            for text in texts:
+                n = get(text)
+                if n is None:
+                    n = count(text)
+                    remember(text, n)
+                total += n
+            out.append(total)
         return out
 
 
@@ -137,16 +152,19 @@ def _plan(example: Any) -> tuple[int, list[str]]:
         else:
             messages = _as_list(example.get("messages"))
             tools = example.get("tools") or example.get("functions")
+        fixed += TOKENS_PER_MESSAGE * len(messages)
         for message in messages:
-            fixed += TOKENS_PER_MESSAGE
-            if not isinstance(message, dict):
+            if type(message) is not dict:
                 continue
             for key, value in message.items():
-                if key == "weight" or value is None:
+                if type(value) is str:
+                    texts.append(value)
+                elif key == "weight" or value is None:
                     continue
+                else:
+                    _texts_of(value, texts)
                 if key == "name":
                     fixed += TOKENS_PER_NAME
-                _texts_of(value, texts)
         if tools:
             texts.append(_json(tools))
         fixed += TOKENS_PER_REPLY
@@ -201,9 +219,10 @@ class OpenAITokenizer(_Accounting):
             self._enc = quicktok.get_encoding(self.name)
         return self._enc
 
-    def _count_many(self, texts: list[str]) -> list[int]:
-        count = self.encoder.count
-        return [count(t) for t in texts]
+    def _count_one(self, text: str) -> int:
+        # Bound to the native encoder on first use; later calls skip this wrapper.
+        self._count_one = self.encoder.count  # type: ignore[method-assign]
+        return self._count_one(text)
 
     def encode(self, text: str) -> list[int]:
         """Token ids, special-token strings treated as text (tiktoken's `encode_ordinary`)."""
@@ -228,8 +247,8 @@ class ApproximateTokenizer(_Accounting):
         self.model = model
         self.max_tokens_per_example = max_tokens_per_example
 
-    def _count_many(self, texts: list[str]) -> list[int]:
-        return [(len(t) + 3) // 4 for t in texts]
+    def _count_one(self, text: str) -> int:
+        return (len(text) + 3) // 4
 
     def __getstate__(self) -> dict[str, Any]:
         return {"model": self.model, "max_tokens_per_example": self.max_tokens_per_example}

@@ -110,9 +110,9 @@ def percentile(hist: dict[int, int], q: float) -> int:
 def check_path(path: Path) -> Path:
     path = Path(path)
     if not path.exists():
-        raise FtuiError(f"{path}: no such file")
+        raise UsageError(f"{path}: no such file")
     if path.is_dir():
-        raise FtuiError(f"{path}: is a folder, not a JSONL file")
+        raise UsageError(f"{path}: is a folder, not a JSONL file")
     try:
         with path.open("rb"):
             pass
@@ -124,8 +124,13 @@ def check_path(path: Path) -> Path:
 def validate_path(path: Path, *, method: str | None = None, model: str | None = None,
                   tokenizer: Tokenizer | None = None,
                   progress: Callable[[int, int], None] | None = None,
-                  epochs: int | None = None, workers: int | None = None) -> ValidationReport:
-    """Check a JSONL training file in one streaming pass. Raises only for a missing/unreadable path."""
+                  epochs: int | None = None, workers: int | None = None,
+                  price_per_1m: float | None = None) -> ValidationReport:
+    """Check a JSONL training file in one streaming pass. Raises only for a missing/unreadable path.
+
+    `epochs` sets the cost estimate's epochs (default: what OpenAI's "auto" picks); `price_per_1m`
+    overrides the price table (a local provider passes 0).
+    """
     path = check_path(Path(path))
     if method is not None and method not in METHODS:
         raise UsageError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
@@ -136,11 +141,13 @@ def validate_path(path: Path, *, method: str | None = None, model: str | None = 
     legacy_ok = bool(price and price.legacy_completions)
     result = scan(path, method=chosen, tokenizer=tok, legacy_ok=legacy_ok, progress=progress,
                   workers=workers)
-    return build_report(path, result, fmt=fmt, method=chosen, model=model, tokenizer=tok, epochs=epochs)
+    return build_report(path, result, fmt=fmt, method=chosen, model=model, tokenizer=tok, epochs=epochs,
+                        price_per_1m=price_per_1m)
 
 
 def build_report(path: Path, r: ScanResult, *, fmt: str, method: str, model: str | None,
-                 tokenizer: Tokenizer, epochs: int | None) -> ValidationReport:
+                 tokenizer: Tokenizer, epochs: int | None,
+                 price_per_1m: float | None = None) -> ValidationReport:
     errors = [Issue(line=line, code=code, message=msg) for line, code, msg in r.errors]
     warnings = [Issue(line=line, code=code, message=msg) for line, code, msg in r.warnings]
     error_count, warning_count = r.error_count, r.warning_count
@@ -152,7 +159,7 @@ def build_report(path: Path, r: ScanResult, *, fmt: str, method: str, model: str
         errors.insert(0, Issue(line=0, code="too_few_examples",
                                message=f"{r.examples} example(s); training needs at least {MIN_EXAMPLES}"))
         error_count += 1
-    if fmt != "unknown" and _FORMAT_OF_METHOD[method] != fmt and not (method == "supervised" and fmt == "chat"):
+    if fmt in _FORMAT_OF_METHOD.values() and fmt != _FORMAT_OF_METHOD[method]:
         warnings.insert(0, Issue(line=0, code="format_method_mismatch",
                                  message=f"the file looks like {fmt} data but is validated for {method}"))
         warning_count += 1
@@ -167,9 +174,8 @@ def build_report(path: Path, r: ScanResult, *, fmt: str, method: str, model: str
                                 message=f"{hidden:,} more {kind} not listed"))
     n_epochs = epochs or default_epochs(r.valid)
     cost = None if method == "reinforcement" else estimate_cost(model, r.billed, n_epochs)
-    cost_override = getattr(tokenizer, "price_per_million", None)
-    if cost_override is not None:
-        cost = round(float(cost_override) * r.billed * n_epochs / 1_000_000, 4)
+    if price_per_1m is not None:
+        cost = round(price_per_1m * r.billed * n_epochs / 1_000_000, 4)
     report = ValidationReport(
         file=str(path),
         format=fmt,

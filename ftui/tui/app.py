@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.lazy import Lazy
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Log, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
 
 from ftui.errors import FtuiError
 from ftui.model import TERMINAL_STATUSES, ChatMessage, ChatParams, Checkpoint, Job
@@ -207,6 +208,11 @@ class FtuiApp(App[None]):
         self.notify(text, title=f"Error {what}", severity="error", markup=False, timeout=8)
         stamp = datetime.now().strftime("%H:%M:%S")
         self.query_one("#app-log", Log).write_line(f"{stamp} error {what}: {text}")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # The app's own workers (job watch, recording); panes route theirs the same way.
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.report_error(event.worker.description or event.worker.name, event.worker.error)
 
     def log_line(self, text: str) -> None:
         stamp = datetime.now().strftime("%H:%M:%S")

@@ -29,6 +29,13 @@ def when(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
+def when_short(moment: datetime | None) -> str:
+    """Month, day and time: what fits a table column at 80 columns."""
+    if moment is None:
+        return "-"
+    return moment.astimezone().strftime("%m-%d %H:%M")
+
+
 def duration(seconds: float | None) -> str:
     if seconds is None or seconds < 0:
         return "-"
@@ -76,11 +83,12 @@ def job_cells(job: Job, now: datetime) -> tuple[str | Text, ...]:
         job.id,
         status_text(job.status),
         job.base_model,
-        job.fine_tuned_model or "-",
-        when(job.created_at),
+        when_short(job.created_at),
         job_duration(job, now),
         count(job.trained_tokens),
+        job.fine_tuned_model or "-",
     )
 
 
-JOB_COLUMNS = ("id", "status", "base model", "fine-tuned model", "created", "duration", "tokens")
+# The fine-tuned model name is the longest; last, so 80 columns still show the rest.
+JOB_COLUMNS = ("id", "status", "base model", "created", "duration", "tokens", "fine-tuned model")

@@ -20,6 +20,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -66,6 +67,24 @@ def _parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _cmdline(pid: int) -> str | None:
+    """The command line of a live process; None if it is gone or a zombie."""
+    try:
+        import psutil
+    except ImportError:
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            return None
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return " ".join(proc.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return None
+
+
 def worker_alive(job_id: str, pid: int | None) -> bool:
     """True when `pid` is a live worker for this job (a reused pid runs something else)."""
     if not pid:
@@ -73,22 +92,15 @@ def worker_alive(job_id: str, pid: int | None) -> bool:
     for child_pid, proc in list(_children.items()):
         if proc.poll() is not None:
             _children.pop(child_pid, None)
-    try:
-        import psutil
-
-        try:
-            proc = psutil.Process(pid)
-            if proc.status() == psutil.STATUS_ZOMBIE:
-                return False
-            cmdline = " ".join(proc.cmdline())
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            return False
-    except ImportError:
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            return False
-    return WORKER_MODULE in cmdline and job_id in cmdline
+    cmdline = _cmdline(pid)
+    # Linux shows an empty command line for a moment while a process execs, and Popen can return
+    # inside that moment: wait for it rather than declare a worker that is just starting dead.
+    for _ in range(100):
+        if cmdline != "":
+            break
+        time.sleep(0.02)
+        cmdline = _cmdline(pid)
+    return bool(cmdline) and WORKER_MODULE in cmdline and job_id in cmdline
 
 
 def _hyperparameters(asked: dict[str, Any], resolved: dict[str, Any]) -> Hyperparameters:
@@ -177,15 +189,13 @@ class JobManager:
         return jd
 
     def submit(self, jd: JobDir, spec: dict[str, Any], *, notes: Sequence[str] = ()) -> None:
-        """Write a new job's spec and first state, queue it, and start it if a slot is free."""
-        spec = {**spec, "job_id": jd.job_id}
-        jd.write_spec(spec)
+        """Record a new job as queued; `schedule()` then starts it when a slot is free."""
         write_json_atomic(jd.state_path, {"status": "queued", "created_at": utcnow(), "worker_pid": None})
         jd.append_event(f"Created fine-tuning job: {jd.job_id}")
         for note in notes:
             jd.append_event(note)
         jd.append_event("Job queued")
-        self.schedule()
+        jd.write_spec({**spec, "job_id": jd.job_id})  # last: a folder counts as a job once it has a spec
 
     # -- scheduling -------------------------------------------------------------------------
     def schedule(self) -> list[str]:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import random
 import shutil
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -67,6 +68,11 @@ class LocalProvider(Provider):
         super().__init__(settings, profile)
         self.settings: LocalSettings = settings
         self._tokenizers: dict[str, Any] = {}
+
+    async def aclose(self) -> None:
+        generate = sys.modules.get("ftui_local.generate")  # only if chat ever loaded a model
+        if generate is not None:
+            await asyncio.to_thread(generate.clear_cache)
 
     @property
     def manager(self) -> JobManager:
@@ -255,6 +261,7 @@ class LocalProvider(Provider):
         except BaseException:
             shutil.rmtree(jd.path, ignore_errors=True)
             raise
+        manager.schedule()
         return manager.to_job(jd)
 
     async def create_job(self, spec: JobSpec) -> Job:

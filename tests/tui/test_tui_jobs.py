@@ -16,8 +16,9 @@ async def test_jobs_table_lists_provider_jobs_with_status_and_models(make_app) -
         await wait_for(pilot, lambda: table.row_count == 4)
         row = table.get_row("ftjob-00001")
         assert str(row[1]) == "succeeded"
-        assert row[3] == "ft:tiny-llama:demo-1"
-        assert row[6] == "24.7k"
+        assert row[6] == "ft:tiny-llama:demo-1"
+        assert row[5] == "24.7k"
+        assert row[4] == "6m30s"
 
 
 async def test_live_refresh_keeps_cursor_on_the_same_job_when_new_jobs_arrive(make_app) -> None:

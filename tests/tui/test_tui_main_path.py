@@ -12,7 +12,7 @@ from tui_fakes import ready, wait_for
 from ftui.session import Session
 from ftui.tui.app import FtuiApp
 from ftui.tui.screens.job_form import JobFormScreen
-from ftui.tui.screens.metrics import MetricsPane
+from ftui.tui.screens.metrics import FIELD, MetricsPane
 from ftui.tui.screens.playground import PlaygroundPane
 
 pytestmark = pytest.mark.slow
@@ -60,7 +60,7 @@ async def test_create_job_from_form_watch_it_finish_then_chat_with_result(datase
         await pilot.press("m")
         metrics = app.query_one(MetricsPane)
         await wait_for(pilot, lambda: metrics.points, tries=600)
-        assert metrics.points[-1].train_loss is not None
+        assert metrics.points[-1][FIELD['train_loss']] is not None
         assert app.query_one("#loss-chart").series["train"][0]
 
         app.open_playground(job.fine_tuned_model)

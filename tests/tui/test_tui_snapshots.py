@@ -6,10 +6,12 @@ Update after reviewing the report: pytest tests/tui/test_snapshots.py --snapshot
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 from tui_fakes import ready, wait_for
 
+from ftui.tui.screens import datasets
 from ftui.tui.screens.datasets import DatasetsPane
 from ftui.tui.screens.metrics import MetricsPane
 from ftui.tui.screens.playground import PlaygroundPane
@@ -25,9 +27,24 @@ def test_jobs_pane(snap_compare, make_app, size) -> None:
     assert snap_compare(make_app(), terminal_size=size, run_before=settle)
 
 
+def canned_report(path, **kwargs):
+    # A fixed report: this snapshot is about the pane's layout, not about token counting.
+    for done in (50, 100):
+        kwargs["progress"](done, 100)
+    return SimpleNamespace(
+        valid=False, format="chat", examples=10, billed_tokens_per_epoch=1234,
+        errors=[SimpleNamespace(line=10, code="missing_messages_list", message="'messages' must be a list")],
+        warnings=[SimpleNamespace(line=None, code="too_few_examples",
+                                  message="10 examples; 50+ recommended")],
+        tokens=SimpleNamespace(total=1234, max_example=140, p50=120, p95=138, over_limit=0),
+    )
+
+
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
-def test_datasets_pane_with_report(snap_compare, make_app, dataset_dir, size) -> None:
-    good = json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]})
+def test_datasets_pane_with_report(snap_compare, make_app, dataset_dir, size, monkeypatch) -> None:
+    monkeypatch.setattr(datasets, "data_function", lambda module, name: canned_report)
+    messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]
+    good = json.dumps({"messages": messages})
     (dataset_dir / "train.jsonl").write_text("\n".join([good] * 9 + ['{"messages": 3}']) + "\n")
 
     async def settle(pilot) -> None:

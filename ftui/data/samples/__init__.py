@@ -20,4 +20,5 @@ def sample_path(method: str = "supervised") -> Path:
     try:
         return _HERE / SAMPLES[method]
     except KeyError:
-        raise UsageError(f"no sample dataset for method {method!r}; choose one of {', '.join(SAMPLES)}") from None
+        choices = ", ".join(SAMPLES)
+        raise UsageError(f"no sample dataset for method {method!r}; choose one of {choices}") from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from pathlib import Path
 from typing import Any, ClassVar
@@ -16,10 +15,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
 
+from ftui.errors import FtuiError
 from ftui.tui.display import count, size
 from ftui.tui.screens.base import Pane
 from ftui.tui.screens.line_view import LineViewScreen
-from ftui.tui.widgets.job_table import KeyedTable
+from ftui.tui.widgets.keyed_table import KeyedTable
 
 PATTERNS = ("*.jsonl", "*.jsonl.gz")
 
@@ -57,6 +57,16 @@ def display_name(path: Path, folder: Path) -> str:
         return str(path.resolve().relative_to(folder.resolve()))
     except ValueError:
         return str(path)
+
+
+def data_function(module: str, name: str) -> Any:
+    """A function from `ftui.data`, or a clear error where this build lacks it."""
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(f"ftui.data.{module}"), name)
+    except (ImportError, AttributeError):
+        raise FtuiError(f"this ftui has no dataset {module} support (ftui.data.{module}.{name})") from None
 
 
 def sha256_of(path: Path) -> str:
@@ -183,8 +193,7 @@ class DatasetsPane(Pane):
     @work(thread=True, group="ds-validate", exclusive=True, exit_on_error=False,
           description="validating the dataset")
     def validate(self, path: Path) -> None:
-        from ftui.data.validate import validate_path
-
+        validate_path = data_function("validate", "validate_path")
         report = validate_path(path, progress=lambda done, total: self.post_message(
             self.Progressed(done, total)))
         self.app.call_from_thread(self._validated, path, report)
@@ -258,8 +267,7 @@ class DatasetsPane(Pane):
 
     @work(thread=True, group="ds-convert", exit_on_error=False, description="converting the dataset")
     def convert(self, path: Path) -> None:
-        from ftui.data.convert import convert_file
-
+        convert_file = data_function("convert", "convert_file")
         dst = path.with_name(path.name.removesuffix(".jsonl") + ".chat.jsonl")
         convert_file(path, dst, to="chat")
         self.app.call_from_thread(self._made, [dst], "converted to chat format")
@@ -271,8 +279,7 @@ class DatasetsPane(Pane):
 
     @work(thread=True, group="ds-split", exit_on_error=False, description="splitting the dataset")
     def split(self, path: Path) -> None:
-        from ftui.data.split import split_file
-
+        split_file = data_function("split", "split_file")
         made = split_file(path, 0.1, 42)
         paths = [Path(p) for p in (made if isinstance(made, (tuple, list)) else [made])]
         self.app.call_from_thread(self._made, paths, "split 90/10 (seed 42)")
@@ -312,12 +319,18 @@ class DatasetsPane(Pane):
 
     def action_train(self) -> None:
         path = self.selected()
-        if path is None:
-            return
-        known = None
-        with contextlib.suppress(OSError):
-            known = self.ftui.store.uploaded(self.ftui.profile_name, sha256_of(path))
-        self.ftui.new_job(training_file=known["file_id"] if known else str(path))
+        if path is not None:
+            self.train(path)
+
+    @work(group="ds-train", exclusive=True, exit_on_error=False, description="preparing the job form")
+    async def train(self, path: Path) -> None:
+        """Open the job form on this file: its uploaded id if it was uploaded, else its path."""
+        import asyncio
+
+        app = self.ftui
+        digest = await asyncio.to_thread(sha256_of, path)  # a big file takes a while to hash
+        known = app.store.uploaded(app.profile_name, digest)
+        app.new_job(training_file=known["file_id"] if known else str(path))
 
     def action_rescan(self) -> None:
         self.rescan()

@@ -59,6 +59,7 @@ class JobsPane(Pane):
     ]
     HELP: ClassVar[dict[str, str]] = {
         "enter": "Job detail (hyperparameters, method, error, result files, raw object)",
+        "up/down, j/k": "Move; pgup/pgdn and home/end jump; left/right scroll columns",
     }
 
     def __init__(self) -> None:

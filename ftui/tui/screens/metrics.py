@@ -40,12 +40,22 @@ def event_line(event: JobEvent) -> str:
     return f"{stamp} {level}{event.message}"
 
 
-def write_metrics_csv(path: Path, points: list[MetricPoint]) -> None:
+FIELD = {name: i for i, name in enumerate(CSV_FIELDS)}
+MetricRow = tuple[float | None, ...]
+
+
+def metric_row(point: MetricPoint) -> MetricRow:
+    # A plain tuple of numbers: the garbage collector stops tracking it, so a run with 100,000
+    # steps adds nothing to the pauses every later allocation-heavy keypress could hit.
+    return tuple(getattr(point, name) for name in CSV_FIELDS)
+
+
+def write_metrics_csv(path: Path, rows: list[MetricRow]) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(CSV_FIELDS)
-        for p in points:
-            writer.writerow(["" if getattr(p, f) is None else getattr(p, f) for f in CSV_FIELDS])
+        for row in rows:
+            writer.writerow(["" if v is None else v for v in row])
 
 
 class MetricsPane(Pane):
@@ -61,7 +71,8 @@ class MetricsPane(Pane):
         super().__init__(id="metrics-pane")
         self.job_id: str | None = None
         self.job: Job | None = None
-        self.points: list[MetricPoint] = []
+        self.points: list[MetricRow] = []  # one per step, columns as CSV_FIELDS
+        self.total_steps: int | None = None
         self.checkpoints: list[Checkpoint] = []
         self.last_event: str | None = None
         self._timer: Timer | None = None
@@ -103,7 +114,7 @@ class MetricsPane(Pane):
             self._timer = None
         self.workers.cancel_group(self, "metrics-poll")
         self.job_id, self.job, self.last_event = job_id, None, None
-        self.points, self.checkpoints = [], []
+        self.points, self.checkpoints, self.total_steps = [], [], None
         for chart in self.charts:
             chart.clear_series()
         self.query_one("#events-log", Log).clear()
@@ -154,7 +165,9 @@ class MetricsPane(Pane):
             return
         self.last_event = events[-1].id
         new_points = [e.metrics for e in events if e.metrics is not None]
-        self.points.extend(new_points)
+        self.points.extend(metric_row(p) for p in new_points)
+        if new_points and new_points[-1].total_steps:
+            self.total_steps = new_points[-1].total_steps
         self.query_one("#events-log", Log).write_lines(event_line(e) for e in events)
         if not new_points:
             return
@@ -173,10 +186,11 @@ class MetricsPane(Pane):
             return
         text = Text(f"{job.id} · {job.base_model} · ")
         text.append_text(status_text(job.status))
-        last = self.points[-1] if self.points else None
-        if last is not None:
-            text.append(f" · step {last.step}" + (f"/{last.total_steps}" if last.total_steps else ""))
-            text.append(f" · loss {_fmt(last.train_loss)}")
+        if self.points:
+            last = self.points[-1]
+            text.append(f" · step {last[FIELD['step']]:.0f}"
+                        + (f"/{self.total_steps}" if self.total_steps else ""))
+            text.append(f" · loss {_fmt(last[FIELD['train_loss']])}")
         if job.fine_tuned_model:
             text.append(f" · {job.fine_tuned_model}")
         self.query_one("#metrics-title", Static).update(text)

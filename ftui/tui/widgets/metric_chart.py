@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.app import RenderResult
+from textual.strip import Strip
 from textual.timer import Timer
 from textual_plotext import PlotextPlot
 
@@ -22,7 +22,8 @@ class MetricChart(PlotextPlot):
         self._reduced: dict[str, tuple[list[float], list[float]]] = {}
         self._pending: Timer | None = None
         self._version = 0
-        self._rendered: tuple[tuple[int, int, str, int], RenderResult] | None = None
+        self._lines_key: tuple[int, int, str, int] | None = None
+        self._lines: list[Strip] = []
 
     def clear_series(self) -> None:
         self.series.clear()
@@ -78,12 +79,21 @@ class MetricChart(PlotextPlot):
         self._version += 1
         self.refresh()
 
-    def render(self) -> RenderResult:
-        # plotext rebuilds the whole figure on every call; reuse it until data, size or theme change.
-        key = (self.size.width, self.size.height, self.app.theme, self._version)
-        if self._rendered is None or self._rendered[0] != key:
-            self._rendered = (key, super().render())
-        return self._rendered[1]
+    def render_line(self, y: int) -> Strip:
+        # plotext rebuilds the whole figure on every render, and its one-style-per-dot output is
+        # slow through Textual's Visual pipeline; build the lines once per data/size/theme change
+        # and serve them straight from a cache.
+        width, height = self.size
+        key = (width, height, self.app.theme, self._version)
+        if self._lines_key != key:
+            text = super().render()
+            console = self.app.console
+            options = console.options.update(width=width, height=height, no_wrap=True, overflow="crop")
+            self._lines = [Strip(line, width) for line in console.render_lines(text, options, pad=True)]
+            self._lines_key = key
+        if y < len(self._lines):
+            return self._lines[y]
+        return Strip.blank(width, self.rich_style)
 
     def on_resize(self) -> None:
         self.redraw()

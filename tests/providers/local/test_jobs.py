@@ -14,7 +14,7 @@ from ftui_local.provider import LocalProvider
 from ftui_local.settings import LocalSettings
 
 from ftui.errors import ProviderError
-from ftui.model import Hyperparameters, Job, JobSpec
+from ftui.model import ChatMessage, ChatParams, Hyperparameters, Job, JobSpec
 
 pytestmark = pytest.mark.slow
 DEADLINE_S = 240  # a guard against a hung worker, not a speed assertion
@@ -94,44 +94,45 @@ async def test_job_runs_in_a_detached_worker_to_succeeded_with_events_and_checkp
     assert (await provider.jobs())[0].id == job.id
     assert [m.id for m in await provider.fine_tuned_models()] == [job.fine_tuned_model]
 
+    # Both the model and each checkpoint are chat-able: base weights plus that adapter.
+    hello = [ChatMessage(role="user", content="Question 1?")]
+    for name in (job.fine_tuned_model, ckpts[1].fine_tuned_model_checkpoint):
+        pieces = [p async for p in provider.chat(name, hello, ChatParams(temperature=0, max_tokens=6))]
+        assert len(pieces) > 1
 
-async def test_second_job_waits_queued_while_the_first_runs_then_runs(
+
+async def test_jobs_queue_one_at_a_time_and_cancel_stops_running_and_queued_jobs(
         provider: LocalProvider, tmp_path: Path) -> None:
     data = write_dataset(tmp_path / "train.jsonl")
-    first = await provider.create_job(spec(data))
+    first = await provider.create_job(spec(data, epochs=20))
     second = await provider.create_job(spec(data))
-    assert (await provider.job(first.id)).status == "running"
-    assert (await provider.job(second.id)).status == "queued"
-    assert [j.id for j in await provider.jobs()] == [second.id, first.id]  # newest first
-    assert [j.id for j in await provider.jobs(after=second.id)] == [first.id]
-    # Not through the provider, whose calls also schedule: the finishing worker starts the next
-    # queued job itself.
+    third = await provider.create_job(spec(data))
+    assert [(await provider.job(j.id)).status for j in (first, second, third)] == [
+        "running", "queued", "queued"]
+    assert [j.id for j in await provider.jobs()] == [third.id, second.id, first.id]  # newest first
+    assert [j.id for j in await provider.jobs(after=third.id, limit=1)] == [second.id]
+
+    assert (await provider.cancel(third.id)).status == "cancelled"  # never started: at once
+    await wait_for_checkpoint(provider, first.id)
+    await provider.cancel(first.id)
+    job = await wait_for(provider, first.id, {"succeeded", "failed", "cancelled"})
+    assert job.status == "cancelled" and job.fine_tuned_model is None
+    with pytest.raises(ProviderError) as err:
+        await provider.resume(first.id)
+    assert err.value.code == "invalid_state" and "init_from" in str(err.value)
+    with pytest.raises(ProviderError):
+        await provider.cancel(first.id)
+
+    # Read the folder, not the provider (whose calls also schedule): the worker that stopped
+    # starts the next queued job itself.
     state_path = jobs_root() / second.id / "state.json"
     loop = asyncio.get_running_loop()
     end = loop.time() + DEADLINE_S
     while json.loads(state_path.read_text())["status"] == "queued":
         assert loop.time() < end
         await asyncio.sleep(0.2)
-    assert json.loads((jobs_root() / first.id / "state.json").read_text())["status"] == "succeeded"
     assert (await provider.job(second.id)).status in {"running", "succeeded"}
-
-
-async def test_cancel_stops_a_running_job_and_a_queued_one_at_once(
-        provider: LocalProvider, tmp_path: Path) -> None:
-    data = write_dataset(tmp_path / "train.jsonl")
-    running = await provider.create_job(spec(data, epochs=20))
-    queued = await provider.create_job(spec(data))
-    assert (await provider.cancel(queued.id)).status == "cancelled"
-    await wait_for_checkpoint(provider, running.id)
-    await provider.cancel(running.id)
-    job = await wait_for(provider, running.id, {"succeeded", "failed", "cancelled"})
-    assert job.status == "cancelled"
-    assert job.fine_tuned_model is None
-    with pytest.raises(ProviderError) as err:
-        await provider.resume(running.id)
-    assert err.value.code == "invalid_state" and "init_from" in str(err.value)
-    with pytest.raises(ProviderError):
-        await provider.cancel(running.id)
+    assert (await provider.job(third.id)).status == "cancelled"
 
 
 async def test_pause_keeps_a_checkpoint_and_resume_finishes_the_job(

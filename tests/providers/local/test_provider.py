@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ftui_local.jobs import jobs_root, kill_workers
+from ftui_local.jobdir import utcnow, write_json_atomic
+from ftui_local.jobs import jobs_root
 from ftui_local.naming import checkpoint_name, fine_tuned_name, parse_fine_tuned
 from ftui_local.provider import LocalProvider
 from ftui_local.settings import LocalSettings
 
 from ftui.errors import FtuiError, NotFound, NotSupported, ProviderError
-from ftui.model import ChatMessage, ChatParams, Hyperparameters, Job, JobSpec
+from ftui.model import ChatMessage, ChatParams, Job, JobSpec
 
-DEADLINE_S = 240  # a guard against a hung worker, not a speed assertion
 GREEDY = ChatParams(temperature=0, max_tokens=8)
 HELLO = [ChatMessage(role="user", content="Question 1?")]
 
@@ -36,37 +34,26 @@ async def collect(p: LocalProvider, model: str, params: ChatParams = GREEDY) -> 
     return "".join([piece async for piece in p.chat(model, HELLO, params)])
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Job]]:
-    """One finished job (two epochs, two checkpoints) shared by the chat tests, in its own home."""
-    home = tmp_path_factory.mktemp("trained_home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FTUI_HOME", str(home))
-
-        async def train() -> Job:
-            p = provider()
-            job = await p.create_job(JobSpec(
-                base_model="tiny-llama", training_file=str(write_dataset(home / "train.jsonl")),
-                suffix="pirate",
-                hyperparameters=Hyperparameters(n_epochs=2, batch_size=5, extra={"lora_r": 4})))
-            end = asyncio.get_running_loop().time() + DEADLINE_S
-            while not (job := await p.job(job.id)).done:
-                assert asyncio.get_running_loop().time() < end
-                await asyncio.sleep(0.2)
-            return job
-
-        try:
-            job = asyncio.run(train())
-        finally:
-            kill_workers(jobs_root())
-    assert job.status == "succeeded", job.error
-    yield home, job
-
-
 @pytest.fixture
-def in_trained_home(trained: tuple[Path, Job], monkeypatch: pytest.MonkeyPatch) -> Job:
-    monkeypatch.setenv("FTUI_HOME", str(trained[0]))
-    return trained[1]
+def finished_job() -> Job:
+    """A finished job folder as the worker leaves it: a real (untrained) LoRA adapter as the final
+    model and as the step-2 checkpoint. Training itself is covered in test_jobs.py."""
+    from ftui_local import models
+    from ftui_local.jobs import JobManager
+    from peft import LoraConfig, get_peft_model
+
+    manager = JobManager()
+    jd = manager.new_dir()
+    model = get_peft_model(models.load_model("tiny-llama", "cpu"),
+                           LoraConfig(r=4, target_modules="all-linear", init_lora_weights=False))
+    model.save_pretrained(str(jd.adapter_dir))
+    model.save_pretrained(str(jd.checkpoints_dir / "checkpoint-2"))
+    jd.add_checkpoint(2, jd.checkpoints_dir / "checkpoint-2", {"step": 2, "train_loss": 1.5})
+    jd.write_spec({"job_id": jd.job_id, "base_model": "tiny-llama", "method": "supervised",
+                   "suffix": "pirate", "hyperparameters": {},
+                   "fine_tuned_model": fine_tuned_name("tiny-llama", "pirate", jd.job_id)})
+    write_json_atomic(jd.state_path, {"status": "succeeded", "created_at": utcnow(), "finished_at": utcnow()})
+    return manager.to_job(jd)
 
 
 def test_model_names_round_trip_openai_style() -> None:
@@ -129,11 +116,11 @@ async def test_bad_requests_fail_before_any_job_exists(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-async def test_chat_streams_from_base_fine_tuned_and_checkpoint_names(in_trained_home: Job) -> None:
-    job = in_trained_home
+async def test_chat_streams_from_base_fine_tuned_and_checkpoint_names(finished_job: Job) -> None:
+    job = finished_job
     p = provider()
     assert job.fine_tuned_model == f"ft:tiny-llama:local:pirate:{job.id[6:14]}"
-    ckpt = (await p.checkpoints(job.id))[-1].fine_tuned_model_checkpoint  # the first epoch's
+    ckpt = (await p.checkpoints(job.id))[-1].fine_tuned_model_checkpoint
     assert ckpt.endswith(":ckpt-step-2")
     base = await collect(p, "tiny-llama")
     tuned = await collect(p, job.fine_tuned_model)
@@ -143,35 +130,28 @@ async def test_chat_streams_from_base_fine_tuned_and_checkpoint_names(in_trained
     assert p.resolve_model("tiny-llama") == ("tiny-llama", None)
     assert p.resolve_model(job.fine_tuned_model) == ("tiny-llama", str(jobs_root() / job.id / "adapter"))
     assert p.resolve_model(ckpt)[1].endswith("checkpoint-2")
+    assert tuned != base  # a random adapter changes the greedy answer
     assert await collect(p, job.fine_tuned_model) == tuned  # warm and deterministic at temperature 0
     pieces = [piece async for piece in p.chat("tiny-llama", HELLO, ChatParams(temperature=0, max_tokens=12))]
     assert len(pieces) > 1  # streamed, not one block
 
 
 @pytest.mark.slow
-async def test_unknown_models_are_not_found(in_trained_home: Job) -> None:
+async def test_unknown_models_are_not_found(finished_job: Job) -> None:
     p = provider()
-    for name in ("gpt-5", f"{in_trained_home.fine_tuned_model}:ckpt-step-999",
+    for name in ("gpt-5", f"{finished_job.fine_tuned_model}:ckpt-step-999",
                  "ft:tiny-llama:local::zzzzzzzz"):
         with pytest.raises(NotFound):
             await collect(p, name)
 
 
 @pytest.mark.slow
-async def test_delete_model_removes_the_adapter_but_keeps_the_job(
-        trained: tuple[Path, Job], tmp_path_factory: pytest.TempPathFactory,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    import shutil
-
-    # A copy of the trained home, so the other tests keep their model.
-    home = tmp_path_factory.mktemp("copy_home")
-    shutil.copytree(trained[0], home, dirs_exist_ok=True)
-    monkeypatch.setenv("FTUI_HOME", str(home))
-    job = trained[1]
+async def test_delete_model_removes_the_adapter_but_keeps_the_job(finished_job: Job) -> None:
     p = provider()
-    assert [m.id for m in await p.fine_tuned_models()] == [job.fine_tuned_model]
-    await p.delete_model(job.fine_tuned_model)
+    assert [m.id for m in await p.fine_tuned_models()] == [finished_job.fine_tuned_model]
+    await p.delete_model(finished_job.fine_tuned_model)
     assert await p.fine_tuned_models() == []
-    assert (await p.job(job.id)).status == "succeeded"
+    assert (await p.job(finished_job.id)).status == "succeeded"
     with pytest.raises(ProviderError):
-        await collect(p, job.fine_tuned_model)
+        await collect(p, finished_job.fine_tuned_model)
+    await collect(p, f"{finished_job.fine_tuned_model}:ckpt-step-2")  # its checkpoints remain

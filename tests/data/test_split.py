@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ftui.data.split import split_file, valid_count
+from ftui.errors import UsageError
+
+
+def _src(tmp_path: Path, n: int = 100) -> Path:
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps({"i": i}) + "\n" for i in range(n)) + "\n")  # a blank line too
+    return path
+
+
+def _ids(path: Path) -> list[int]:
+    return [json.loads(line)["i"] for line in path.read_text().splitlines()]
+
+
+def test_split_is_exact_disjoint_complete_and_keeps_order(tmp_path: Path) -> None:
+    train, valid = split_file(_src(tmp_path), 0.2, seed=7)
+    assert train.name == "d.train.jsonl" and valid.name == "d.valid.jsonl"
+    t, v = _ids(train), _ids(valid)
+    assert len(v) == 20 and len(t) == 80
+    assert sorted(t + v) == list(range(100)) and t == sorted(t) and v == sorted(v)
+
+
+def test_same_seed_same_split_other_seed_other_split(tmp_path: Path) -> None:
+    src = _src(tmp_path)
+    a = _ids(split_file(src, 0.1, seed=1, valid_out=tmp_path / "a.jsonl", train_out=tmp_path / "at.jsonl")[1])
+    b = _ids(split_file(src, 0.1, seed=1, valid_out=tmp_path / "b.jsonl", train_out=tmp_path / "bt.jsonl")[1])
+    c = _ids(split_file(src, 0.1, seed=2, valid_out=tmp_path / "c.jsonl", train_out=tmp_path / "ct.jsonl")[1])
+    assert a == b and a != c
+
+
+def test_both_sides_keep_at_least_one_example() -> None:
+    assert valid_count(5, 0.01) == 1 and valid_count(5, 0.99) == 4 and valid_count(1000, 0.1) == 100
+
+
+def test_refuses_existing_outputs_without_force_and_bad_fractions(tmp_path: Path) -> None:
+    src = _src(tmp_path)
+    split_file(src, 0.1, seed=0)
+    with pytest.raises(UsageError, match="--force"):
+        split_file(src, 0.1, seed=0)
+    split_file(src, 0.1, seed=0, force=True)
+    with pytest.raises(UsageError):
+        split_file(src, 1.5, seed=0, force=True)
+    with pytest.raises(UsageError, match="input"):
+        split_file(src, 0.1, seed=0, train_out=src, force=True)
