@@ -280,7 +280,9 @@ def _build_trainer(job: JobDir, method: str, model: Any, tokenizer: Any, train_r
     callback = JobCallback(job, stop, is_main=is_main)
 
     if method == "supervised":
-        from trl import SFTConfig, SFTTrainer
+        from trl import SFTConfig
+
+        from ftui_local.train_sft import FtuiSFTTrainer
 
         config = SFTConfig(
             **common,
@@ -291,9 +293,9 @@ def _build_trainer(job: JobDir, method: str, model: Any, tokenizer: Any, train_r
             assistant_only_loss=False,
             completion_only_loss=False,
         )
-        trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(train_rows),
-                             eval_dataset=Dataset.from_list(valid_rows) if valid_rows else None,
-                             processing_class=tokenizer, peft_config=peft_config, callbacks=[callback])
+        trainer = FtuiSFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(train_rows),
+                                 eval_dataset=Dataset.from_list(valid_rows) if valid_rows else None,
+                                 processing_class=tokenizer, peft_config=peft_config, callbacks=[callback])
     else:
         from trl import DPOConfig, DPOTrainer
 

@@ -93,3 +93,30 @@ async def test_train_key_opens_job_form_with_the_uploaded_file(make_app, dataset
         await pilot.press("1", "t")
         await wait_for(pilot, lambda: app.screen.query("#training_file"))
         assert app.screen.query_one("#training_file").value == "file-1"
+
+
+async def test_convert_writes_a_chat_copy_beside_the_file_and_lists_it(make_app, dataset_dir) -> None:
+    legacy = dataset_dir / "legacy.jsonl"
+    legacy.write_text("".join(json.dumps({"prompt": f"q{i}", "completion": f"a{i}"}) + "\n"
+                              for i in range(12)), encoding="utf-8")
+    app = make_app()
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        pane = await open_datasets(pilot)
+        await pilot.press("c")
+        out = dataset_dir / "legacy.chat.jsonl"
+        await wait_for(pilot, lambda: "legacy.chat.jsonl" in pane.paths)
+        first = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
+        assert [m["role"] for m in first["messages"]] == ["user", "assistant"]
+        assert legacy.read_text(encoding="utf-8").count("\n") == 12  # the input is untouched
+
+
+async def test_split_makes_train_and_valid_files_and_lists_them(make_app, dataset_dir) -> None:
+    write_dataset(dataset_dir, bad_line=False)
+    app = make_app()
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        pane = await open_datasets(pilot)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: len(pane.paths) == 3)
+        made = sorted(p for p in pane.paths if p != "train.jsonl")
+        total = sum((dataset_dir / p).read_text(encoding="utf-8").count("\n") for p in made)
+        assert total == 12

@@ -15,7 +15,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
 
-from ftui.errors import FtuiError
 from ftui.tui.display import count, size
 from ftui.tui.screens.base import Pane
 from ftui.tui.screens.line_view import LineViewScreen
@@ -57,16 +56,6 @@ def display_name(path: Path, folder: Path) -> str:
         return str(path.resolve().relative_to(folder.resolve()))
     except ValueError:
         return str(path)
-
-
-def data_function(module: str, name: str) -> Any:
-    """A function from `ftui.data`, or a clear error where this build lacks it."""
-    import importlib
-
-    try:
-        return getattr(importlib.import_module(f"ftui.data.{module}"), name)
-    except (ImportError, AttributeError):
-        raise FtuiError(f"this ftui has no dataset {module} support (ftui.data.{module}.{name})") from None
 
 
 def sha256_of(path: Path) -> str:
@@ -193,7 +182,8 @@ class DatasetsPane(Pane):
     @work(thread=True, group="ds-validate", exclusive=True, exit_on_error=False,
           description="validating the dataset")
     def validate(self, path: Path) -> None:
-        validate_path = data_function("validate", "validate_path")
+        from ftui.data.validate import validate_path
+
         report = validate_path(path, progress=lambda done, total: self.post_message(
             self.Progressed(done, total)))
         self.app.call_from_thread(self._validated, path, report)
@@ -267,7 +257,8 @@ class DatasetsPane(Pane):
 
     @work(thread=True, group="ds-convert", exit_on_error=False, description="converting the dataset")
     def convert(self, path: Path) -> None:
-        convert_file = data_function("convert", "convert_file")
+        from ftui.data.convert import convert_file
+
         dst = path.with_name(path.name.removesuffix(".jsonl") + ".chat.jsonl")
         convert_file(path, dst, to="chat")
         self.app.call_from_thread(self._made, [dst], "converted to chat format")
@@ -279,9 +270,9 @@ class DatasetsPane(Pane):
 
     @work(thread=True, group="ds-split", exit_on_error=False, description="splitting the dataset")
     def split(self, path: Path) -> None:
-        split_file = data_function("split", "split_file")
-        made = split_file(path, 0.1, 42)
-        paths = [Path(p) for p in (made if isinstance(made, (tuple, list)) else [made])]
+        from ftui.data.split import split_file
+
+        paths = list(split_file(path, 0.1, 42))
         self.app.call_from_thread(self._made, paths, "split 90/10 (seed 42)")
 
     def _made(self, paths: list[Path], what: str) -> None:
