@@ -16,9 +16,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-SPEC_PATH = Path("/work/shared/ref/openai-openapi.yml")
-if not SPEC_PATH.exists():  # the copy beside the checkout, wherever it is
-    SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "ref" / "openai-openapi.yml"
+# shared/ lies beside the checkout (as in CI's fresh clone).
+SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "ref" / "openai-openapi.yml"
 
 
 @cache

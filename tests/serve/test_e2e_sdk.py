@@ -118,3 +118,31 @@ def test_a_job_running_when_the_server_stops_finishes_and_is_seen_after_restart(
         done = wait_for(client, job.id)
         assert done.status == "succeeded", done.error
         assert client.fine_tuning.jobs.list().data[0].id == job.id
+
+
+def test_pause_keeps_a_checkpoint_and_resume_finishes_the_job(local_provider, tmp_path: Path) -> None:
+    data = write_chat_examples(tmp_path / "train.jsonl", n=16)
+    with serve(local_provider) as s:
+        client = s.client()
+        f = client.files.create(file=data, purpose="fine-tune")
+        job = client.fine_tuning.jobs.create(model="tiny-llama", training_file=f.id,
+                                             hyperparameters={"n_epochs": 3, "batch_size": 1})
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # pause once real steps have run
+            events = client.fine_tuning.jobs.list_events(job.id, limit=50).data
+            if any(e.type == "metrics" for e in events):
+                break
+            time.sleep(0.2)
+        paused = client.fine_tuning.jobs.pause(job.id)
+        assert paused.status in ("running", "paused")
+        while time.monotonic() < deadline and paused.status != "paused":
+            time.sleep(0.2)
+            paused = client.fine_tuning.jobs.retrieve(job.id)
+        if paused.status == "succeeded":
+            pytest.skip("the job finished before the pause landed")
+        assert paused.status == "paused"
+        assert client.fine_tuning.jobs.checkpoints.list(job.id).data  # pause kept a checkpoint
+        resumed = client.fine_tuning.jobs.resume(job.id)
+        assert resumed.status in ("queued", "running")
+        done = wait_for(client, job.id)
+        assert done.status == "succeeded", done.error
