@@ -120,3 +120,12 @@ async def test_split_makes_train_and_valid_files_and_lists_them(make_app, datase
         made = sorted(p for p in pane.paths if p != "train.jsonl")
         total = sum((dataset_dir / p).read_text(encoding="utf-8").count("\n") for p in made)
         assert total == 12
+
+
+def test_an_empty_folder_offers_the_shipped_sample_datasets(tmp_path) -> None:
+    from ftui.data.samples import sample_path
+    from ftui.tui.screens.datasets import find_datasets
+
+    assert find_datasets(tmp_path, []) == [sample_path("supervised"), sample_path("dpo")]
+    (tmp_path / "mine.jsonl").write_text("{}\n")
+    assert find_datasets(tmp_path, []) == [tmp_path / "mine.jsonl"]

@@ -45,6 +45,10 @@ def find_datasets(folder: Path, recent: list[str]) -> list[Path]:
         path = Path(name)
         if path.is_file():
             found.append(path)
+    if not found:  # a first run in an empty folder: offer the shipped samples to train on
+        from ftui.data.samples import SAMPLES, sample_path
+
+        found = [sample_path(method) for method in SAMPLES]
     seen: dict[str, Path] = {}
     for path in found:
         seen.setdefault(str(path.resolve()), path)
