@@ -11,7 +11,6 @@ from types import SimpleNamespace
 import pytest
 from tui_fakes import ready, wait_for
 
-from ftui.tui.screens import datasets
 from ftui.tui.screens.datasets import DatasetsPane
 from ftui.tui.screens.metrics import MetricsPane
 from ftui.tui.screens.playground import PlaygroundPane
@@ -42,7 +41,7 @@ def canned_report(path, **kwargs):
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
 def test_datasets_pane_with_report(snap_compare, make_app, dataset_dir, size, monkeypatch) -> None:
-    monkeypatch.setattr(datasets, "data_function", lambda module, name: canned_report)
+    monkeypatch.setattr("ftui.data.validate.validate_path", canned_report)
     messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]
     good = json.dumps({"messages": messages})
     (dataset_dir / "train.jsonl").write_text("\n".join([good] * 9 + ['{"messages": 3}']) + "\n")
