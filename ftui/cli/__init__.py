@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import sys
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -16,8 +17,20 @@ from ftui.session import Session
 T = TypeVar("T")
 
 
+_runner: asyncio.Runner | None = None
+
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
+    """Run a coroutine on the command's one event loop.
+
+    One loop per process, not one per call: provider clients (HTTP connection pools) bind to the
+    loop they were made on, and a command may call the provider several times.
+    """
+    global _runner
+    if _runner is None:
+        _runner = asyncio.Runner()
+        atexit.register(_runner.close)
+    return _runner.run(coro)
 
 
 pass_session = click.make_pass_decorator(Session)
