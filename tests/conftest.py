@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # shared test helpers: `from factories import ...`
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -14,9 +21,28 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 @pytest.fixture(autouse=True)
-def ftui_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def ftui_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("ftui_home")
     monkeypatch.setenv("FTUI_HOME", str(home))
     for var in ("FTUI_CONFIG", "FTUI_PROFILE", "FTUI_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
-    return home
+    yield home
+    jobs = home / "data" / "local" / "jobs"
+    if jobs.exists():  # a test that trained must never leave a detached worker running
+        from ftui_local.jobs import kill_workers
+
+        kill_workers(jobs)
+
+
+@pytest.fixture
+def local_provider() -> Iterator[Any]:
+    """The real local provider (CPU), cancelling whatever it still runs when the test ends."""
+    from ftui_local.provider import LocalProvider
+    from ftui_local.settings import LocalSettings
+
+    provider = LocalProvider(LocalSettings(device="cpu"), profile="test")
+    yield provider
+    for job in asyncio.run(provider.jobs(limit=1000)):
+        if not job.done:
+            with contextlib.suppress(Exception):
+                asyncio.run(provider.cancel(job.id))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from ftui_local.jobs import jobs_root, kill_workers
+from factories import write_dataset
 
 from ftui import hookimpl
 from ftui.cli import main
@@ -30,17 +30,6 @@ def ftui(*args: str) -> tuple[int, str, str]:
         return code, out.getvalue().decode(), err.getvalue().decode()
 
 
-@pytest.fixture(autouse=True)
-def _no_stray_workers(ftui_home: Path) -> Iterator[None]:
-    yield
-    kill_workers(jobs_root())
-
-
-def write_dataset(path: Path, n: int = 10) -> Path:
-    rows = [{"messages": [{"role": "user", "content": f"Question {i}?"},
-                          {"role": "assistant", "content": f"Ahoy! Answer {i}, matey."}]} for i in range(n)]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
 
 
 class FinishedJobs:

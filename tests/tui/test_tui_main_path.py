@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from factories import write_dataset
 from tui_fakes import ready, wait_for
 
 from ftui.session import Session
@@ -19,19 +18,6 @@ pytestmark = pytest.mark.slow
 TRAINING_TRIES = 2400  # × 0.1 s: a guard against a hung worker, not a speed assertion
 
 
-@pytest.fixture(autouse=True)
-def _no_stray_workers(ftui_home: Path) -> Iterator[None]:
-    yield
-    from ftui_local.jobs import jobs_root, kill_workers
-
-    kill_workers(jobs_root())
-
-
-def write_dataset(path: Path, n: int = 10) -> Path:
-    rows = [{"messages": [{"role": "user", "content": f"Question {i}?"},
-                          {"role": "assistant", "content": f"Ahoy! Answer {i}, matey."}]} for i in range(n)]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
 
 
 async def test_create_job_from_form_watch_it_finish_then_chat_with_result(dataset_dir: Path) -> None:

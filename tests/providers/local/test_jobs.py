@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ftui_local.jobs import JobManager, jobs_root, kill_workers
+from factories import write_dataset
+from ftui_local.jobs import JobManager, jobs_root
 from ftui_local.provider import LocalProvider
 from ftui_local.settings import LocalSettings
 
@@ -20,17 +20,6 @@ pytestmark = pytest.mark.slow
 DEADLINE_S = 240  # a guard against a hung worker, not a speed assertion
 
 
-@pytest.fixture(autouse=True)
-def _no_stray_workers(ftui_home: Path) -> Iterator[None]:
-    yield
-    kill_workers(jobs_root())
-
-
-def write_dataset(path: Path, n: int = 10) -> Path:
-    rows = [{"messages": [{"role": "user", "content": f"Question {i}?"},
-                          {"role": "assistant", "content": f"Ahoy! Answer {i}, matey."}]} for i in range(n)]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
 
 
 def spec(path: Path, epochs: int = 2, batch_size: int = 5) -> JobSpec:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from factories import write_dataset
 from ftui_local.jobdir import utcnow, write_json_atomic
-from ftui_local.jobs import JobManager, jobs_root, kill_workers
+from ftui_local.jobs import JobManager
 from ftui_local.provider import LocalProvider
 from ftui_local.settings import LocalSettings
 
@@ -21,17 +20,6 @@ from ftui.model import Hyperparameters, Job, JobSpec
 DEADLINE_S = 240  # a guard against a hung worker, not a speed assertion
 
 
-@pytest.fixture(autouse=True)
-def _no_stray_workers(ftui_home: Path) -> Iterator[None]:
-    yield
-    kill_workers(jobs_root())
-
-
-def write_dataset(path: Path, n: int = 10) -> Path:
-    rows = [{"messages": [{"role": "user", "content": f"Question {i}?"},
-                          {"role": "assistant", "content": f"Ahoy! Answer {i}, matey."}]} for i in range(n)]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
 
 
 async def wait_for(provider: LocalProvider, job_id: str, statuses: set[str]) -> Job:

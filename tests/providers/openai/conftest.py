@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,18 +16,6 @@ from serve_harness import Served, serve
 KEY_ENV = "FTUI_TEST_OPENAI_KEY"
 KEY = "sk-test-0123456789"
 
-
-@pytest.fixture
-def local_provider() -> Iterator[Any]:
-    from ftui_local.provider import LocalProvider
-    from ftui_local.settings import LocalSettings
-
-    provider = LocalProvider(LocalSettings(device="cpu"), profile="test")
-    yield provider
-    for job in asyncio.run(provider.jobs(limit=1000)):
-        if not job.done:
-            with contextlib.suppress(Exception):
-                asyncio.run(provider.cancel(job.id))
 
 
 @pytest.fixture
