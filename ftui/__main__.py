@@ -1,3 +1,3 @@
-from ftui.cli import main
+from ftui.launch import main
 
 main()

@@ -10,9 +10,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ftui.status import ACTIVE_STATUSES as ACTIVE_STATUSES
+from ftui.status import TERMINAL_STATUSES as TERMINAL_STATUSES
+
 JobStatus = Literal["validating_files", "queued", "running", "paused", "succeeded", "failed", "cancelled"]
-TERMINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
-ACTIVE_STATUSES: frozenset[str] = frozenset({"validating_files", "queued", "running"})
 Method = Literal["supervised", "dpo", "reinforcement"]
 Auto = Literal["auto"]
 

@@ -2,12 +2,18 @@
 
 Everything the app asks of a provider goes through `FtuiApp.call` / `stream_chat`, which await the
 provider on the bridge's own loop, always from inside a Textual worker; the UI loop only renders.
+
+The first frame needs none of the session: config validation (pydantic), the plugin registry
+(entry points, pluggy) and the provider are first touched in a thread worker right after it, and the
+header fills in when that is done. Keep pydantic, pluggy and click out of this module's imports
+(tests/tui/test_tui_startup.py checks it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -15,28 +21,24 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.lazy import Lazy
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Log, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Log, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from ftui.errors import FtuiError
-from ftui.model import TERMINAL_STATUSES, ChatMessage, ChatParams, Checkpoint, Job
+from ftui.status import TERMINAL_STATUSES
 from ftui.tui.bridge import ProviderBridge
 from ftui.tui.commands import VIEWS, CommandError, parse_command
 from ftui.tui.screens.base import Pane
-from ftui.tui.screens.datasets import DatasetsPane
-from ftui.tui.screens.help import HelpScreen
-from ftui.tui.screens.job_detail import JobDetailScreen
-from ftui.tui.screens.job_form import JobFormScreen
 from ftui.tui.screens.jobs import JobsPane
-from ftui.tui.screens.metrics import MetricsPane
-from ftui.tui.screens.playground import PlaygroundPane
 from ftui.tui.widgets.command_line import CommandLine
+from ftui.tui.widgets.lazy_pane import LazyPane
 
 if TYPE_CHECKING:
+    from os import PathLike
     from pathlib import Path
 
+    from ftui.model import ChatMessage, ChatParams, Checkpoint, Job
     from ftui.provider import Provider
     from ftui.session import Session
     from ftui.store import Store
@@ -49,7 +51,22 @@ def ftui_commands() -> type:
     from ftui.tui.palette import FtuiCommands
 
     return FtuiCommands
+
+
 MAX_BACKOFF = 60.0
+
+
+# Panes not on show at start are imported only when built, right after the first frame.
+def _metrics_pane() -> Pane:
+    from ftui.tui.screens.metrics import MetricsPane
+
+    return MetricsPane()
+
+
+def _playground_pane() -> Pane:
+    from ftui.tui.screens.playground import PlaygroundPane
+
+    return PlaygroundPane()
 
 
 class FtuiApp(App[None]):
@@ -74,11 +91,17 @@ class FtuiApp(App[None]):
         "ctrl+q": "Quit",
     }
 
-    def __init__(self, session: Session, *, poll_interval: float = POLL_EVERY, jobs_limit: int = 100,
+    def __init__(self, session: Session | None = None, *, config_path: str | PathLike[str] | None = None,
+                 profile: str | None = None, poll_interval: float = POLL_EVERY, jobs_limit: int = 100,
                  clock: Callable[[], datetime] | None = None, folder: Path | None = None,
                  bell: bool = False, initial_view: str = "jobs") -> None:
         super().__init__()
-        self.session = session
+        # Without a session, one is opened from config_path/profile off the UI thread after the
+        # first frame (see open_session).
+        self._session = session
+        self._session_args = (config_path, profile)
+        self._session_lock = threading.Lock()
+        self._own_store: Store | None = None
         self.bridge = ProviderBridge()
         self.poll_interval = poll_interval
         self.jobs_limit = jobs_limit
@@ -99,27 +122,33 @@ class FtuiApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         panes: dict[str, Callable[[], Pane]] = {
-            "datasets": lambda: DatasetsPane(self.folder),
+            "datasets": self._datasets_pane,
             "jobs": JobsPane,
-            "metrics": MetricsPane,
-            "playground": PlaygroundPane,
+            "metrics": _metrics_pane,
+            "playground": _playground_pane,
         }
         with TabbedContent(initial=self.initial_view, id="views"):
             for view, make in panes.items():
                 with TabPane(view.title(), id=view):
-                    # Only the pane on show is in the first frame; the rest mount right after it.
-                    yield make() if view == self.initial_view else Lazy(make())
+                    # Only the pane on show is in the first frame; the rest are imported, built and
+                    # mounted right after it.
+                    yield make() if view == self.initial_view else LazyPane(make)
         yield Log(max_lines=500, id="app-log")
         yield CommandLine()
         yield Footer()
+
+    def _datasets_pane(self) -> Pane:
+        from ftui.tui.screens.datasets import DatasetsPane
+
+        return DatasetsPane(self.folder)
 
     def on_mount(self) -> None:
         self.query_one("#app-log", Log).display = False
         self.query_one(CommandLine).display = False
         self.query_one("#app-log", Log).border_title = "log"
-        self._update_header()
-        self.call_after_refresh(self.poll_jobs)
+        self.sub_title = "opening profile…"
         self._focus_view(self.initial_view)
+        self.call_after_refresh(self.open_session)
 
     def on_unmount(self) -> None:
         provider, self._provider = self._provider, None
@@ -130,8 +159,58 @@ class FtuiApp(App[None]):
 
     # -- session and provider -------------------------------------------------------------------
     @property
+    def session(self) -> Session:
+        """The session, built here on first use (normally by `open_session`'s worker)."""
+        if self._session is None:
+            from ftui.session import Session  # outside the lock: the store must not wait for it
+
+            with self._session_lock:
+                if self._session is None:
+                    session = Session(*self._session_args, warn=self._config_warning)
+                    if self._own_store is not None:
+                        session.store = self._own_store  # one database connection, not two
+                    self._session = session
+        return self._session
+
+    @property
     def store(self) -> Store:
-        return self.session.store
+        # The store needs no config: panes may read it before the session is open.
+        if self._session is None:
+            with self._session_lock:
+                if self._own_store is None:
+                    from ftui.store import Store
+
+                    self._own_store = Store()
+                if self._session is None:
+                    return self._own_store
+        return self._session.store
+
+    def _config_warning(self, text: str) -> None:
+        if threading.get_ident() == self._thread_id:
+            self.log_line(f"warning: {text}")
+        else:
+            self.call_from_thread(self.log_line, f"warning: {text}")
+
+    @work(thread=True, group="session", exclusive=True, exit_on_error=False,
+          description="opening the profile")
+    def open_session(self) -> None:
+        """Validate the config and profile and load the plugin registry, off the UI thread."""
+        try:
+            _ = self.session.profile
+        except FtuiError as exc:
+            self.call_from_thread(self._session_failed, exc)
+        else:
+            self.call_from_thread(self._session_opened)
+
+    def _session_opened(self) -> None:
+        self._update_header()
+        self.poll_jobs()
+
+    def _session_failed(self, exc: FtuiError) -> None:
+        self.sub_title = "config error: see the log (L)"
+        self.report_error("reading the config", exc)
+        for status in self.query("#jobs-status").results(Static):
+            status.update("no jobs: the config has an error; fix it, or :profile NAME")
 
     @property
     def profile_name(self) -> str:
@@ -323,10 +402,14 @@ class FtuiApp(App[None]):
 
     def show_metrics(self, job_id: str) -> None:
         self.show_view("metrics")
+        from ftui.tui.screens.metrics import MetricsPane
+
         self.query_one(MetricsPane).watch_job(job_id)
 
     def open_playground(self, model: str) -> None:
         self.show_view("playground")
+        from ftui.tui.screens.playground import PlaygroundPane
+
         self.query_one(PlaygroundPane).use_model(model)
 
     def new_job(self, training_file: str | None = None) -> None:
@@ -334,12 +417,21 @@ class FtuiApp(App[None]):
         self.query_one(JobsPane).action_new_job(training_file)
 
     def metrics_checkpoints(self) -> list[Checkpoint]:
+        from ftui.tui.screens.metrics import MetricsPane
+
         return self.query_one(MetricsPane).checkpoints
 
     def action_new_job(self) -> None:
         self.new_job()
 
     def action_help(self) -> None:
+        from ftui.tui.screens.datasets import DatasetsPane
+        from ftui.tui.screens.help import HelpScreen
+        from ftui.tui.screens.job_detail import JobDetailScreen
+        from ftui.tui.screens.job_form import JobFormScreen
+        from ftui.tui.screens.metrics import MetricsPane
+        from ftui.tui.screens.playground import PlaygroundPane
+
         sections = [
             ("Everywhere", list(self.BINDINGS), self.HELP),
             ("Datasets", list(DatasetsPane.BINDINGS), DatasetsPane.HELP),
@@ -395,6 +487,10 @@ class FtuiApp(App[None]):
             self.exit()
 
 
-def run_app(session: Session) -> None:
-    _ = session.profile  # a broken config is reported by the CLI before the screen is taken over
+def run_app(session: Session | None = None) -> None:
+    """Run the TUI. Given a session (the click CLI with --profile/--config), its profile is checked
+    first, so a broken config is reported before the screen is taken over; without one (plain
+    `ftui`), the app opens the session itself right after its first frame and shows any error."""
+    if session is not None:
+        _ = session.profile
     FtuiApp(session).run()

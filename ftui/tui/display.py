@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from ftui.model import Job
+if TYPE_CHECKING:
+    from ftui.model import Job
 
 STATUS_STYLE = {
     "validating_files": "yellow",

@@ -23,8 +23,9 @@ def two_profiles(tmp_path) -> tuple[CannedSession, CannedProvider, CannedProvide
 async def test_header_shows_profile_and_provider(make_app, tmp_path) -> None:
     session, _, _ = two_profiles(tmp_path)
     app = make_app(session=session)
-    async with app.run_test(size=(80, 24)):
-        assert app.sub_title == "profile alpha · provider local"
+    async with app.run_test(size=(80, 24)) as pilot:
+        # The profile is read in a worker right after the first frame; the header fills in then.
+        await wait_for(pilot, lambda: app.sub_title == "profile alpha · provider local")
 
 
 async def test_colon_profile_command_repoints_every_pane_without_restart(make_app, tmp_path) -> None:

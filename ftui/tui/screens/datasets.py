@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -63,6 +62,8 @@ def display_name(path: Path, folder: Path) -> str:
 
 
 def sha256_of(path: Path) -> str:
+    import hashlib  # OpenSSL start-up costs milliseconds; only an upload needs it
+
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

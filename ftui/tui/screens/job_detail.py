@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.console import Group
 from rich.table import Table
@@ -14,8 +14,10 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ftui.model import Job
 from ftui.tui.display import count, status_text, when
+
+if TYPE_CHECKING:
+    from ftui.model import Job
 
 
 def detail_renderable(job: Job) -> Group:

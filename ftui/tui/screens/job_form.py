@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from pydantic import ValidationError
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,9 +11,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from ftui.model import Hyperparameters, JobSpec
-
 if TYPE_CHECKING:
+    from ftui.model import JobSpec
     from ftui.tui.app import FtuiApp
 
 METHODS = ("supervised", "dpo", "reinforcement")
@@ -49,6 +47,10 @@ def _number(field: str, text: str, kind: type) -> Any:
 
 def build_spec(values: dict[str, str], base_model: str | None, method: str) -> JobSpec:
     """Turn the form's text into a JobSpec, or raise FormError naming the field."""
+    from pydantic import ValidationError
+
+    from ftui.model import Hyperparameters, JobSpec
+
     if not base_model:
         raise FormError("base model: choose one")
     training = values.get("training_file", "").strip()
@@ -93,7 +95,7 @@ def spec_values(spec: JobSpec) -> dict[str, str]:
     }
 
 
-class JobFormScreen(ModalScreen[JobSpec | None]):
+class JobFormScreen(ModalScreen["JobSpec | None"]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss(None)", "Cancel"),
         Binding("ctrl+s", "submit", "Create", priority=True),

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
-from ftui.model import Job, JobSpec
 from ftui.tui.display import JOB_COLUMNS, job_cells
 from ftui.tui.screens.base import Pane
-from ftui.tui.screens.confirm import ConfirmScreen
-from ftui.tui.screens.job_detail import JobDetailScreen
-from ftui.tui.screens.job_form import JobFormScreen
 from ftui.tui.widgets.row_table import RowTable
+
+if TYPE_CHECKING:
+    from ftui.model import Job, JobSpec
 
 
 def job_matches(job: Job, pattern: str) -> bool:
@@ -34,6 +33,8 @@ def job_matches(job: Job, pattern: str) -> bool:
 
 
 def clone_spec(job: Job) -> JobSpec:
+    from ftui.model import JobSpec
+
     return JobSpec(
         base_model=job.base_model,
         training_file=job.training_file or "",
@@ -147,6 +148,8 @@ class JobsPane(Pane):
             elif choice == "clone":
                 self._open_form(clone_spec(job), title=f"Clone {job.id}")
 
+        from ftui.tui.screens.job_detail import JobDetailScreen
+
         self.app.push_screen(JobDetailScreen(job), after)
 
     def action_new_job(self, training_file: str | None = None) -> None:
@@ -164,6 +167,8 @@ class JobsPane(Pane):
         def after(spec: JobSpec | None) -> None:
             if spec is not None:
                 self.create_job(spec)
+
+        from ftui.tui.screens.job_form import JobFormScreen
 
         self.app.push_screen(JobFormScreen(initial, training_file=training_file, title=title), after)
 
@@ -185,6 +190,8 @@ class JobsPane(Pane):
         def after(yes: bool | None) -> None:
             if yes:
                 self.job_action("cancel", job.id)
+
+        from ftui.tui.screens.confirm import ConfirmScreen
 
         self.app.push_screen(ConfirmScreen(f"Cancel job {job.id}?"), after)
 

@@ -15,12 +15,12 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Log, Static
 
 from ftui.errors import NotSupported
-from ftui.model import Checkpoint, Job, JobEvent, MetricPoint
 from ftui.tui.display import status_text
 from ftui.tui.screens.base import Pane
 from ftui.tui.screens.pick import PickScreen
 
 if TYPE_CHECKING:
+    from ftui.model import Checkpoint, Job, JobEvent, MetricPoint
     from ftui.tui.widgets.metric_chart import MetricChart
 
 POLL_EVERY = 1.0

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import ValidationError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,10 +11,12 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Label, Select
 
 from ftui.errors import NotSupported
-from ftui.model import ChatMessage, ChatParams
 from ftui.tui.screens.base import Pane
 from ftui.tui.screens.pick import PickScreen
 from ftui.tui.widgets.chat_view import ChatView
+
+if TYPE_CHECKING:
+    from ftui.model import ChatMessage, ChatParams
 
 SIDES = ("a", "b")
 
@@ -133,6 +134,11 @@ class PlaygroundPane(Pane):
 
     # -- chatting -----------------------------------------------------------------------------
     def params(self) -> ChatParams | None:
+        # The domain model (pydantic) loads on first use, not on the TUI's first frame.
+        from pydantic import ValidationError
+
+        from ftui.model import ChatParams
+
         temperature = self.query_one("#temperature", Input).value.strip() or "0.7"
         max_tokens = self.query_one("#max-tokens", Input).value.strip() or "256"
         try:
@@ -168,6 +174,8 @@ class PlaygroundPane(Pane):
             targets.append((side, str(model)))
         event.input.value = ""
         system = self.query_one("#system", Input).value.strip()
+        from ftui.model import ChatMessage
+
         for side, model in targets:
             self.history[side].append(ChatMessage(role="user", content=text))
             messages = ([ChatMessage(role="system", content=system)] if system else []) + self.history[side]
@@ -188,6 +196,8 @@ class PlaygroundPane(Pane):
             self.history[side].pop()  # the question stays on screen but not in what is sent next
             self.ftui.report_error(f"chat with {model}", exc)
             return
+        from ftui.model import ChatMessage
+
         self.history[side].append(ChatMessage(role="assistant", content=reply.body))
 
     def action_stop(self) -> None:
@@ -230,6 +240,8 @@ class PlaygroundPane(Pane):
         self.app.push_screen(PickScreen("Open a saved conversation", items), after)
 
     def load_conversation(self, chat_id: int) -> None:
+        from ftui.model import ChatMessage
+
         body = self.ftui.store.chat(chat_id)
         if body is None:
             self.app.notify(f"no conversation #{chat_id}", severity="error")
