@@ -63,32 +63,8 @@ def _wrong_shape(obj: dict[str, Any], out: Out, method: str, legacy_ok: bool) ->
         out.append((ERROR, "missing_messages_list", f"no 'messages' list (keys: {keys})"))
 
 
-def plain_chat_texts(obj: Any) -> list[str] | None:
-    """For the most common line, `{"messages": [{"role", "content"}, ...]}` with plain text and a
-    reply, the strings to tokenize (role, content, role, content, ...); None for anything else,
-    which then goes through the full checks. One loop instead of checking and planning apart."""
-    if type(obj) is not dict or len(obj) != 1:
-        return None
-    messages = obj.get("messages")
-    if type(messages) is not list or not messages:
-        return None
-    texts: list[str] = []
-    reply = False
-    for m in messages:
-        if type(m) is not dict or len(m) != 2:
-            return None
-        role, content = m.get("role"), m.get("content")
-        if (type(role) is not str or role not in _PLAIN_ROLES or type(content) is not str
-                or not content or content.isspace() or "<|" in content):
-            return None
-        if role == "assistant":
-            reply = True
-        texts.append(role)
-        texts.append(content)
-    return texts if reply else None
-
-
-_PLAIN_ROLES = frozenset({"system", "developer", "user", "assistant"})
+# Roles of the common line that the scan checks on its short path (scan.parse_chunk).
+PLAIN_ROLES = frozenset({"system", "developer", "user", "assistant"})
 
 
 # -- supervised ------------------------------------------------------------------------------

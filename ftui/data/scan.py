@@ -9,20 +9,22 @@ lengths only), duplicates as 8-byte hashes, so memory does not grow with the fil
 
 from __future__ import annotations
 
-import hashlib
 import os
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ftui.data.checks import ERROR, check, plain_chat_texts
+from ftui.data.checks import ERROR, PLAIN_ROLES, check
 from ftui.data.formats import detect, majority
-from ftui.data.tokens import Tokenizer, count_examples
+from ftui.data.tokens import TOKENS_PER_MESSAGE, TOKENS_PER_REPLY, Tokenizer, _Accounting, count_examples
 
 CHUNK_BYTES = 4 << 20
 PARALLEL_MIN_BYTES = 16 << 20   # below this a worker pool costs more than it saves
+SMALL_DUPLICATE_CHECK = 200_000  # up to this many lines, duplicates are found without numpy
+MAX_INFLIGHT = 6                # parsed chunks waiting for their counts, at most
 MAX_ISSUES = 1000               # kept per kind (errors, warnings); the rest are counted
 DUPLICATE_CHECK_LIMIT = 2_000_000  # examples whose hashes we keep (8 bytes + 8 for the line)
 TOKEN_BATCH = 512
@@ -82,44 +84,113 @@ def _add(issues: list[tuple[int, str, str]], item: tuple[int, str, str]) -> None
         issues.append(item)
 
 
-def scan_chunk(job: Job) -> ChunkResult:
-    import numpy as np
+def _tally(res: ChunkResult, limit: int | None, line_no: int, n: int) -> None:
+    res.token_hist[n] += 1
+    if n > res.max_tokens:
+        res.max_tokens, res.max_line = n, line_no
+    if limit and n > limit:
+        res.over_limit += 1
+        res.error_count += 1
+        _add(res.errors, (line_no, "example_too_long",
+                          f"{n:,} tokens, over the model's limit of {limit:,} per example "
+                          "(the end would be cut off)"))
+        res.billed += limit
+    else:
+        res.billed += n
+
+
+@dataclass
+class Parsed:
+    """A chunk read and checked, its valid examples waiting for token counts."""
+
+    res: ChunkResult
+    # Planned (our own tokenizers): (line, tokens known already, indexes into `new`) per example;
+    # otherwise (line, parsed example) for the tokenizer's own count_examples.
+    examples: list[Any] = field(default_factory=list)
+    new: list[str] = field(default_factory=list)   # distinct strings not counted yet
+
+
+def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
+    """Read, parse and check a chunk's lines; nothing is counted yet.
+
+    `planned`: the tokenizer is one of ours (`plan`, `cache_lookup`, `count_texts`): each example is
+    reduced to its fixed overhead plus strings, strings already counted are added up now, and each
+    new string is listed once for one batch count later.
+    """
     from pydantic_core import from_json
 
     res = ChunkResult()
-    tokenizer = _tokenizer_of(job)
-    limit = getattr(tokenizer, "max_tokens_per_example", None)
-    pending: list[tuple[int, Any]] = []
-    hashes = bytearray()
-    hash_lines: list[int] = []
-    blake = hashlib.blake2b
+    out = Parsed(res)
+    examples, new = out.examples, out.new
+    new_index: dict[str, int] = {}
+    # Python's own hash of the line (64-bit SipHash): a tenth of blake2b's time. Its per-process
+    # key is the same in every chunk of one scan: chunks run in this process, or in worker
+    # processes that all fork from one parent (this one, or the forkserver).
+    hashes = array("q")
+    hash_lines = array("I")
+    method, legacy_ok = job.method, job.legacy_ok
+    cached = tokenizer.cache_lookup if planned else None
+    plan = tokenizer.plan if planned else None
+    plain = planned and method == "supervised"
+    plain_roles = PLAIN_ROLES
+    per_message, per_reply = TOKENS_PER_MESSAGE, TOKENS_PER_REPLY
+    line_no = 0
 
-    def tally(line_no: int, n: int) -> None:
-        res.token_hist[n] += 1
-        if n > res.max_tokens:
-            res.max_tokens, res.max_line = n, line_no
-        if limit and n > limit:
-            res.over_limit += 1
-            res.error_count += 1
-            _add(res.errors, (line_no, "example_too_long",
-                              f"{n:,} tokens, over the model's limit of {limit:,} per example "
-                              "(the end would be cut off)"))
-            res.billed += limit
-        else:
-            res.billed += n
+    def add_planned(fixed: int, texts: list[str]) -> None:
+        known = fixed
+        idxs = []
+        for text in texts:
+            n = cached(text)
+            if n is not None:
+                known += n
+                continue
+            i = new_index.get(text)
+            if i is None:
+                i = new_index[text] = len(new)
+                new.append(text)
+            idxs.append(i)
+        examples.append((line_no, known, idxs))
 
-    def flush() -> None:
-        counts = count_examples(tokenizer, [obj for _, obj in pending])
-        for (line_no, _), n in zip(pending, counts, strict=True):
-            tally(line_no, n)
-        pending.clear()
+    def add_plain(obj: Any) -> bool:
+        """The common line, `{"messages": [{"role", "content"}, ...]}` with plain text and a reply:
+        checked and planned in one loop (this runs for every line of files of gigabytes). False
+        for anything else, which then goes through the full checks."""
+        if type(obj) is not dict or len(obj) != 1:
+            return False
+        messages = obj.get("messages")
+        if type(messages) is not list or not messages:
+            return False
+        known = per_reply
+        idxs = []
+        reply = False
+        for m in messages:
+            if type(m) is not dict or len(m) != 2:
+                return False
+            role, content = m.get("role"), m.get("content")
+            if (type(role) is not str or role not in plain_roles or type(content) is not str
+                    or not content or content.isspace() or "<|" in content):
+                return False
+            if role == "assistant":
+                reply = True
+            for text in (role, content):
+                n = cached(text)
+                if n is not None:
+                    known += n
+                    continue
+                i = new_index.get(text)
+                if i is None:  # (kept even if the line turns out not plain: counted, never used)
+                    i = new_index[text] = len(new)
+                    new.append(text)
+                idxs.append(i)
+        if not reply:
+            return False
+        res.valid += 1
+        res.turns_hist[len(messages)] += 1
+        examples.append((line_no, known + per_message * len(messages), idxs))
+        return True
 
-    # The common line (plain chat, supervised, our own tokenizer) is checked and counted in one go.
-    count_plain = getattr(tokenizer, "count_plain_chat", None)
-    plain = plain_chat_texts if job.method == "supervised" and count_plain is not None else None
-
-    for i, raw in enumerate(_lines(job)):
-        line_no = res.lines = i + 1
+    for raw in _chunk_lines(job):
+        line_no += 1
         if raw is None:
             res.examples += 1
             res.error_count += 1
@@ -127,7 +198,7 @@ def scan_chunk(job: Job) -> ChunkResult:
                               f"over {MAX_LINE_BYTES >> 20} MB on one line: not a training example"))
             continue
         text = raw.strip()
-        if i == 0 and job.first_chunk and text.startswith(b"\xef\xbb\xbf"):
+        if line_no == 1 and job.first_chunk and text.startswith(b"\xef\xbb\xbf"):
             text = text[3:].strip()
             res.warning_count += 1
             _add(res.warnings, (line_no, "utf8_bom", "file starts with a byte-order mark; remove it"))
@@ -147,18 +218,12 @@ def scan_chunk(job: Job) -> ChunkResult:
             _add(res.errors, (line_no, "invalid_json", f"cannot parse this line: {exc}"[:200]))
             continue
         if len(hash_lines) < DUPLICATE_CHECK_LIMIT:
-            hashes += blake(text, digest_size=8).digest()
+            hashes.append(hash(text))
             hash_lines.append(line_no)
-        if plain is not None:
-            texts = plain(obj)
-            if texts is not None:
-                n = count_plain(texts)
-                res.valid += 1
-                res.turns_hist[len(texts) // 2] += 1
-                tally(line_no, n)
-                continue
+        if plain and add_plain(obj):
+            continue
         try:
-            problems, turns = check(obj, job.method, legacy_ok=job.legacy_ok)
+            problems, turns = check(obj, method, legacy_ok=legacy_ok)
         except Exception as exc:  # a bug of ours must not hide the rest of the file
             problems, turns = [(ERROR, "check_failed", f"could not check this line: {exc!r}"[:200])], 0
         bad = False
@@ -174,14 +239,64 @@ def scan_chunk(job: Job) -> ChunkResult:
             continue
         res.valid += 1
         res.turns_hist[turns] += 1
-        pending.append((line_no, obj))
-        if len(pending) >= TOKEN_BATCH:
-            flush()
-    if pending:
-        flush()
-    res.hashes = bytes(hashes)
-    res.hash_lines = np.asarray(hash_lines, dtype=np.uint32).tobytes()
+        if plan is not None:
+            add_planned(*plan(obj))
+        else:
+            examples.append((line_no, obj))
+    res.lines = line_no
+    res.hashes = hashes.tobytes()
+    res.hash_lines = hash_lines.tobytes()
+    return out
+
+
+def finish_planned(parsed: Parsed, tokenizer: Any, counts: list[int]) -> ChunkResult:
+    """Add the new strings' counts up into each example's total, and tally the examples."""
+    res = parsed.res
+    remember = tokenizer.remember
+    for text, n in zip(parsed.new, counts, strict=True):
+        remember(text, n)
+    limit = getattr(tokenizer, "max_tokens_per_example", None)
+    for line_no, known, idxs in parsed.examples:
+        for i in idxs:
+            known += counts[i]
+        _tally(res, limit, line_no, known)
     return res
+
+
+def scan_chunk(job: Job) -> ChunkResult:
+    """A whole chunk, counted too: what a worker process does (and the one-process path)."""
+    tokenizer = _tokenizer_of(job)
+    if _planned(tokenizer):
+        parsed = parse_chunk(job, tokenizer, True)
+        return finish_planned(parsed, tokenizer, tokenizer.count_texts(parsed.new))
+    parsed = parse_chunk(job, tokenizer, False)
+    limit = getattr(tokenizer, "max_tokens_per_example", None)
+    for start in range(0, len(parsed.examples), TOKEN_BATCH):
+        batch = parsed.examples[start:start + TOKEN_BATCH]
+        counts = count_examples(tokenizer, [obj for _, obj in batch])
+        for (line_no, _), n in zip(batch, counts, strict=True):
+            _tally(parsed.res, limit, line_no, n)
+    return parsed.res
+
+
+def _planned(tokenizer: Any) -> bool:
+    return isinstance(tokenizer, _Accounting)
+
+
+def _chunk_lines(job: Job) -> Iterator[bytes | None]:
+    """The chunk's lines, read in one go when the chunk is of the usual size."""
+    if job.end - job.start > 2 * CHUNK_BYTES:  # a very long line inside: stream it
+        yield from _lines(job)
+        return
+    with open(job.path, "rb") as fh:
+        fh.seek(job.start)
+        data = fh.read(job.end - job.start)
+    lines = data.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()  # the chunk's final newline ends a line; it does not start one
+    limit = MAX_LINE_BYTES
+    for raw in lines:
+        yield None if len(raw) > limit else raw
 
 
 def _lines(job: Job) -> Iterator[bytes | None]:
@@ -293,21 +408,39 @@ def workers_for(size: int, tokenizer: Any, workers: int | None) -> int:
 def scan(path: Path, *, method: str, tokenizer: Tokenizer, legacy_ok: bool = False,
          progress: Callable[[int, int], None] | None = None, workers: int | None = None,
          chunk: int = CHUNK_BYTES) -> ScanResult:
-    import numpy as np
+    """Check and count a whole file; `workers` > 1 reads, checks and counts chunks in parallel."""
+    import threading
 
     size = path.stat().st_size
     out = ScanResult(size=size)
     n_workers = workers_for(size, tokenizer, workers)
+    # Worker processes are the fastest and leanest where they can be forked, which is only safe
+    # with no other thread running. The TUI calls us from a worker thread beside its event loop:
+    # there our own tokenizers count in a thread (the native counter leaves the GIL), and others
+    # go to a forkserver's processes.
+    can_fork = threading.active_count() == 1
+    in_threads = _planned(tokenizer) and (n_workers == 1 or not can_fork)
     sent: Any = tokenizer
-    if n_workers > 1:
+    bounds = chunk_bounds(path, size, chunk)
+    ahead: list[tuple[int, Parsed]] = []  # chunks this process parsed while the vocabulary loaded
+    if n_workers > 1 and not in_threads:
         import pickle
 
+        if _planned(tokenizer):
+            # The vocabulary is loaded once, here, and shared with the workers by fork; meanwhile
+            # (it takes 0.1-0.4 s, mostly outside the GIL) this thread parses the first chunks.
+            loader = tokenizer.preload()
+            for s, e in bounds:
+                job = Job(str(path), s, e, method, legacy_ok, tokenizer, first_chunk=s == 0)
+                ahead.append((e, parse_chunk(job, tokenizer, True)))
+                if loader is None or not loader.is_alive() or len(ahead) >= MAX_INFLIGHT:
+                    break
+            if loader is not None:
+                loader.join()  # no other thread may run when the pool forks
         getattr(tokenizer, "encoder", None)  # load the vocabulary once, before forking
         sent = pickle.dumps(tokenizer)
-    jobs = (Job(str(path), s, e, method, legacy_ok, sent, first_chunk=s == 0)
-            for s, e in chunk_bounds(path, size, chunk))
-    digests: list[Any] = []
-    digest_lines: list[Any] = []
+    jobs = (Job(str(path), s, e, method, legacy_ok, sent, first_chunk=s == 0) for s, e in bounds)
+    digests: list[tuple[bytes, bytes, int]] = []
     kept = 0
 
     def merge(res: ChunkResult, end: int) -> None:
@@ -328,44 +461,113 @@ def scan(path: Path, *, method: str, tokenizer: Tokenizer, legacy_ok: bool = Fal
         out.over_limit += res.over_limit
         out.billed += res.billed
         if res.hashes and kept < DUPLICATE_CHECK_LIMIT:
-            h = np.frombuffer(res.hashes, dtype=np.uint64)
-            ln = np.frombuffer(res.hash_lines, dtype=np.uint32).astype(np.uint64) + base
-            take = min(len(h), DUPLICATE_CHECK_LIMIT - kept)
-            digests.append(h[:take].copy())
-            digest_lines.append(ln[:take])
+            take = min(len(res.hashes) // 8, DUPLICATE_CHECK_LIMIT - kept)
+            digests.append((res.hashes[:take * 8], res.hash_lines[:take * 4], base))
             kept += take
-            if take < len(h):
+            if take * 8 < len(res.hashes):
                 out.duplicates_checked = False
         if progress is not None:
             progress(end, size)
 
-    if n_workers == 1:
+    if in_threads:
+        _scan_threads(jobs, tokenizer, n_workers, merge)
+    elif n_workers == 1:
         for job in jobs:
             merge(scan_chunk(job), job.end)
     else:
-        import multiprocessing
-        import threading
+        _scan_processes(jobs, n_workers, merge, can_fork, ahead, tokenizer)
+    if kept <= SMALL_DUPLICATE_CHECK:
+        _duplicates_small(out, digests)
+    else:
+        import numpy as np
 
-        # fork is the cheap start, but forking a process with other threads (the TUI calls us from
-        # a worker thread beside its event loop) can deadlock the child: use forkserver there.
-        if threading.active_count() == 1:
-            ctx = multiprocessing.get_context("fork")
-        else:
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["ftui.data.scan"])
-        with ctx.Pool(n_workers) as pool:
-            pending_ends: list[int] = []
-
-            def tracked() -> Iterator[Job]:
-                for job in jobs:
-                    pending_ends.append(job.end)
-                    yield job
-
-            for i, res in enumerate(pool.imap(scan_chunk, tracked(), chunksize=1)):
-                merge(res, pending_ends[i])
-    if digests:
-        _duplicates(out, np.concatenate(digests), np.concatenate(digest_lines))
+        hashes = np.concatenate([np.frombuffer(h, dtype=np.uint64) for h, _, _ in digests])
+        lines = np.concatenate([np.frombuffer(ln, dtype=np.uint32).astype(np.uint64) + base
+                                for _, ln, base in digests])
+        _duplicates(out, hashes, lines)
     return out
+
+
+def _scan_threads(jobs: Iterator[Job], tokenizer: Any, threads: int,
+                  merge: Callable[[ChunkResult, int], None]) -> None:
+    """Parse in this thread; count each chunk's new strings in a second one, a chunk behind.
+
+    Where worker processes cannot be forked. Costs more CPU than processes (the batch counter
+    returns numpy arrays: numpy's import), and the parsing stays on one core."""
+    if threads == 1 or not tokenizer.releases_gil:
+        for job in jobs:
+            parsed = parse_chunk(job, tokenizer, True)
+            merge(finish_planned(parsed, tokenizer, tokenizer.count_texts(parsed.new)), job.end)
+        return
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    tokenizer.preload()
+    inflight: deque[tuple[int, Parsed, Future[list[int]]]] = deque()
+
+    def land() -> None:
+        end, parsed, counted = inflight.popleft()
+        merge(finish_planned(parsed, tokenizer, counted.result()), end)
+
+    with ThreadPoolExecutor(1, thread_name_prefix="ftui-count") as counter:
+        try:
+            for job in jobs:
+                parsed = parse_chunk(job, tokenizer, True)
+                inflight.append((job.end, parsed, counter.submit(tokenizer.count_texts, parsed.new, threads)))
+                # In file order (line numbers add up chunk by chunk); a few chunks may wait, e.g.
+                # while the vocabulary loads, but never many (memory stays flat).
+                while inflight and (len(inflight) > MAX_INFLIGHT or inflight[0][2].done()):
+                    land()
+            while inflight:
+                land()
+        finally:
+            for _, _, counted in inflight:
+                counted.cancel()
+
+
+def _scan_processes(jobs: Iterator[Job], n_workers: int, merge: Callable[[ChunkResult, int], None],
+                    can_fork: bool, ahead: list[tuple[int, Parsed]], tokenizer: Any) -> None:
+    import multiprocessing
+
+    # fork is the cheap start, but forking a process with other threads can deadlock the child.
+    if can_fork:
+        ctx = multiprocessing.get_context("fork")
+    else:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["ftui.data.scan"])
+    with ctx.Pool(n_workers) as pool:
+        pending_ends: list[int] = []
+
+        def tracked() -> Iterator[Job]:
+            for job in jobs:
+                pending_ends.append(job.end)
+                yield job
+
+        results = pool.imap(scan_chunk, tracked(), chunksize=1)
+        # The chunks parsed ahead come first in the file: count them here while the workers start.
+        for end, parsed in ahead:
+            merge(finish_planned(parsed, tokenizer, tokenizer.count_texts(parsed.new)), end)
+        ahead.clear()
+        for i, res in enumerate(results):
+            merge(res, pending_ends[i])
+
+
+def _duplicates_small(out: ScanResult, digests: list[tuple[bytes, bytes, int]]) -> None:
+    """The same as `_duplicates`, in plain Python: for a few hundred thousand lines, cheaper than
+    importing numpy."""
+    first: dict[int, int] = {}
+    found: list[tuple[int, int]] = []
+    for hashes, lines, base in digests:
+        for h, line in zip(array("q", hashes), array("I", lines), strict=True):
+            seen = first.setdefault(h, line + base)
+            if seen != line + base:
+                found.append((line + base, seen))
+    if not found:
+        return
+    out.warning_count += len(found)
+    room = max(MAX_ISSUES - len(out.warnings), 0)
+    out.warnings.extend((line, "duplicate_example", f"same as line {seen}") for line, seen in found[:room])
+    out.warnings.sort(key=lambda w: w[0])
 
 
 def _duplicates(out: ScanResult, hashes: Any, lines: Any) -> None:

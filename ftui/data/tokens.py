@@ -8,7 +8,10 @@ prime the reply. Providers that train locally supply their own Tokenizer (the mo
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 TOKENS_PER_MESSAGE = 3
@@ -105,17 +108,31 @@ class _Accounting:
             self._cached_chars = len(text) + 100
         self._cache[text] = n
 
-    def count_plain_chat(self, texts: list[str]) -> int:
-        """Tokens of a chat example given as [role, content, role, content, ...] (no names or tools)."""
-        cache, count = self._cache, self._count_one
-        total = TOKENS_PER_MESSAGE * (len(texts) // 2) + TOKENS_PER_REPLY
-        for text in texts:
-            n = cache.get(text)
-            if n is None:
-                n = count(text)
-                self._remember(text, n)
-            total += n
-        return total
+    # -- what a streaming scan uses: plan the strings, count the new ones in batches ------------
+    releases_gil = False  # True when count_texts runs native code without the GIL (a thread pays)
+
+    def preload(self) -> threading.Thread | None:
+        """Start loading whatever counting needs in a thread (returned; None when there is nothing
+        to load). Counting waits for it."""
+        return None
+
+    @property
+    def cache_lookup(self) -> Callable[[str], int | None]:
+        """The cached count of a string, or None (the dict is cleared in place, never replaced)."""
+        return self._cache.get
+
+    def remember(self, text: str, n: int) -> None:
+        self._remember(text, n)
+
+    def count_texts(self, texts: list[str], threads: int = 1) -> list[int]:
+        """Tokens of each string (no chat overhead), uncached."""
+        count = self._count_one
+        return [count(t) for t in texts]
+
+    @staticmethod
+    def plan(example: Any) -> tuple[int, list[str]]:
+        """(fixed chat overhead, strings whose tokens add to it) for one example of any shape."""
+        return _plan(example)
 
     # -- the accounting ---------------------------------------------------------------------
     def count_example(self, example: dict[str, Any]) -> int:
@@ -210,14 +227,42 @@ class OpenAITokenizer(_Accounting):
         self.model = model
         self.max_tokens_per_example = max_tokens_per_example
         self._enc: Any = None
+        self._loading = threading.Lock()
+
+    releases_gil = True  # quicktok counts without holding the GIL
 
     @property
     def encoder(self) -> Any:
         if self._enc is None:
-            import quicktok
+            with self._loading:  # one load, whichever thread asks first
+                if self._enc is None:
+                    import quicktok
 
-            self._enc = quicktok.get_encoding(self.name)
+                    self._enc = quicktok.get_encoding(self.name)
         return self._enc
+
+    def preload(self) -> threading.Thread | None:
+        # The vocabulary takes 0.1-0.4 s to load, mostly without the GIL: load it while the
+        # caller parses the file's first lines.
+        if self._enc is not None:
+            return None
+        loader = threading.Thread(target=self._load_quietly, name="ftui-vocab", daemon=True)
+        loader.start()
+        return loader
+
+    def _load_quietly(self) -> None:
+        # A failure is raised again, in the caller's thread, when it asks for the encoder.
+        with contextlib.suppress(Exception):
+            _ = self.encoder
+
+    def count_texts(self, texts: list[str], threads: int = 1) -> list[int]:
+        # One native call per batch (quicktok's batch encoder, `threads` wide, GIL released):
+        # per-string calls from a second thread would wait for the GIL after every string.
+        if threads <= 1:  # same speed, and no numpy array to build
+            count = self.encoder.count
+            return [count(t) for t in texts]
+        _, offsets = self.encoder.encode_batch(texts, max(1, threads), False)
+        return (offsets[1:] - offsets[:-1]).tolist()
 
     def _count_one(self, text: str) -> int:
         # Bound to the native encoder on first use; later calls skip this wrapper.
