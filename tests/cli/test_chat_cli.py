@@ -5,23 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 from ftui_local.jobdir import JobDir, utcnow, write_json_atomic
 from ftui_local.jobs import JobManager
 from ftui_local.naming import fine_tuned_name
-
-from ftui.cli import main
-
-
-def ftui(*args: str, input: str | None = None) -> tuple[int, str, str]:
-    """Run the real entry point in-process: (exit code, stdout, stderr)."""
-    with CliRunner().isolation(input=input) as (out, err, _):
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        return code, out.getvalue().decode(), err.getvalue().decode()
+from run_cli import ftui
 
 
 @pytest.fixture

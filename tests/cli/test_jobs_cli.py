@@ -8,26 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from factories import write_dataset
+from run_cli import ftui
 
 from ftui import hookimpl
-from ftui.cli import main
 from ftui.model import Job
 from ftui.plugins import registry
 
 DEADLINE_S = 240  # a guard against a hung worker, not a speed assertion
-
-
-def ftui(*args: str) -> tuple[int, str, str]:
-    """Run the real entry point in-process: (exit code, stdout, stderr)."""
-    with CliRunner().isolation() as (out, err, _):
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        return code, out.getvalue().decode(), err.getvalue().decode()
 
 
 
