@@ -129,3 +129,14 @@ def test_an_empty_folder_offers_the_shipped_sample_datasets(tmp_path) -> None:
     assert find_datasets(tmp_path, []) == [sample_path("supervised"), sample_path("dpo")]
     (tmp_path / "mine.jsonl").write_text("{}\n")
     assert find_datasets(tmp_path, []) == [tmp_path / "mine.jsonl"]
+
+
+def test_files_outside_the_folder_get_short_names(tmp_path) -> None:
+    from pathlib import Path
+
+    from ftui.data.samples import sample_path
+    from ftui.tui.screens.datasets import display_name
+
+    assert display_name(sample_path(), tmp_path) == "sample/pirate_chat.jsonl"
+    assert display_name(tmp_path / "a" / "b.jsonl", tmp_path) == "a/b.jsonl"
+    assert display_name(Path.home() / "x.jsonl", tmp_path) == "~/x.jsonl"

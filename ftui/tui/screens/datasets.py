@@ -55,8 +55,18 @@ def find_datasets(folder: Path, recent: list[str]) -> list[Path]:
 
 
 def display_name(path: Path, folder: Path) -> str:
+    """Short enough for an 80-column pane: relative to the folder, `sample/…`, or `~/…`."""
+    resolved = path.resolve()
     try:
-        return str(path.resolve().relative_to(folder.resolve()))
+        return str(resolved.relative_to(folder.resolve()))
+    except ValueError:
+        pass
+    from ftui.data.samples import sample_path
+
+    if resolved.parent == sample_path().resolve().parent:
+        return f"sample/{path.name}"
+    try:
+        return "~/" + str(resolved.relative_to(Path.home()))
     except ValueError:
         return str(path)
 
