@@ -56,7 +56,8 @@ _convert_lock = threading.Lock()
 
 def catalog() -> list[BaseModelInfo]:
     return [BaseModelInfo(id=e.name, provider="local", description=e.description,
-                          methods=["supervised", "dpo"], context_length=e.context_length)
+                          methods=["supervised", "dpo"], context_length=e.context_length,
+                          training_price_per_1m_tokens=0.0)  # your own hardware: no per-token bill
             for e in CATALOG.values()]
 
 
