@@ -143,7 +143,7 @@ def run_ftui(model_name: str, rows: list[dict[str, Any]], tokenizer: Any, bs: in
     head = type(trainer).__name__ + (" (labelled-token loss head)" if a.device.type == "cpu" else "")
     chosen = (f"batching={resolved.batching}, sampler={a.train_sampling_strategy}, "
               f"{'bf16 autocast' if a.bf16 else 'fp32'}, gradient_checkpointing={a.gradient_checkpointing}, "
-              f"LoRA r={resolved.lora_r} all-linear, {head}")
+              f"LoRA r={resolved.lora_r} all-linear, {head}, attention={model.config._attn_implementation}")
     return clock, chosen
 
 

@@ -284,6 +284,11 @@ def _build_trainer(job: JobDir, method: str, model: Any, tokenizer: Any, train_r
 
         from ftui_local.train_sft import FtuiSFTTrainer
 
+        if resolved.batching == "padding_free" and device == "cpu":
+            # Per-example attention instead of dense attention over the packed row (train_attention).
+            from ftui_local.train_attention import use_varlen
+
+            use_varlen(model)
         config = SFTConfig(
             **common,
             max_length=None,  # examples are truncated while tokenizing, with their labels
