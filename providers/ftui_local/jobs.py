@@ -15,14 +15,13 @@ stop for good; to keep training from one of its checkpoints, start a new job wit
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from ftui.model import (
     MetricPoint,
 )
 from ftui.paths import data_dir
-from ftui_local.jobdir import JobDir, read_json, utcnow, write_json_atomic
+from ftui_local.jobdir import JobDir, file_lock, read_json, utcnow, write_json_atomic
 from ftui_local.naming import JOB_PREFIX, checkpoint_id, checkpoint_name, new_job_id
 
 WORKER_MODULE = "ftui_local.worker"
@@ -160,15 +159,9 @@ class JobManager:
         created = {d.job_id: d.read_state().get("created_at", "") for d in dirs}
         return sorted(dirs, key=lambda d: (created[d.job_id], d.job_id), reverse=True)
 
-    @contextmanager
-    def _scheduler_lock(self) -> Iterator[None]:
+    def _scheduler_lock(self) -> AbstractContextManager[None]:
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".scheduler.lock", "a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        return file_lock(self.root / ".scheduler.lock")
 
     @staticmethod
     def transition(jd: JobDir, expect: set[str] | frozenset[str] | None,
