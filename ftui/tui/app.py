@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Log, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
@@ -285,8 +286,7 @@ class FtuiApp(App[None]):
         """A failed provider call: a toast and a line in the log pane, never a crash."""
         text = str(exc) if isinstance(exc, FtuiError) else f"{type(exc).__name__}: {exc}"
         self.notify(text, title=f"Error {what}", severity="error", markup=False, timeout=8)
-        stamp = datetime.now().strftime("%H:%M:%S")
-        self.query_one("#app-log", Log).write_line(f"{stamp} error {what}: {text}")
+        self.log_line(f"error {what}: {text}")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # The app's own workers (job watch, recording); panes route theirs the same way.
@@ -294,8 +294,10 @@ class FtuiApp(App[None]):
             self.report_error(event.worker.description or event.worker.name, event.worker.error)
 
     def log_line(self, text: str) -> None:
-        stamp = datetime.now().strftime("%H:%M:%S")
-        self.query_one("#app-log", Log).write_line(f"{stamp} {text}")
+        line = f"{datetime.now().strftime('%H:%M:%S')} {text}"
+        # Before the log is built, or while the app shuts down, the toast alone must do.
+        with contextlib.suppress(NoMatches):
+            self.query_one("#app-log", Log).write_line(line)
 
     # -- job watch (on the app, so notifications arrive whichever pane is showing) --------------
     def _read_statuses(self, profile: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from tui_fakes import ready, wait_for
 from ftui.tui.screens.datasets import DatasetsPane
 from ftui.tui.screens.metrics import MetricsPane
 from ftui.tui.screens.playground import PlaygroundPane
+from ftui.tui.widgets.metric_chart import MetricChart
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -63,7 +64,8 @@ def test_metrics_pane(snap_compare, make_app, size) -> None:
         await pilot.press("m")
         pane = pilot.app.query_one(MetricsPane)
         await wait_for(pilot, lambda: len(pane.points) == 40 and len(pane.checkpoints) == 2)
-        await pilot.pause(0.4)  # the chart redraw is throttled
+        await wait_for(pilot, lambda: all(c.settled for c in pilot.app.query(MetricChart)))
+        await pilot.pause()
 
     assert snap_compare(make_app(), terminal_size=size, run_before=settle)
 

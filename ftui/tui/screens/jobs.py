@@ -76,6 +76,8 @@ class JobsPane(Pane):
 
     def on_mount(self) -> None:
         self.query_one("#jobs-filter", Input).display = False
+        if self.jobs:  # a poll that landed while the pane was still being built
+            self._render_rows()
 
     @property
     def table(self) -> RowTable:
@@ -84,7 +86,8 @@ class JobsPane(Pane):
     def show_jobs(self, jobs: list[Job]) -> None:
         self.jobs = jobs
         self.by_id = {j.id: j for j in jobs}
-        self._render_rows()
+        if self.is_mounted:  # else on_mount renders them
+            self._render_rows()
 
     def _render_rows(self) -> None:
         now = self.ftui.now()

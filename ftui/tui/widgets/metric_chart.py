@@ -50,6 +50,11 @@ class MetricChart(PlotextPlot):
         elif self._pending is None:
             self._pending = self.set_timer(REDRAW_EVERY, self._flush)
 
+    @property
+    def settled(self) -> bool:
+        """No throttled redraw is waiting: what is on screen reflects every point received."""
+        return self._pending is None
+
     def _flush(self) -> None:
         self._pending = None
         self._replot()
