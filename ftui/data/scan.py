@@ -33,7 +33,9 @@ SNIFF_LINES = 200
 
 
 @dataclass
-class ChunkResult:
+class Tally:
+    """What a scan counts, for one chunk of the file or for the whole of it."""
+
     lines: int = 0
     examples: int = 0
     valid: int = 0
@@ -47,6 +49,10 @@ class ChunkResult:
     max_line: int = 0
     over_limit: int = 0
     billed: int = 0
+
+
+@dataclass
+class ChunkResult(Tally):
     hashes: bytes = b""       # 8-byte digests of the example lines, in order
     hash_lines: bytes = b""   # the matching relative line numbers, as uint32
 
@@ -372,21 +378,8 @@ def sniff(path: Path, lines: int = SNIFF_LINES) -> str:
 
 
 @dataclass
-class ScanResult:
+class ScanResult(Tally):
     size: int = 0
-    lines: int = 0
-    examples: int = 0
-    valid: int = 0
-    errors: list[tuple[int, str, str]] = field(default_factory=list)
-    warnings: list[tuple[int, str, str]] = field(default_factory=list)
-    error_count: int = 0
-    warning_count: int = 0
-    token_hist: Counter[int] = field(default_factory=Counter)
-    turns_hist: Counter[int] = field(default_factory=Counter)
-    max_tokens: int = 0
-    max_line: int = 0
-    over_limit: int = 0
-    billed: int = 0
     duplicates_checked: bool = True
 
 
