@@ -68,13 +68,21 @@ PLAIN_ROLES = frozenset({"system", "developer", "user", "assistant"})
 
 
 # -- supervised ------------------------------------------------------------------------------
-def _supervised(obj: dict[str, Any], out: Out, legacy_ok: bool) -> int:
+def _messages_list(obj: dict[str, Any], out: Out, method: str, legacy_ok: bool) -> list[Any] | None:
+    """The example's non-empty `messages` list, or None after reporting why there is none."""
     messages = obj.get("messages")
     if messages is None:
-        _wrong_shape(obj, out, "supervised", legacy_ok)
-        return 0
+        _wrong_shape(obj, out, method, legacy_ok)
+        return None
     if not isinstance(messages, list) or not messages:
         out.append((ERROR, "missing_messages_list", "'messages' must be a non-empty list"))
+        return None
+    return messages
+
+
+def _supervised(obj: dict[str, Any], out: Out, legacy_ok: bool) -> int:
+    messages = _messages_list(obj, out, "supervised", legacy_ok)
+    if messages is None:
         return 0
     _top_level(obj, CHAT_KEYS, out)
     assistants, trained = _messages(messages, "messages", out)
@@ -282,12 +290,8 @@ def _preference(obj: dict[str, Any], out: Out) -> int:
 
 # -- reinforcement ---------------------------------------------------------------------------
 def _reinforcement(obj: dict[str, Any], out: Out) -> int:
-    messages = obj.get("messages")
+    messages = _messages_list(obj, out, "reinforcement", False)
     if messages is None:
-        _wrong_shape(obj, out, "reinforcement", False)
-        return 0
-    if not isinstance(messages, list) or not messages:
-        out.append((ERROR, "missing_messages_list", "'messages' must be a non-empty list"))
         return 0
     _messages(messages, "messages", out)
     last = messages[-1]
