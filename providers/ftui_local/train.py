@@ -274,6 +274,8 @@ def _build_trainer(job: JobDir, method: str, model: Any, tokenizer: Any, train_r
     )
     if valid_rows:
         common.update(eval_strategy="steps", eval_steps=max(1, total // 10))
+    if common["bf16"] and device == "cpu":
+        _bf16_base_weights(model)
     peft_config = None if from_adapter else LoraConfig(
         r=resolved.lora_r, lora_alpha=resolved.lora_alpha, lora_dropout=resolved.lora_dropout,
         target_modules="all-linear", task_type="CAUSAL_LM")
@@ -309,8 +311,25 @@ def _build_trainer(job: JobDir, method: str, model: Any, tokenizer: Any, train_r
                              train_dataset=Dataset.from_list(train_rows),
                              eval_dataset=Dataset.from_list(valid_rows) if valid_rows else None,
                              processing_class=tokenizer, peft_config=peft_config, callbacks=[callback])
+    if device == "cpu":
+        from ftui_local.train_dropout import install
+
+        install(trainer.model)
     trainer._ftui_callback = callback
     return trainer
+
+
+def _bf16_base_weights(model: Any) -> None:
+    """Frozen base weights in bf16 on CPU, LoRA weights left as they are (fp32).
+
+    Under autocast, fp32 weights that need no gradient are cast to bf16 again at every use (autocast
+    caches only leaf tensors that require grad): on this CPU those casts cost as much as the bf16
+    matmuls they feed. Buffers (rotary frequencies) stay fp32."""
+    import torch
+
+    for name, param in model.named_parameters():
+        if "lora_" not in name and param.is_floating_point() and param.dtype != torch.bfloat16:
+            param.data = param.data.to(torch.bfloat16)
 
 
 def _save_adapter(trainer: Any, tokenizer: Any, target: Path) -> None:

@@ -56,24 +56,28 @@ class FtuiSFTTrainer(SFTTrainer):
         labels = inputs["labels"]
         forward = {k: v for k, v in inputs.items() if k != "labels"}
         forward["use_cache"] = False
-        hidden = backbone(**forward).last_hidden_state[:, :-1]
-        targets = labels[:, 1:].to(hidden.device)
-        mask = targets != -100
-        hidden, targets = hidden[mask], targets[mask]
+        # The backbone is called directly, not through the model's forward that accelerate wrapped
+        # in autocast: enter it here, or bf16 mixed precision silently trains in fp32.
+        with self.accelerator.autocast():
+            hidden = backbone(**forward).last_hidden_state[:, :-1]
+            targets = labels[:, 1:].to(hidden.device)
+            mask = targets != -100
+            hidden, targets = hidden[mask], targets[mask]
 
-        n = hidden.shape[0]
-        vocab = lm_head.weight.shape[0]
-        step = max(1, MAX_LOGITS_PER_CHUNK // vocab)
-        if n <= step:
-            loss_sum, hits = _labelled_nll_and_hits(hidden, lm_head, targets)
-        else:
-            loss_sum = hidden.new_zeros((), dtype=torch.float32)
-            hits = torch.zeros((), dtype=torch.long, device=hidden.device)
-            for start in range(0, n, step):
-                part_loss, part_hits = checkpoint(_labelled_nll_and_hits, hidden[start:start + step], lm_head,
-                                                  targets[start:start + step], use_reentrant=False)
-                loss_sum = loss_sum + part_loss
-                hits = hits + part_hits
+            n = hidden.shape[0]
+            vocab = lm_head.weight.shape[0]
+            step = max(1, MAX_LOGITS_PER_CHUNK // vocab)
+            if n <= step:
+                loss_sum, hits = _labelled_nll_and_hits(hidden, lm_head, targets)
+            else:
+                loss_sum = hidden.new_zeros((), dtype=torch.float32)
+                hits = torch.zeros((), dtype=torch.long, device=hidden.device)
+                for start in range(0, n, step):
+                    part = slice(start, start + step)
+                    part_loss, part_hits = checkpoint(_labelled_nll_and_hits, hidden[part], lm_head,
+                                                      targets[part], use_reentrant=False)
+                    loss_sum = loss_sum + part_loss
+                    hits = hits + part_hits
         denom = num_items_in_batch if num_items_in_batch is not None else n
         loss = loss_sum / torch.as_tensor(denom, device=loss_sum.device).clamp(min=1)
         if self.args.average_tokens_across_devices and num_items_in_batch is not None:

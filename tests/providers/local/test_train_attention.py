@@ -89,3 +89,23 @@ def test_packed_row_builds_no_dense_mask() -> None:
     config = model.get_base_model().config
     assert create_causal_mask(config=config, inputs_embeds=embeds, attention_mask=None, past_key_values=None,
                               position_ids=position_ids) is None
+
+
+def test_bf16_attention_on_cpu_is_computed_in_fp32_and_returned_in_bf16():
+    from ftui_local.train_attention import varlen_sdpa
+
+    g = torch.Generator().manual_seed(2)
+    lengths = [5, 9, 3]
+    q, k, v = (torch.randn(1, 2, sum(lengths), 8, generator=g) for _ in range(3))
+    position_ids = torch.cat([torch.arange(n) for n in lengths]).unsqueeze(0)
+
+    class Attn(torch.nn.Module):
+        is_causal = True
+        num_key_value_groups = 1
+
+    exact, _ = varlen_sdpa(Attn(), q, k, v, None, position_ids=position_ids)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        half, _ = varlen_sdpa(Attn(), q.bfloat16(), k.bfloat16(), v.bfloat16(), None,
+                              position_ids=position_ids)
+    assert half.dtype == torch.bfloat16
+    assert torch.allclose(half.float(), exact, atol=3e-2)
