@@ -13,8 +13,8 @@ from ftui.cli import pass_session
 from ftui.cli.output import emit_json, table
 
 if TYPE_CHECKING:
+    from ftui.data.report import Issue, ValidationReport
     from ftui.data.tokens import Tokenizer
-    from ftui.data.validate import Issue, ValidationReport
     from ftui.session import Session
 
 METHODS = ["supervised", "dpo", "reinforcement"]

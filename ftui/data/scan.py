@@ -400,8 +400,11 @@ def workers_for(size: int, tokenizer: Any, workers: int | None) -> int:
 
 def scan(path: Path, *, method: str, tokenizer: Tokenizer, legacy_ok: bool = False,
          progress: Callable[[int, int], None] | None = None, workers: int | None = None,
-         chunk: int = CHUNK_BYTES) -> ScanResult:
-    """Check and count a whole file; `workers` > 1 reads, checks and counts chunks in parallel."""
+         chunk: int = CHUNK_BYTES, meanwhile: Callable[[], None] | None = None) -> ScanResult:
+    """Check and count a whole file; `workers` > 1 reads, checks and counts chunks in parallel.
+
+    `meanwhile` is called once while the scan runs: after the worker processes have started when
+    there are some (work for the parent, which otherwise waits), else at the start."""
     import threading
 
     size = path.stat().st_size
@@ -462,13 +465,16 @@ def scan(path: Path, *, method: str, tokenizer: Tokenizer, legacy_ok: bool = Fal
         if progress is not None:
             progress(end, size)
 
-    if in_threads:
-        _scan_threads(jobs, tokenizer, n_workers, merge)
-    elif n_workers == 1:
-        for job in jobs:
-            merge(scan_chunk(job), job.end)
+    if in_threads or n_workers == 1:
+        if meanwhile is not None:
+            meanwhile()
+        if in_threads:
+            _scan_threads(jobs, tokenizer, n_workers, merge)
+        else:
+            for job in jobs:
+                merge(scan_chunk(job), job.end)
     else:
-        _scan_processes(jobs, n_workers, merge, can_fork, ahead, tokenizer)
+        _scan_processes(jobs, n_workers, merge, can_fork, ahead, tokenizer, meanwhile)
     if kept <= SMALL_DUPLICATE_CHECK:
         _duplicates_small(out, digests)
     else:
@@ -519,7 +525,8 @@ def _scan_threads(jobs: Iterator[Job], tokenizer: Any, threads: int,
 
 
 def _scan_processes(jobs: Iterator[Job], n_workers: int, merge: Callable[[ChunkResult, int], None],
-                    can_fork: bool, ahead: list[tuple[int, Parsed]], tokenizer: Any) -> None:
+                    can_fork: bool, ahead: list[tuple[int, Parsed]], tokenizer: Any,
+                    meanwhile: Callable[[], None] | None) -> None:
     import multiprocessing
 
     # fork is the cheap start, but forking a process with other threads can deadlock the child.
@@ -537,6 +544,8 @@ def _scan_processes(jobs: Iterator[Job], n_workers: int, merge: Callable[[ChunkR
                 yield job
 
         results = pool.imap(scan_chunk, tracked(), chunksize=1)
+        if meanwhile is not None:
+            meanwhile()
         # The chunks parsed ahead come first in the file: count them here while the workers start.
         for end, parsed in ahead:
             merge(finish_planned(parsed, tokenizer, tokenizer.count_texts(parsed.new)), end)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from ftui.data.report import TokenStats, ValidationReport, percentile
 from ftui.data.tokens import Tokenizer
-from ftui.data.validate import TokenStats, ValidationReport, percentile, validate_path
+from ftui.data.validate import validate_path
 
 
 class Bin(BaseModel):

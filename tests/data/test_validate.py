@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
+from ftui.data.report import ValidationReport
 from ftui.data.samples import sample_path
 from ftui.data.scan import scan
 from ftui.data.tokens import OpenAITokenizer
-from ftui.data.validate import ValidationReport, validate_path
+from ftui.data.validate import validate_path
 from ftui.errors import FtuiError
 
 GOOD = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Ahoy!"}]}
