@@ -219,8 +219,7 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
 
     _save_adapter(trainer, tokenizer, job.adapter_dir)
     _write_result_csv(job)
-    tokens = int(trainer.state.num_input_tokens_seen or 0) or sum(
-        r.get("length", 0) for r in train_rows) * resolved.n_epochs
+    tokens = _trained_tokens(trainer, train_rows, resolved.n_epochs)
     job.update_state(status="succeeded", finished_at=utcnow(), trained_tokens=tokens,
                      step=trainer.state.global_step, epoch=round(trainer.state.epoch or 0, 4))
     name = spec.get("fine_tuned_model") or str(job.adapter_dir)
@@ -330,6 +329,21 @@ def _bf16_base_weights(model: Any) -> None:
     for name, param in model.named_parameters():
         if "lora_" not in name and param.is_floating_point() and param.dtype != torch.bfloat16:
             param.data = param.data.to(torch.bfloat16)
+
+
+def _trained_tokens(trainer: Any, train_rows: list[dict[str, Any]], n_epochs: int) -> int:
+    """Tokens the model read in training: counted by the Trainer for SFT; for DPO (whose batches
+    carry no `input_ids`) the prompt twice, once with each answer, per epoch."""
+    seen = int(trainer.state.num_input_tokens_seen or 0)
+    if seen:
+        return seen
+    data = trainer.train_dataset
+    columns = getattr(data, "column_names", None) or []
+    if "chosen_input_ids" in columns:
+        per_epoch = sum(2 * len(p) + len(c) + len(r) for p, c, r in zip(
+            data["prompt_input_ids"], data["chosen_input_ids"], data["rejected_input_ids"], strict=True))
+        return per_epoch * n_epochs
+    return sum(r.get("length", 0) for r in train_rows) * n_epochs
 
 
 def _save_adapter(trainer: Any, tokenizer: Any, target: Path) -> None:

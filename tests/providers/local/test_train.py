@@ -130,6 +130,7 @@ def test_dpo_job_trains_on_openai_preference_data(make_job, tmp_path):
     state = job.read_state()
     assert state["status"] == "succeeded", state.get("error")
     assert state["resolved_hyperparameters"]["beta"] == 0.2
+    assert state["trained_tokens"] > 0
     points = [p for p in metric_points(job) if p["train_loss"] is not None]
     assert [p["step"] for p in points] == [1, 2]
     assert "rewards/accuracies" in points[0]["extra"]
