@@ -3,8 +3,8 @@
 The job manager starts it in its own session, so it outlives the TUI or shell that started it.
 It trains the job (`ftui_local.train.run`), makes sure the job ends in a definite state whatever
 happens, then starts the next queued jobs if slots are free. With several CUDA devices it trains
-on all of them through `accelerate launch` (data parallel); the launcher path has not been run
-on a multi-GPU machine here.
+on all of them, one process per device (data parallel, launched by torchrun). The same launch,
+with CPU processes, is what the tests run: no GPU has been lent to this project yet.
 """
 
 from __future__ import annotations
@@ -50,9 +50,13 @@ def _die_with_parent() -> None:
 
 
 def launch_distributed(jd: JobDir, processes: int) -> int:
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(processes),
-           "--multi_gpu", "-m", "ftui_local.train", "--job-dir", str(jd.path)]
-    jd.append_event(f"Training data parallel on {processes} GPUs")
+    """One training process per GPU (per CPU process on a CPU job); the Trainer (accelerate) reads
+    torchrun's environment, shards the batches and syncs gradients. `--standalone` picks a free
+    port, so two jobs never collide."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes),
+           "-m", "ftui_local.train", "--job-dir", str(jd.path)]
+    on_cpu = str(jd.read_spec().get("device")) == "cpu"
+    jd.append_event(f"Training data parallel on {processes} {'CPU processes' if on_cpu else 'GPUs'}")
     return subprocess.call(cmd, preexec_fn=_die_with_parent)  # the worker has no threads yet
 
 
