@@ -14,9 +14,10 @@ train_mean_token_accuracy, valid_loss, valid_mean_token_accuracy, learning_rate,
 the local tailer and SageMaker metric definitions both read it.
 
 Training uses trl's SFTTrainer / DPOTrainer with a peft LoRA adapter. CPU defaults that measured well:
-no gradient checkpointing, fp32 unless the CPU has AMX/AVX512-BF16 and the model is big enough for
-bf16 autocast to pay, padding-free batches with large vocabularies and length-grouped batches with
-small ones (`train_hparams.choose_batching`).
+no gradient checkpointing; fp32 unless the CPU has AMX/AVX512-BF16 and the model is big enough for
+bf16 to pay, and then bf16 autocast with frozen base weights stored in bf16 (LoRA weights stay fp32);
+padding-free batches with large vocabularies and length-grouped batches with small ones
+(`train_hparams.choose_batching`); LoRA dropout drawn as geometric gaps (`train_dropout`).
 """
 
 from __future__ import annotations
