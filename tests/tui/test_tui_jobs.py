@@ -136,6 +136,26 @@ async def test_clone_prefills_form_from_selected_job(make_app) -> None:
         assert form.query_one("#seed").value == "7"
 
 
+async def test_train_longer_opens_a_new_job_form_that_starts_from_the_fine_tuned_model(make_app) -> None:
+    provider = CannedProvider()
+    app = make_app(provider)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        table = app.query_one("#jobs-table", RowTable)
+        await wait_for(pilot, lambda: table.row_count == 4)
+        await pilot.press("t")  # the first row is still running: nothing to start from yet
+        await wait_for(pilot, lambda: any("no fine-tuned model yet" in n.message for n in app._notifications))
+        assert not isinstance(app.screen, JobFormScreen)
+        await pilot.press("down", "t")  # ftjob-00001 succeeded
+        await wait_for(pilot, lambda: isinstance(app.screen, JobFormScreen))
+        form = app.screen
+        assert form.query_one("#init_from").value == "ft:tiny-llama:demo-1"
+        assert form.query_one("#training_file").value == "train.jsonl"
+        await wait_for(pilot, lambda: bool(form.query_one("#base_model").value))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: len(provider.created) == 1)
+        assert provider.created[0].init_from == "ft:tiny-llama:demo-1"
+
+
 async def test_cancel_asks_first_then_cancels(make_app) -> None:
     provider = CannedProvider()
     app = make_app(provider)

@@ -61,12 +61,13 @@ def detail_renderable(job: Job) -> Group:
 
 
 class JobDetailScreen(ModalScreen[str | None]):
-    """Dismisses with an action name the jobs pane carries out ("metrics", "clone") or None."""
+    """Dismisses with an action name the jobs pane carries out ("metrics", "clone", "longer") or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "dismiss(None)", "Close"),
         Binding("m", "dismiss('metrics')", "Metrics"),
         Binding("c", "dismiss('clone')", "Clone"),
+        Binding("t", "dismiss('longer')", "Train longer"),
     ]
 
     def __init__(self, job: Job) -> None:

@@ -24,6 +24,7 @@ FIELDS = (
     ("learning_rate_multiplier", "lr multiplier", "auto"),
     ("suffix", "suffix", "optional, ≤ 64 chars"),
     ("seed", "seed", "optional"),
+    ("init_from", "start from", "base model, or a fine-tuned model or checkpoint"),
 )
 
 
@@ -75,6 +76,7 @@ def build_spec(values: dict[str, str], base_model: str | None, method: str) -> J
             hyperparameters=hyper,
             suffix=values.get("suffix", "").strip() or None,
             seed=seed,
+            init_from=values.get("init_from", "").strip() or None,
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -92,6 +94,7 @@ def spec_values(spec: JobSpec) -> dict[str, str]:
         "learning_rate_multiplier": str(hp.learning_rate_multiplier),
         "suffix": spec.suffix or "",
         "seed": "" if spec.seed is None else str(spec.seed),
+        "init_from": spec.init_from or "",
     }
 
 

@@ -32,10 +32,12 @@ def job_matches(job: Job, pattern: str) -> bool:
     return found != invert
 
 
-def clone_spec(job: Job) -> JobSpec:
+def clone_spec(job: Job, *, init_from: str | None = None) -> JobSpec:
+    """The job's spec, to create it again with changes; `init_from` starts from those weights."""
     from ftui.model import JobSpec
 
     return JobSpec(
+        init_from=init_from,
         base_model=job.base_model,
         training_file=job.training_file or "",
         validation_file=job.validation_file,
@@ -51,6 +53,7 @@ class JobsPane(Pane):
         Binding("slash", "filter", "Filter", id="jobs-filter"),
         Binding("n", "new_job", "New", id="jobs-new"),
         Binding("c", "clone", "Clone", id="jobs-clone"),
+        Binding("t", "train_longer", "Train longer", id="jobs-longer"),
         Binding("x", "cancel_job", "Cancel", id="jobs-cancel"),
         Binding("p", "pause", "Pause", id="jobs-pause"),
         Binding("r", "resume", "Resume", id="jobs-resume"),
@@ -150,6 +153,8 @@ class JobsPane(Pane):
                 self.ftui.show_metrics(job.id)
             elif choice == "clone":
                 self._open_form(clone_spec(job), title=f"Clone {job.id}")
+            elif choice == "longer":
+                self._train_longer(job)
 
         from ftui.tui.screens.job_detail import JobDetailScreen
 
@@ -164,6 +169,23 @@ class JobsPane(Pane):
             self.app.notify("no job selected", severity="warning")
             return
         self._open_form(clone_spec(job), title=f"Clone {job.id} with changes")
+
+    def action_train_longer(self) -> None:
+        job = self.selected()
+        if job is None:
+            self.app.notify("no job selected", severity="warning")
+            return
+        self._train_longer(job)
+
+    def _train_longer(self, job: Job) -> None:
+        # Not a resume with more steps (the Trainer would run them at learning rate 0): a new job
+        # that starts from this one's adapter.
+        if not job.fine_tuned_model:
+            self.app.notify(f"{job.id} has no fine-tuned model yet: train longer once it has succeeded",
+                            severity="warning")
+            return
+        self._open_form(clone_spec(job, init_from=job.fine_tuned_model),
+                        title=f"Train {job.fine_tuned_model} longer: a new job from its weights")
 
     def _open_form(self, initial: JobSpec | None, *, training_file: str | None = None,
                    title: str = "New fine-tuning job") -> None:
