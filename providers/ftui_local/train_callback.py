@@ -85,6 +85,13 @@ class JobCallback(TrainerCallback):
             control.should_save = True
         return control
 
+    def on_epoch_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        # The Trainer ends the epoch when a pause or cancel stops it mid-way, and its epoch save
+        # would write the pause checkpoint a second time (or one that a cancel does not want).
+        if self.outcome is not None:
+            control.should_save = False
+        return control
+
     # ---- progress -----------------------------------------------------------------------------
     def on_log(self, args, state, control, logs=None, **kwargs):  # type: ignore[no-untyped-def]
         if not self.is_main or not logs:

@@ -78,6 +78,7 @@ def test_pause_saves_a_checkpoint_and_resume_continues_from_it_to_the_end(make_j
     state = job.read_state()
     assert state["status"] == "paused" and state["step"] == 1
     assert [c["step"] for c in job.checkpoints()] == [1]
+    assert messages(job).count("Checkpoint created at step 1") == 1
     assert job.control() is None
 
     (job.checkpoints_dir / "checkpoint-3").mkdir()  # killed mid-save: no trainer_state.json
