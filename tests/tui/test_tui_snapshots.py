@@ -42,7 +42,8 @@ def canned_report(path, **kwargs):
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
 def test_datasets_pane_with_report(snap_compare, make_app, dataset_dir, size, monkeypatch) -> None:
-    monkeypatch.setattr("ftui.data.validate.validate_path", canned_report)
+    monkeypatch.setattr("ftui.data.validate_process.ValidationProcess.validate",
+                        lambda self, path, **kwargs: canned_report(path, **kwargs))
     messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]
     good = json.dumps({"messages": messages})
     (dataset_dir / "train.jsonl").write_text("\n".join([good] * 9 + ['{"messages": 3}']) + "\n")

@@ -197,9 +197,10 @@ class DatasetsPane(Pane):
     @work(thread=True, group="ds-validate", exclusive=True, exit_on_error=False,
           description="validating the dataset")
     def validate(self, path: Path) -> None:
-        from ftui.data.validate import validate_path
+        # In a helper process: in this thread the tokenizer would hold the GIL, and freeze the UI.
+        from ftui.data.validate_process import shared
 
-        report = validate_path(path, progress=lambda done, total: self.post_message(
+        report = shared().validate(path, progress=lambda done, total: self.post_message(
             self.Progressed(done, total)))
         self.app.call_from_thread(self._validated, path, report)
 
