@@ -38,6 +38,12 @@ def _serve(conn: Any) -> None:
             path, options = conn.recv()
         except EOFError:
             return
+        if path is None:  # warm-up: load the default vocabulary now, before the user picks a file
+            from ftui.data.tokens import tokenizer_for
+
+            with contextlib.suppress(Exception):
+                getattr(tokenizer_for(None), "encoder", None)
+            continue
         try:
             report = validate_path(Path(path), progress=lambda done, total: conn.send(
                 ("progress", (done, total))), **options)
@@ -95,6 +101,14 @@ class ValidationProcess:
             self._conn.close()
         self._proc = self._conn = None
         self._busy = False
+
+    def warm(self) -> None:
+        """Start the helper and load the default vocabulary, without waiting for either."""
+        with self._lock:
+            if self._proc is None or not self._proc.is_alive():
+                self._stop()
+                self._start()
+                self._conn.send((None, {}))
 
     def validate(self, path: Path, *, progress: Callable[[int, int], None] | None = None,
                  **options: Any) -> ValidationReport:

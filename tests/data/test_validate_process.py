@@ -67,3 +67,9 @@ def test_a_new_request_replaces_the_one_in_flight(helper, tmp_path):
         helper.validate(first, progress=progress)
     assert getattr(replaced[0], "valid", None) is True
     assert helper.validate(first).error_count == 1  # and the helper works on
+
+
+def test_warm_starts_the_helper_and_a_validation_follows_it(helper, tmp_path):
+    helper.warm()
+    helper.warm()  # already running: nothing more
+    assert helper.validate(_dataset(tmp_path / "t.jsonl")).error_count == 1

@@ -32,7 +32,7 @@ async def test_validation_lists_errors_with_line_numbers_and_token_stats(make_ap
         pane = await open_datasets(pilot)
         assert list(pane.paths) == ["train.jsonl"]
         await pilot.press("enter")
-        await wait_for(pilot, lambda: pane.report is not None)
+        await wait_for(pilot, lambda: pane.report is not None, tries=1500)  # the helper may be starting
         errors = app.query_one("#ds-errors")
         lines = [errors.get_row_at(i)[0] for i in range(errors.row_count)]
         assert "5" in lines
@@ -46,7 +46,7 @@ async def test_enter_on_an_error_shows_that_line_of_the_file(make_app, dataset_d
     async with app.run_test(size=(120, 40)) as pilot:
         pane = await open_datasets(pilot)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: pane.report is not None)
+        await wait_for(pilot, lambda: pane.report is not None, tries=1500)  # the helper may be starting
         errors = app.query_one("#ds-errors")
         row = next(i for i in range(errors.row_count) if errors.get_row_at(i)[0] == "5")
         errors.focus()
@@ -140,3 +140,17 @@ def test_files_outside_the_folder_get_short_names(tmp_path) -> None:
     assert display_name(sample_path(), tmp_path) == "sample/pirate_chat.jsonl"
     assert display_name(tmp_path / "a" / "b.jsonl", tmp_path) == "a/b.jsonl"
     assert display_name(Path.home() / "x.jsonl", tmp_path) == "~/x.jsonl"
+
+
+async def test_the_validation_helper_is_started_when_the_pane_is_first_shown(make_app, monkeypatch) -> None:
+    from ftui.data import validate_process
+
+    started: list[int] = []
+    monkeypatch.setattr(validate_process.ValidationProcess, "warm", lambda self: started.append(1))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        await pilot.pause(0.2)
+        assert not started  # a session that never opens Datasets never starts it
+        await pilot.press("1")
+        await wait_for(pilot, lambda: bool(started))

@@ -144,6 +144,18 @@ class DatasetsPane(Pane):
         self.query_one("#ds-errors", DataTable).add_columns("line", "code", "message")
         self.rescan()
 
+    def on_show(self) -> None:
+        self.warm_validation()
+
+    @work(thread=True, group="ds-warm", exclusive=True, exit_on_error=False,
+          description="starting the validation process")
+    def warm_validation(self) -> None:
+        # The helper's start and vocabulary load take about a second: begun when the pane is first
+        # shown, they are done before the user picks a file (a no-op once it runs).
+        from ftui.data.validate_process import shared
+
+        shared().warm()
+
     def rescan(self) -> None:
         recent = self.ftui.store.recent_datasets()
         paths = find_datasets(self.folder, recent)
