@@ -46,10 +46,18 @@ class MemoryProvider(Provider):
 
     def __init__(self, n_jobs: int, n_points: int) -> None:
         super().__init__(ProfileSettings(provider="local"))
-        self._jobs = [Job(id=f"ftjob-{i:06d}", provider="memory", status=STATUSES[i % 5],  # type: ignore[arg-type]
-                          base_model="tiny-llama", created_at=T0 - timedelta(minutes=i),
-                          fine_tuned_model=f"ft:tiny-llama:{i}" if i % 5 == 1 else None,
-                          trained_tokens=1000 * i) for i in range(n_jobs)]
+        self._jobs = [
+            Job(
+                id=f"ftjob-{i:06d}",
+                provider="memory",
+                status=STATUSES[i % 5],  # type: ignore[arg-type]
+                base_model="tiny-llama",
+                created_at=T0 - timedelta(minutes=i),
+                fine_tuned_model=f"ft:tiny-llama:{i}" if i % 5 == 1 else None,
+                trained_tokens=1000 * i,
+            )
+            for i in range(n_jobs)
+        ]
         self.n_points = n_points
 
     async def jobs(self, limit: int = 20, after: str | None = None) -> list[Job]:
@@ -63,10 +71,18 @@ class MemoryProvider(Provider):
         if after:
             return []
         n = self.n_points
-        return [JobEvent(id=f"ev-{s:07d}", created_at=T0, message=f"step {s}", type="metrics",
-                         metrics=MetricPoint(step=s, train_loss=2.0 / (1 + s / 1000),
-                                             train_mean_token_accuracy=min(1.0, s / n)))
-                for s in range(1, n + 1)]
+        return [
+            JobEvent(
+                id=f"ev-{s:07d}",
+                created_at=T0,
+                message=f"step {s}",
+                type="metrics",
+                metrics=MetricPoint(
+                    step=s, train_loss=2.0 / (1 + s / 1000), train_mean_token_accuracy=min(1.0, s / n)
+                ),
+            )
+            for s in range(1, n + 1)
+        ]
 
     async def checkpoints(self, job_id: str) -> list[Any]:
         return []
@@ -102,8 +118,9 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) >= 2 else values[0]
 
 
-async def measure(n_jobs: int, n_points: int,
-                  presses: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+async def measure(
+    n_jobs: int, n_points: int, presses: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     from ftui.tui.app import FtuiApp
     from ftui.tui.screens.metrics import MetricsPane
 
@@ -147,14 +164,18 @@ async def main() -> None:
     args = parser.parse_args()
     base, base_cpu = await measure(10, 100, args.presses)
     big, big_cpu = await measure(10_000, 100_000, args.presses)
-    print(f"p95 key-press-to-frame latency, headless 120x40, {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"p95 key-press-to-frame latency, headless 120x40, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     for name in big:
         b, s = p95(big[name]) * 1000, p95(base[name]) * 1000
         verdict = "ok" if b < 50 else "OVER"
-        print(f"{name:20s} 10k jobs/100k points: {b:6.1f} ms (cpu {p95(big_cpu[name]) * 1000:5.1f})   "
-              f"small: {s:6.1f} ms (cpu {p95(base_cpu[name]) * 1000:5.1f})   ratio: {b / s:.2f}x   "
-              f"target < 50 ms: {verdict}")
+        print(
+            f"{name:20s} 10k jobs/100k points: {b:6.1f} ms (cpu {p95(big_cpu[name]) * 1000:5.1f})   "
+            f"small: {s:6.1f} ms (cpu {p95(base_cpu[name]) * 1000:5.1f})   ratio: {b / s:.2f}x   "
+            f"target < 50 ms: {verdict}"
+        )
     worst = max(p95(v) for v in big.values()) * 1000
     print(f"ratio: {worst / 50:.2f}x of the 50 ms budget (worst p95 {worst:.1f} ms)")
 

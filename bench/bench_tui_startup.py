@@ -40,7 +40,9 @@ def _stamp(self, screen, renderable):
 textual.app.App._display = _stamp
 """
 
-FTUI_CHILD = FIRST_FRAME + f"""
+FTUI_CHILD = (
+    FIRST_FRAME
+    + f"""
 import ftui.tui.app as m
 mount = m.FtuiApp.on_mount
 def on_mount(self):
@@ -57,8 +59,11 @@ finally:
     heavy = [n for n in {HEAVY!r} if n in sys.modules]
     print("heavy:", ",".join(heavy) or "none", file=sys.stderr)
 """
+)
 
-BARE_CHILD = FIRST_FRAME + """
+BARE_CHILD = (
+    FIRST_FRAME
+    + """
 from textual.app import App
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
@@ -76,6 +81,7 @@ class Bare(App):
 
 Bare().run(headless=True)
 """
+)
 
 
 def value(stderr: str, key: str) -> str:
@@ -84,12 +90,12 @@ def value(stderr: str, key: str) -> str:
 
 def run_once(code: str, env: dict[str, str]) -> tuple[float, str]:
     start = time.time()
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     if out.returncode != 0:
         raise SystemExit(f"child failed:\n{out.stderr}")
-    stamps = [float(line.split(":", 1)[1]) for line in out.stderr.splitlines()
-              if line.startswith("first-frame:")]
+    stamps = [
+        float(line.split(":", 1)[1]) for line in out.stderr.splitlines() if line.startswith("first-frame:")
+    ]
     if not stamps:
         raise SystemExit(f"child painted no frame:\n{out.stderr}")
     return stamps[0] - start, out.stderr

@@ -55,8 +55,9 @@ if __name__ == "__main__":
 
 
 def _measure(mode: str, path: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, mode, str(path)], check=True, capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, mode, str(path)], check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -75,11 +76,13 @@ def main() -> None:
         for label, path in (("60-line sample", sample_path()), (f"{args.mb:.0f} MB chat file", big)):
             thread, helper = _measure("thread", path), _measure("process", path)
             t, h = thread, helper
-            print(f"{label}: longest event-loop stall {t['max_gap_ms']:.0f} ms in a thread (p99 "
-                  f"{t['p99_gap_ms']:.0f} ms, done in {t['seconds']:.2f} s), "
-                  f"{h['max_gap_ms']:.0f} ms with the helper process (p99 {h['p99_gap_ms']:.0f} ms, "
-                  f"done in {h['seconds']:.2f} s, {h['again_seconds']:.2f} s the next time); "
-                  f"ratio {t['max_gap_ms'] / h['max_gap_ms']:.1f}x")
+            print(
+                f"{label}: longest event-loop stall {t['max_gap_ms']:.0f} ms in a thread (p99 "
+                f"{t['p99_gap_ms']:.0f} ms, done in {t['seconds']:.2f} s), "
+                f"{h['max_gap_ms']:.0f} ms with the helper process (p99 {h['p99_gap_ms']:.0f} ms, "
+                f"done in {h['seconds']:.2f} s, {h['again_seconds']:.2f} s the next time); "
+                f"ratio {t['max_gap_ms'] / h['max_gap_ms']:.1f}x"
+            )
 
 
 if __name__ == "__main__":

@@ -110,7 +110,8 @@ def run_baseline(path: str) -> dict:
                 format_errors["missing_content"] = format_errors.get("missing_content", 0) + 1
         if not any(message.get("role", None) == "assistant" for message in messages):
             format_errors["example_missing_assistant_message"] = (
-                format_errors.get("example_missing_assistant_message", 0) + 1)
+                format_errors.get("example_missing_assistant_message", 0) + 1
+            )
 
     def num_tokens_from_messages(messages, tokens_per_message=3, tokens_per_name=1):
         num_tokens = 0
@@ -139,8 +140,13 @@ def run_ftui(path: str) -> dict:
     from ftui.data.validate import validate_path
 
     report = validate_path(Path(path), model="gpt-3.5-turbo")
-    return {"examples": report.examples, "tokens": report.tokens.total, "errors": report.error_count,
-            "tokenizer": report.tokenizer, "exact": report.exact}
+    return {
+        "examples": report.examples,
+        "tokens": report.tokens.total,
+        "errors": report.error_count,
+        "tokenizer": report.tokenizer,
+        "exact": report.exact,
+    }
 
 
 def _child(phase: str, path: str) -> None:
@@ -155,8 +161,9 @@ def _child(phase: str, path: str) -> None:
 
 
 def _measure(phase: str, path: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", phase, str(path)],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", phase, str(path)], check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -164,8 +171,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=40.0, help="size of the generated file in MB")
     parser.add_argument("--keep", type=Path, help="write the generated files here and keep them")
-    parser.add_argument("--unique", action="store_true",
-                        help="make every system prompt distinct too (no repeated strings at all)")
+    parser.add_argument(
+        "--unique",
+        action="store_true",
+        help="make every system prompt distinct too (no repeated strings at all)",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each, best kept")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -195,27 +205,42 @@ def main() -> None:
             folder.rmdir()
     base_mbs = size_mb / base["seconds"]
     ours_mbs = size_mb / ours["seconds"]
-    load = " / ".join(f"{x:.2f}" for x in load_before) + " before, " + " / ".join(
-        f"{x:.2f}" for x in os.getloadavg()) + " after"
-    print(f"file: {size_mb:.1f} MB, {ours['examples']:,} examples"
-          f"{' (every string distinct)' if args.unique else ' (system prompts shared)'}, "
-          f"{os.cpu_count()} CPU cores, load average {load}")
-    print(f"baseline (cookbook, tiktoken): {base['seconds']:.2f} s  {base_mbs:.1f} MB/s  "
-          f"CPU {base['cpu_seconds']:.2f} s  peak RSS {base['peak_rss_mb']:.0f} MB  "
-          f"tokens {base['tokens']:,}")
-    print(f"ftui validate ({ours['tokenizer']}, exact={ours['exact']}): {ours['seconds']:.2f} s  "
-          f"{ours_mbs:.1f} MB/s  CPU {ours['cpu_seconds']:.2f} s  peak RSS {ours['peak_rss_mb']:.0f} MB  "
-          f"tokens {ours['tokens']:,}")
-    print(f"ftui peak RSS on a {size_mb / 4:.0f} MB file: {ours_small['peak_rss_mb']:.0f} MB "
-          f"(vs {ours['peak_rss_mb']:.0f} MB on {size_mb:.0f} MB)")
+    load = (
+        " / ".join(f"{x:.2f}" for x in load_before)
+        + " before, "
+        + " / ".join(f"{x:.2f}" for x in os.getloadavg())
+        + " after"
+    )
+    print(
+        f"file: {size_mb:.1f} MB, {ours['examples']:,} examples"
+        f"{' (every string distinct)' if args.unique else ' (system prompts shared)'}, "
+        f"{os.cpu_count()} CPU cores, load average {load}"
+    )
+    print(
+        f"baseline (cookbook, tiktoken): {base['seconds']:.2f} s  {base_mbs:.1f} MB/s  "
+        f"CPU {base['cpu_seconds']:.2f} s  peak RSS {base['peak_rss_mb']:.0f} MB  "
+        f"tokens {base['tokens']:,}"
+    )
+    print(
+        f"ftui validate ({ours['tokenizer']}, exact={ours['exact']}): {ours['seconds']:.2f} s  "
+        f"{ours_mbs:.1f} MB/s  CPU {ours['cpu_seconds']:.2f} s  peak RSS {ours['peak_rss_mb']:.0f} MB  "
+        f"tokens {ours['tokens']:,}"
+    )
+    print(
+        f"ftui peak RSS on a {size_mb / 4:.0f} MB file: {ours_small['peak_rss_mb']:.0f} MB "
+        f"(vs {ours['peak_rss_mb']:.0f} MB on {size_mb:.0f} MB)"
+    )
     print(f"token totals equal: {base['tokens'] == ours['tokens']}")
-    print(f"CPU-seconds ratio: {base['cpu_seconds'] / ours['cpu_seconds']:.1f}x "
-          "(work done; wall time also counts ftui's use of both cores)")
+    print(
+        f"CPU-seconds ratio: {base['cpu_seconds'] / ours['cpu_seconds']:.1f}x "
+        "(work done; wall time also counts ftui's use of both cores)"
+    )
     walls = {phase: ", ".join(f"{r['seconds']:.2f}" for r in rs) for phase, rs in runs.items()}
     print(f"all runs, wall s (best kept): baseline {walls['baseline']}; ftui {walls['ftui']}")
     print(f"throughput: baseline {base_mbs:.1f} MB/s, ftui {ours_mbs:.1f} MB/s")
     print(f"peak RSS: baseline {base['peak_rss_mb']:.0f} MB, ftui {ours['peak_rss_mb']:.0f} MB")
     print(f"ratio: {ours_mbs / base_mbs:.1f}x")
+
 
 if __name__ == "__main__":
     main()

@@ -21,10 +21,21 @@ from ftui.paths import config_dir
 from ftui.provider import ProfileSettings
 
 # Keys that would hold a secret in clear text. They are never read from the TOML.
-SECRET_KEYS = frozenset({
-    "api_key", "apikey", "key", "secret", "token", "password", "client_secret",
-    "aws_secret_access_key", "aws_access_key_id", "aws_session_token", "access_token",
-})
+SECRET_KEYS = frozenset(
+    {
+        "api_key",
+        "apikey",
+        "key",
+        "secret",
+        "token",
+        "password",
+        "client_secret",
+        "aws_secret_access_key",
+        "aws_access_key_id",
+        "aws_session_token",
+        "access_token",
+    }
+)
 TOP_LEVEL_KEYS = frozenset({"default_profile", "profiles"})
 BUILTIN_PROFILE = "local"
 
@@ -57,8 +68,9 @@ class Config:
             line = self.line_of(*key[:n])
             if line:
                 break
-        return ConfigError(message, path=str(self.path) if self.path else None, line=line,
-                           key=".".join(key) or None)
+        return ConfigError(
+            message, path=str(self.path) if self.path else None, line=line, key=".".join(key) or None
+        )
 
     def profile(self, name: str | None = None) -> Profile:
         """The validated profile `name` (or the selected default)."""
@@ -67,20 +79,25 @@ class Config:
         name = name or os.environ.get("FTUI_PROFILE") or self.default_profile
         if name not in self.raw_profiles:
             known = ", ".join(self.raw_profiles) or "none"
-            raise self.error(f"no profile named {name!r}; profiles in this file: {known}",
-                             "default_profile")
+            raise self.error(f"no profile named {name!r}; profiles in this file: {known}", "default_profile")
         raw = dict(self.raw_profiles[name])
         for key in list(raw):
             if key.lower() in SECRET_KEYS:
                 raw.pop(key)  # warned about at load time; never used
         kind = raw.get("provider")
         if not isinstance(kind, str):
-            raise self.error("`provider` is required: one of "
-                             + ", ".join(sorted(registry().providers)), "profiles", name)
+            raise self.error(
+                "`provider` is required: one of " + ", ".join(sorted(registry().providers)), "profiles", name
+            )
         reg = registry()
         if kind not in reg.providers:
-            raise self.error(f"provider = {kind!r} is not an installed provider; allowed: "
-                             + ", ".join(sorted(reg.providers)), "profiles", name, "provider")
+            raise self.error(
+                f"provider = {kind!r} is not an installed provider; allowed: "
+                + ", ".join(sorted(reg.providers)),
+                "profiles",
+                name,
+                "provider",
+            )
         cls = reg.providers[kind]
         try:
             settings = cls.settings_model.model_validate(raw)
@@ -88,8 +105,9 @@ class Config:
             raise self._validation_error(exc, name, cls.settings_model) from None
         return Profile(name=name, provider=kind, settings=settings)
 
-    def _validation_error(self, exc: ValidationError, profile: str,
-                          model: type[ProfileSettings]) -> ConfigError:
+    def _validation_error(
+        self, exc: ValidationError, profile: str, model: type[ProfileSettings]
+    ) -> ConfigError:
         first = exc.errors()[0]
         key = str(first["loc"][0]) if first["loc"] else ""
         allowed = ", ".join(model.model_fields)
@@ -138,8 +156,9 @@ def find_config_path(explicit: str | os.PathLike[str] | None = None) -> Path | N
 
 
 def builtin_config() -> Config:
-    return Config(path=None, default_profile=BUILTIN_PROFILE,
-                  raw_profiles={BUILTIN_PROFILE: {"provider": "local"}})
+    return Config(
+        path=None, default_profile=BUILTIN_PROFILE, raw_profiles={BUILTIN_PROFILE: {"provider": "local"}}
+    )
 
 
 def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
@@ -161,20 +180,21 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
 
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            raise cfg.error(f"unknown top-level key {key!r}; allowed: default_profile, [profiles.NAME]",
-                            key)
+            raise cfg.error(f"unknown top-level key {key!r}; allowed: default_profile, [profiles.NAME]", key)
     profiles = data.get("profiles", {})
     if not isinstance(profiles, dict) or not all(isinstance(v, dict) for v in profiles.values()):
-        raise cfg.error("profiles must be tables: [profiles.NAME] with provider = \"...\"", "profiles")
+        raise cfg.error('profiles must be tables: [profiles.NAME] with provider = "..."', "profiles")
     cfg.raw_profiles = profiles or {BUILTIN_PROFILE: {"provider": "local"}}
     default = data.get("default_profile")
     if default is not None and not isinstance(default, str):
-        raise cfg.error("default_profile must be a string naming a [profiles.NAME] table",
-                        "default_profile")
+        raise cfg.error("default_profile must be a string naming a [profiles.NAME] table", "default_profile")
     cfg.default_profile = default or next(iter(cfg.raw_profiles))
     if cfg.default_profile not in cfg.raw_profiles:
-        raise cfg.error(f"default_profile = {cfg.default_profile!r} names no profile; profiles: "
-                        + ", ".join(cfg.raw_profiles), "default_profile")
+        raise cfg.error(
+            f"default_profile = {cfg.default_profile!r} names no profile; profiles: "
+            + ", ".join(cfg.raw_profiles),
+            "default_profile",
+        )
 
     for pname, fields in cfg.raw_profiles.items():
         for key in fields:

@@ -18,8 +18,9 @@ class ConfigError(FtuiError):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
-                 key: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, path: str | None = None, line: int | None = None, key: str | None = None
+    ) -> None:
         where = path or "config"
         if line:
             where = f"{where}:{line}"
@@ -34,8 +35,9 @@ class ProviderError(FtuiError):
     `status` is the HTTP status where the backend speaks HTTP.
     """
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
-                 retryable: bool = False) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, status: int | None = None, retryable: bool = False
+    ) -> None:
         super().__init__(message)
         self.code, self.status, self.retryable = code, status, retryable
 

@@ -84,8 +84,9 @@ class Provider:
         raise self._unsupported("deleting models")
 
     # -- files ------------------------------------------------------------------------------
-    async def upload(self, path: Path, purpose: str = "fine-tune",
-                     progress: Progress | None = None) -> RemoteFile:
+    async def upload(
+        self, path: Path, purpose: str = "fine-tune", progress: Progress | None = None
+    ) -> RemoteFile:
         raise self._unsupported("uploads")
 
     async def files(self) -> list[RemoteFile]:
@@ -146,8 +147,13 @@ class Provider:
             m = event.metrics
             if m is None:
                 continue
-            row = (m.step, m.train_loss, m.train_mean_token_accuracy, m.valid_loss,
-                   m.valid_mean_token_accuracy)
+            row = (
+                m.step,
+                m.train_loss,
+                m.train_mean_token_accuracy,
+                m.valid_loss,
+                m.valid_mean_token_accuracy,
+            )
             writer.writerow(["" if v is None else v for v in row])
         return out.getvalue().encode()
 
@@ -156,8 +162,9 @@ class Provider:
         return Deployment(id=model, model=model, status="ready")
 
     # -- inference --------------------------------------------------------------------------
-    def chat(self, model: str, messages: list[ChatMessage],
-             params: ChatParams | None = None) -> AsyncIterator[str]:
+    def chat(
+        self, model: str, messages: list[ChatMessage], params: ChatParams | None = None
+    ) -> AsyncIterator[str]:
         """Stream the reply's text, piece by piece."""
         raise self._unsupported("chat")
 

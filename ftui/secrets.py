@@ -14,8 +14,9 @@ def get_secret(env_name: str, profile: str | None = None) -> str | None:
     try:
         import keyring  # optional; a headless box often has no backend
 
-        return keyring.get_password(KEYRING_SERVICE, f"{profile}:{env_name}" if profile else env_name) \
-            or keyring.get_password(KEYRING_SERVICE, env_name)
+        return keyring.get_password(
+            KEYRING_SERVICE, f"{profile}:{env_name}" if profile else env_name
+        ) or keyring.get_password(KEYRING_SERVICE, env_name)
     except Exception:
         return None
 

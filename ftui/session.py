@@ -13,8 +13,12 @@ from ftui.store import Store
 
 
 class Session:
-    def __init__(self, config_path: str | os.PathLike[str] | None = None,
-                 profile: str | None = None, warn: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        config_path: str | os.PathLike[str] | None = None,
+        profile: str | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
         self.config_path = config_path
         self._warn = warn
         self.profile_name = profile

@@ -79,26 +79,33 @@ class Store:
 
     # uploads: one file content is uploaded once per profile
     def uploaded(self, profile: str, sha256: str) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM uploads WHERE profile=? AND sha256=?",
-                               (profile, sha256)).fetchone()
+        return self.db.execute(
+            "SELECT * FROM uploads WHERE profile=? AND sha256=?", (profile, sha256)
+        ).fetchone()
 
-    def remember_upload(self, provider: str, profile: str, sha256: str, file_id: str,
-                        filename: str, size: int) -> None:
-        self.db.execute("INSERT OR REPLACE INTO uploads VALUES (?,?,?,?,?,?,?)",
-                        (provider, profile, sha256, file_id, filename, size, time.time()))
+    def remember_upload(
+        self, provider: str, profile: str, sha256: str, file_id: str, filename: str, size: int
+    ) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO uploads VALUES (?,?,?,?,?,?,?)",
+            (provider, profile, sha256, file_id, filename, size, time.time()),
+        )
 
     def forget_upload(self, profile: str, file_id: str) -> None:
         self.db.execute("DELETE FROM uploads WHERE profile=? AND file_id=?", (profile, file_id))
 
     # resumable chunked uploads
     def upload_session(self, profile: str, sha256: str) -> dict[str, Any] | None:
-        row = self.db.execute("SELECT * FROM upload_sessions WHERE profile=? AND sha256=?",
-                              (profile, sha256)).fetchone()
+        row = self.db.execute(
+            "SELECT * FROM upload_sessions WHERE profile=? AND sha256=?", (profile, sha256)
+        ).fetchone()
         return {"upload_id": row["upload_id"], "parts": json.loads(row["parts"])} if row else None
 
     def save_upload_session(self, profile: str, sha256: str, upload_id: str, parts: list[str]) -> None:
-        self.db.execute("INSERT OR REPLACE INTO upload_sessions VALUES (?,?,?,?,?)",
-                        (profile, sha256, upload_id, json.dumps(parts), time.time()))
+        self.db.execute(
+            "INSERT OR REPLACE INTO upload_sessions VALUES (?,?,?,?,?)",
+            (profile, sha256, upload_id, json.dumps(parts), time.time()),
+        )
 
     def drop_upload_session(self, profile: str, sha256: str) -> None:
         self.db.execute("DELETE FROM upload_sessions WHERE profile=? AND sha256=?", (profile, sha256))
@@ -108,8 +115,9 @@ class Store:
         """Store a job; return True the first time it is seen in a terminal status."""
         terminal = status in {"succeeded", "failed", "cancelled"}
         with self.db:
-            row = self.db.execute("SELECT notified FROM jobs WHERE profile=? AND job_id=?",
-                                  (profile, job_id)).fetchone()
+            row = self.db.execute(
+                "SELECT notified FROM jobs WHERE profile=? AND job_id=?", (profile, job_id)
+            ).fetchone()
             first_end = terminal and not (row and row["notified"])
             self.db.execute(
                 "INSERT INTO jobs VALUES (?,?,?,?,?,?) ON CONFLICT(profile, job_id) DO UPDATE SET "
@@ -120,19 +128,24 @@ class Store:
         return first_end
 
     def cached_jobs(self, profile: str) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT body FROM jobs WHERE profile=? ORDER BY updated_at DESC",
-                               (profile,)).fetchall()
+        rows = self.db.execute(
+            "SELECT body FROM jobs WHERE profile=? ORDER BY updated_at DESC", (profile,)
+        ).fetchall()
         return [json.loads(r["body"]) for r in rows]
 
     # chats
     def save_chat(self, title: str, body: dict[str, Any], chat_id: int | None = None) -> int:
         now = time.time()
         if chat_id is None:
-            cur = self.db.execute("INSERT INTO chats (title, body, created_at, updated_at) VALUES (?,?,?,?)",
-                                  (title, json.dumps(body), now, now))
+            cur = self.db.execute(
+                "INSERT INTO chats (title, body, created_at, updated_at) VALUES (?,?,?,?)",
+                (title, json.dumps(body), now, now),
+            )
             return int(cur.lastrowid or 0)
-        self.db.execute("UPDATE chats SET title=?, body=?, updated_at=? WHERE id=?",
-                        (title, json.dumps(body), now, chat_id))
+        self.db.execute(
+            "UPDATE chats SET title=?, body=?, updated_at=? WHERE id=?",
+            (title, json.dumps(body), now, chat_id),
+        )
         return chat_id
 
     def chats(self) -> list[dict[str, Any]]:
@@ -146,9 +159,16 @@ class Store:
     # datasets seen
     def remember_dataset(self, path: Path, summary: dict[str, Any] | None = None) -> None:
         st = path.stat()
-        self.db.execute("INSERT OR REPLACE INTO datasets VALUES (?,?,?,?,?)",
-                        (str(path.resolve()), st.st_size, st.st_mtime,
-                         json.dumps(summary) if summary else None, time.time()))
+        self.db.execute(
+            "INSERT OR REPLACE INTO datasets VALUES (?,?,?,?,?)",
+            (
+                str(path.resolve()),
+                st.st_size,
+                st.st_mtime,
+                json.dumps(summary) if summary else None,
+                time.time(),
+            ),
+        )
 
     def recent_datasets(self, limit: int = 20) -> list[str]:
         rows = self.db.execute("SELECT path FROM datasets ORDER BY seen_at DESC LIMIT ?", (limit,))

@@ -23,16 +23,20 @@ def test_no_config_file_uses_the_local_profile() -> None:
     assert profile.settings.base_model == "smollm2-135m-instruct"  # type: ignore[attr-defined]
 
 
-def test_profile_is_picked_by_argument_then_env_then_default(tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    path = write(tmp_path, """
+def test_profile_is_picked_by_argument_then_env_then_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(
+        tmp_path,
+        """
 default_profile = "a"
 [profiles.a]
 provider = "local"
 [profiles.b]
 provider = "openai"
 base_url = "http://127.0.0.1:9/v1"
-""")
+""",
+    )
     cfg = load_config(path)
     assert cfg.profile().name == "a"
     monkeypatch.setenv("FTUI_PROFILE", "b")
@@ -95,8 +99,11 @@ def test_every_profile_in_config_example_validates() -> None:
 
 def test_cli_prints_config_error_as_one_paragraph_without_traceback(tmp_path: Path) -> None:
     path = write(tmp_path, '[profiles.a]\nprovider = "local"\nmax_concurrent_jobs = "two"\n')
-    out = subprocess.run([sys.executable, "-m", "ftui", "--config", str(path), "config", "check"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "ftui", "--config", str(path), "config", "check"],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     assert f"{path}:3:" in out.stderr and "max_concurrent_jobs" in out.stderr
@@ -104,7 +111,10 @@ def test_cli_prints_config_error_as_one_paragraph_without_traceback(tmp_path: Pa
 
 def test_config_check_warns_about_secret_on_stderr_without_echoing_it(tmp_path: Path) -> None:
     path = write(tmp_path, '[profiles.o]\nprovider = "openai"\ntoken = "tok-very-secret-1234"\n')
-    out = subprocess.run([sys.executable, "-m", "ftui", "--config", str(path), "config", "check"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "ftui", "--config", str(path), "config", "check"],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0
     assert f"{path}:3:" in out.stderr and "tok-very-secret" not in out.stderr + out.stdout

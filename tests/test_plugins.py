@@ -18,8 +18,13 @@ def providers_json(extra_path: Path | None = None) -> dict:
     env = dict(os.environ)
     if extra_path:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(extra_path), env.get("PYTHONPATH")]))
-    out = subprocess.run([sys.executable, "-m", "ftui", "providers", "list", "--json"],
-                         capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "ftui", "providers", "list", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
@@ -35,9 +40,21 @@ def test_builtin_providers_register_through_entry_points() -> None:
 def test_example_plugin_once_installed_is_listed(tmp_path: Path) -> None:
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(target), str(ROOT / "plugins" / "ftui-echo")],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(ROOT / "plugins" / "ftui-echo"),
+        ],
+        check=True,
+        capture_output=True,
     )
     rows = {p["name"]: p for p in providers_json(target)["providers"]}
     assert rows["echo"]["installed"] is True
@@ -65,12 +82,16 @@ def test_plugin_that_fails_to_import_is_reported_and_the_rest_works(tmp_path: Pa
 
 
 def test_plugin_whose_hook_raises_is_reported(tmp_path: Path) -> None:
-    _fake_distribution(tmp_path, "ftui_raises", (
-        "from ftui import hookimpl\n"
-        "@hookimpl\n"
-        "def ftui_register_providers(register):\n"
-        "    raise RuntimeError('boom')\n"
-    ))
+    _fake_distribution(
+        tmp_path,
+        "ftui_raises",
+        (
+            "from ftui import hookimpl\n"
+            "@hookimpl\n"
+            "def ftui_register_providers(register):\n"
+            "    raise RuntimeError('boom')\n"
+        ),
+    )
     data = providers_json(tmp_path)
     [broken] = data["broken_plugins"]
     assert broken["plugin"] == "ftui_raises" and "boom" in broken["error"]

@@ -38,8 +38,13 @@ pass_session = click.make_pass_decorator(Session)
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ftui")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="FTUI_CONFIG",
-              help="Config file (default: FTUI_CONFIG, then config.toml in the user config dir).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar="FTUI_CONFIG",
+    help="Config file (default: FTUI_CONFIG, then config.toml in the user config dir).",
+)
 @click.option("--profile", "-p", envvar="FTUI_PROFILE", help="Profile to use (default: default_profile).")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, profile: str | None) -> None:

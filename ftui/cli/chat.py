@@ -17,8 +17,9 @@ from ftui.provider import Provider
 from ftui.session import Session
 
 
-async def _answer(provider: Provider, model: str, messages: list[ChatMessage], params: ChatParams,
-                  echo: bool) -> str:
+async def _answer(
+    provider: Provider, model: str, messages: list[ChatMessage], params: ChatParams, echo: bool
+) -> str:
     pieces = []
     async for piece in provider.chat(model, messages, params):
         pieces.append(piece)
@@ -28,8 +29,9 @@ async def _answer(provider: Provider, model: str, messages: list[ChatMessage], p
     return "".join(pieces)
 
 
-async def _chat_all(provider: Provider, models: list[str], messages: list[ChatMessage],
-                    params: ChatParams, as_json: bool) -> list[dict[str, str]]:
+async def _chat_all(
+    provider: Provider, models: list[str], messages: list[ChatMessage], params: ChatParams, as_json: bool
+) -> list[dict[str, str]]:
     answers = []
     labelled = len(models) > 1
     for n, model in enumerate(models):
@@ -57,9 +59,19 @@ async def _chat_all(provider: Provider, models: list[str], messages: list[ChatMe
 @click.option("--seed", type=int, help="Sampling seed, for repeatable answers.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answers as JSON when done.")
 @pass_session
-def command(session: Session, prompt: str | None, model: str | None, compare: str | None,
-            system: str | None, temperature: float, top_p: float, max_tokens: int,
-            stop: tuple[str, ...], seed: int | None, as_json: bool) -> None:
+def command(
+    session: Session,
+    prompt: str | None,
+    model: str | None,
+    compare: str | None,
+    system: str | None,
+    temperature: float,
+    top_p: float,
+    max_tokens: int,
+    stop: tuple[str, ...],
+    seed: int | None,
+    as_json: bool,
+) -> None:
     """Send PROMPT (or stdin) to a model and stream the reply."""
     if prompt is None or prompt == "-":
         if sys.stdin.isatty():
@@ -71,13 +83,15 @@ def command(session: Session, prompt: str | None, model: str | None, compare: st
     if not model:
         raise UsageError("no model: pass --model")
     try:
-        params = ChatParams(temperature=temperature, top_p=top_p, max_tokens=max_tokens,
-                            stop=list(stop), seed=seed)
+        params = ChatParams(
+            temperature=temperature, top_p=top_p, max_tokens=max_tokens, stop=list(stop), seed=seed
+        )
     except ValidationError as exc:
         first = exc.errors()[0]
         raise UsageError(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from None
     messages = ([ChatMessage(role="system", content=system)] if system else []) + [
-        ChatMessage(role="user", content=prompt)]
+        ChatMessage(role="user", content=prompt)
+    ]
     models = [model] + ([compare] if compare else [])
     # The answer is the output: no weight-loading bars or library deprecation notes around it.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

@@ -20,8 +20,15 @@ def check(session: Session, as_json: bool) -> None:
     """Validate every profile in the config file; exit 2 on the first bad one."""
     cfg = session.config
     profiles = [cfg.profile(name) for name in cfg.profile_names]
-    rows = [{"name": p.name, "provider": p.provider, "default": p.name == cfg.default_profile,
-             "settings": p.settings.model_dump(exclude={"provider"})} for p in profiles]
+    rows = [
+        {
+            "name": p.name,
+            "provider": p.provider,
+            "default": p.name == cfg.default_profile,
+            "settings": p.settings.model_dump(exclude={"provider"}),
+        }
+        for p in profiles
+    ]
     if as_json:
         emit_json({"path": str(cfg.path) if cfg.path else None, "profiles": rows})
         return

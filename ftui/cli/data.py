@@ -22,8 +22,9 @@ SHOWN_ISSUES = 50
 
 file_arg = click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 model_opt = click.option("--model", "-m", help="Base model: exact token counts, limits and price for it.")
-method_opt = click.option("--method", type=click.Choice(METHODS),
-                          help="Training method (default: detected from the file).")
+method_opt = click.option(
+    "--method", type=click.Choice(METHODS), help="Training method (default: detected from the file)."
+)
 json_opt = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 
 
@@ -67,15 +68,28 @@ def _progress_bar(enabled: bool) -> tuple[Any, Any]:
     return progress, bar
 
 
-def _validate(session: Session, file: Path, model: str | None, method: str | None,
-              epochs: int | None, show_progress: bool) -> ValidationReport:
+def _validate(
+    session: Session,
+    file: Path,
+    model: str | None,
+    method: str | None,
+    epochs: int | None,
+    show_progress: bool,
+) -> ValidationReport:
     from ftui.data.validate import validate_path
 
     tokenizer, price = _provider_tokenizer(session, model)
     progress, bar = _progress_bar(show_progress)
     try:
-        return validate_path(file, method=method, model=model, tokenizer=tokenizer, progress=progress,
-                             epochs=epochs, price_per_1m=price)
+        return validate_path(
+            file,
+            method=method,
+            model=model,
+            tokenizer=tokenizer,
+            progress=progress,
+            epochs=epochs,
+            price_per_1m=price,
+        )
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -91,21 +105,29 @@ def _issue_lines(kind: str, issues: list[Issue], total: int, colour: str) -> Non
     if total > SHOWN_ISSUES:
         by_code = Counter(i.code for i in issues if i.code != "too_many_issues")
         summary = ", ".join(f"{code} x{n}" for code, n in by_code.most_common())
-        click.echo(f"  ... {total - SHOWN_ISSUES:,} more (use --json for the list); "
-                   f"listed by code: {summary}")
+        click.echo(
+            f"  ... {total - SHOWN_ISSUES:,} more (use --json for the list); listed by code: {summary}"
+        )
 
 
 def _print_report(report: ValidationReport) -> None:
-    verdict = click.style("valid", fg="green", bold=True) if report.valid else click.style(
-        "NOT valid", fg="red", bold=True)
-    click.echo(f"{report.file}: {report.format} data, method {report.method}, "
-               f"{report.examples:,} examples: {verdict}")
+    verdict = (
+        click.style("valid", fg="green", bold=True)
+        if report.valid
+        else click.style("NOT valid", fg="red", bold=True)
+    )
+    click.echo(
+        f"{report.file}: {report.format} data, method {report.method}, "
+        f"{report.examples:,} examples: {verdict}"
+    )
     _issue_lines("errors", report.errors, report.error_count, "red")
     _issue_lines("warnings", report.warnings, report.warning_count, "yellow")
     t = report.tokens
     how = "exact" if report.exact else "approximate"
-    click.echo(f"tokens ({report.tokenizer}, {how}): total {t.total:,}, per example max {t.max_example:,}, "
-               f"p50 {t.p50:,}, p95 {t.p95:,}, over the limit {t.over_limit:,}")
+    click.echo(
+        f"tokens ({report.tokenizer}, {how}): total {t.total:,}, per example max {t.max_example:,}, "
+        f"p50 {t.p50:,}, p95 {t.p95:,}, over the limit {t.over_limit:,}"
+    )
     line = f"billed tokens per epoch: {report.billed_tokens_per_epoch:,}"
     if report.estimated_cost is not None:
         line += f"; estimated cost for {report.epochs} epoch(s): ${report.estimated_cost:,.2f}"
@@ -123,8 +145,9 @@ def _print_report(report: ValidationReport) -> None:
 @click.option("--epochs", type=click.IntRange(1, 50), help="Epochs for the cost estimate (default: auto).")
 @json_opt
 @pass_session
-def validate_cmd(session: Session, file: Path, model: str | None, method: str | None, epochs: int | None,
-                 as_json: bool) -> None:
+def validate_cmd(
+    session: Session, file: Path, model: str | None, method: str | None, epochs: int | None, as_json: bool
+) -> None:
     """Check FILE for every problem before upload; exit 0 if it can be trained on, 1 if not."""
     report = _validate(session, file, model, method, epochs, show_progress=not as_json)
     if as_json:
@@ -139,12 +162,14 @@ def validate_cmd(session: Session, file: Path, model: str | None, method: str | 
 @file_arg
 @model_opt
 @method_opt
-@click.option("--bins", type=click.IntRange(1, 50), default=10, show_default=True,
-              help="Bars in the length histogram.")
+@click.option(
+    "--bins", type=click.IntRange(1, 50), default=10, show_default=True, help="Bars in the length histogram."
+)
 @json_opt
 @pass_session
-def stats_cmd(session: Session, file: Path, model: str | None, method: str | None, bins: int,
-              as_json: bool) -> None:
+def stats_cmd(
+    session: Session, file: Path, model: str | None, method: str | None, bins: int, as_json: bool
+) -> None:
     """Examples, tokens, turns and a histogram of example lengths."""
     from ftui.data.stats import from_report
 
@@ -158,8 +183,10 @@ def stats_cmd(session: Session, file: Path, model: str | None, method: str | Non
         ["format / method", f"{stats.format} / {stats.method}"],
         ["examples", f"{stats.examples:,} ({stats.valid_examples:,} valid)"],
         [f"tokens ({stats.tokenizer}, {how})", f"{t.total:,}"],
-        ["tokens per example", f"mean {stats.mean_tokens:,}, p50 {t.p50:,}, p95 {t.p95:,}, "
-                               f"max {t.max_example:,}"],
+        [
+            "tokens per example",
+            f"mean {stats.mean_tokens:,}, p50 {t.p50:,}, p95 {t.p95:,}, max {t.max_example:,}",
+        ],
         ["messages per example", f"mean {stats.turns.mean}, min {stats.turns.min}, max {stats.turns.max}"],
         ["errors / warnings", f"{stats.errors:,} / {stats.warnings:,} (see ftui data validate)"],
     ]
@@ -176,16 +203,31 @@ def stats_cmd(session: Session, file: Path, model: str | None, method: str | Non
 @command.command("convert")
 @file_arg
 @click.option("--to", "to", type=click.Choice(["chat"]), default="chat", show_default=True)
-@click.option("--from", "source_format",
-              type=click.Choice(["prompt_completion", "alpaca", "sharegpt", "chat"]),
-              help="Source format (default: detected per line).")
-@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="Where to write the converted JSONL.")
+@click.option(
+    "--from",
+    "source_format",
+    type=click.Choice(["prompt_completion", "alpaca", "sharegpt", "chat"]),
+    help="Source format (default: detected per line).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Where to write the converted JSONL.",
+)
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("--skip-invalid", is_flag=True, help="Leave out lines that cannot be converted.")
 @json_opt
-def convert_cmd(file: Path, to: str, source_format: str | None, output: Path, force: bool,
-                skip_invalid: bool, as_json: bool) -> None:
+def convert_cmd(
+    file: Path,
+    to: str,
+    source_format: str | None,
+    output: Path,
+    force: bool,
+    skip_invalid: bool,
+    as_json: bool,
+) -> None:
     """Convert prompt/completion, alpaca or sharegpt JSONL to chat."""
     from ftui.data.convert import convert_file
 
@@ -198,25 +240,51 @@ def convert_cmd(file: Path, to: str, source_format: str | None, output: Path, fo
 
 @command.command("split")
 @file_arg
-@click.option("--valid-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.1,
-              show_default=True, help="Share of examples for the validation file.")
+@click.option(
+    "--valid-fraction",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.1,
+    show_default=True,
+    help="Share of examples for the validation file.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same split.")
-@click.option("--train-out", type=click.Path(path_type=Path, dir_okay=False),
-              help="Default: FILE's name with .train.jsonl.")
-@click.option("--valid-out", type=click.Path(path_type=Path, dir_okay=False),
-              help="Default: FILE's name with .valid.jsonl.")
+@click.option(
+    "--train-out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Default: FILE's name with .train.jsonl.",
+)
+@click.option(
+    "--valid-out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Default: FILE's name with .valid.jsonl.",
+)
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @json_opt
-def split_cmd(file: Path, valid_fraction: float, seed: int, train_out: Path | None, valid_out: Path | None,
-              force: bool, as_json: bool) -> None:
+def split_cmd(
+    file: Path,
+    valid_fraction: float,
+    seed: int,
+    train_out: Path | None,
+    valid_out: Path | None,
+    force: bool,
+    as_json: bool,
+) -> None:
     """Split FILE into training and validation files, deterministically."""
     from ftui.data.split import split_file
 
     train, valid = split_file(file, valid_fraction, seed, train_out, valid_out, force=force)
     counts = {p: sum(1 for _ in p.open("rb")) for p in (train, valid)}
     if as_json:
-        emit_json({"file": str(file), "train": str(train), "valid": str(valid),
-                   "train_examples": counts[train], "valid_examples": counts[valid], "seed": seed})
+        emit_json(
+            {
+                "file": str(file),
+                "train": str(train),
+                "valid": str(valid),
+                "train_examples": counts[train],
+                "valid_examples": counts[valid],
+                "seed": seed,
+            }
+        )
     else:
         click.echo(f"{train}: {counts[train]:,} examples\n{valid}: {counts[valid]:,} examples")
 

@@ -48,17 +48,26 @@ def upload(session: Session, path: Path, purpose: str, force: bool, as_json: boo
     known = None if force else session.store.uploaded(profile, digest)
     if known is not None:
         if as_json:
-            emit_json({"id": known["file_id"], "filename": known["filename"], "bytes": known["bytes"],
-                       "sha256": digest, "deduplicated": True})
+            emit_json(
+                {
+                    "id": known["file_id"],
+                    "filename": known["filename"],
+                    "bytes": known["bytes"],
+                    "sha256": digest,
+                    "deduplicated": True,
+                }
+            )
         else:
-            click.echo(f"{known['file_id']}  (already uploaded as {known['filename']}; --force to "
-                       "upload again)")
+            click.echo(
+                f"{known['file_id']}  (already uploaded as {known['filename']}; --force to upload again)"
+            )
         return
 
     bar: Any = None
     if is_tty() and not as_json:
-        bar = click.progressbar(length=path.stat().st_size, label=f"uploading {path.name}",
-                                file=sys.stderr, show_pos=True)
+        bar = click.progressbar(
+            length=path.stat().st_size, label=f"uploading {path.name}", file=sys.stderr, show_pos=True
+        )
 
     def progress(done: int, total: int) -> None:
         if bar is not None:
@@ -88,8 +97,20 @@ def list_(session: Session, as_json: bool) -> None:
     if not found:
         click.echo("No files. Upload one with: ftui files upload PATH")
         return
-    table([[f.id, f.filename, f"{f.bytes:,}", f.purpose, f.created_at.astimezone().strftime("%Y-%m-%d %H:%M"),
-            f.status] for f in found], ["id", "filename", "bytes", "purpose", "created", "status"])
+    table(
+        [
+            [
+                f.id,
+                f.filename,
+                f"{f.bytes:,}",
+                f.purpose,
+                f.created_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+                f.status,
+            ]
+            for f in found
+        ],
+        ["id", "filename", "bytes", "purpose", "created", "status"],
+    )
 
 
 @command.command("delete")
@@ -104,8 +125,12 @@ def delete(session: Session, file_id: str) -> None:
 
 @command.command("content")
 @click.argument("file_id")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of stdout.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of stdout.",
+)
 @pass_session
 def content(session: Session, file_id: str, output: Path | None) -> None:
     """Print (or save) a file's content."""

@@ -48,9 +48,13 @@ def format_metrics(event: JobEvent) -> str:
     parts = [f"step {m.step}" + (f"/{m.total_steps}" if m.total_steps else "")]
     if m.epoch is not None:
         parts.append(f"epoch {m.epoch:.2f}")
-    for label, value in (("loss", m.train_loss), ("acc", m.train_mean_token_accuracy),
-                         ("valid_loss", m.valid_loss), ("valid_acc", m.valid_mean_token_accuracy),
-                         ("full_valid_loss", m.full_valid_loss)):
+    for label, value in (
+        ("loss", m.train_loss),
+        ("acc", m.train_mean_token_accuracy),
+        ("valid_loss", m.valid_loss),
+        ("valid_acc", m.valid_mean_token_accuracy),
+        ("full_valid_loss", m.full_valid_loss),
+    ):
         if value is not None:
             parts.append(f"{label} {value:.4f}")
     if m.learning_rate is not None:
@@ -68,8 +72,13 @@ def format_event(event: JobEvent) -> str:
 
 
 def status_text(status: str) -> str:
-    colour = {"succeeded": "green", "failed": "red", "cancelled": "yellow", "paused": "yellow",
-              "running": "cyan"}.get(status)
+    colour = {
+        "succeeded": "green",
+        "failed": "red",
+        "cancelled": "yellow",
+        "paused": "yellow",
+        "running": "cyan",
+    }.get(status)
     return click.style(status, fg=colour) if colour else status
 
 
@@ -88,8 +97,9 @@ def final_line(job: Job) -> str:
     if job.status == "succeeded":
         return click.style(f"Job {job.id} succeeded: model {job.fine_tuned_model}", fg="green")
     if job.status == "paused":
-        return click.style(f"Job {job.id} is paused; continue it with `ftui jobs resume {job.id}`",
-                           fg="yellow")
+        return click.style(
+            f"Job {job.id} is paused; continue it with `ftui jobs resume {job.id}`", fg="yellow"
+        )
     reason = f": {job.error.message}" if job.error else ""
     return click.style(f"Job {job.id} {job.status}{reason}", fg="red" if job.status == "failed" else "yellow")
 
@@ -123,27 +133,32 @@ def _validate_locally(provider: Provider, path: Path, method: str, model: str, q
         bar.update(done - bar.pos)
 
     try:
-        report = validate_path(path, method=method, model=model, tokenizer=provider.tokenizer(model),
-                               progress=progress)
+        report = validate_path(
+            path, method=method, model=model, tokenizer=provider.tokenizer(model), progress=progress
+        )
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
     if report.valid:
         if not quiet:
-            click.echo(f"Validated {path.name}: {report.examples:,} examples, "
-                       f"{report.tokens.total:,} tokens")
+            click.echo(f"Validated {path.name}: {report.examples:,} examples, {report.tokens.total:,} tokens")
         return
     errors = list(report.errors)
     for err in errors[:MAX_ERRORS_SHOWN]:
         line = getattr(err, "line", None)
         where = f"{path}:{line}" if line else str(path)
-        click.echo(f"{where}: {click.style(str(getattr(err, 'code', 'error')), fg='red')}: "
-                   f"{getattr(err, 'message', err)}", err=True)
+        click.echo(
+            f"{where}: {click.style(str(getattr(err, 'code', 'error')), fg='red')}: "
+            f"{getattr(err, 'message', err)}",
+            err=True,
+        )
     count = max(getattr(report, "error_count", 0) or 0, len(errors))  # the report may cap its list
     if count > MAX_ERRORS_SHOWN:
         click.echo(f"... and {count - MAX_ERRORS_SHOWN} more", err=True)
-    click.echo(click.style(f"{path}: {count} error{'s' if count != 1 else ''}; "
-                           "no job was created", fg="red"), err=True)
+    click.echo(
+        click.style(f"{path}: {count} error{'s' if count != 1 else ''}; no job was created", fg="red"),
+        err=True,
+    )
     sys.exit(1)
 
 
@@ -177,27 +192,58 @@ def command() -> None:
 @click.option("--model", "-m", help="Base model (default: the profile's base_model).")
 @click.option("--training-file", "-t", required=True, help="A dataset path or an uploaded file id.")
 @click.option("--validation-file", "-v", help="A dataset path or an uploaded file id.")
-@click.option("--method", type=click.Choice(["supervised", "dpo", "reinforcement"]), default="supervised",
-              show_default=True)
+@click.option(
+    "--method",
+    type=click.Choice(["supervised", "dpo", "reinforcement"]),
+    default="supervised",
+    show_default=True,
+)
 @click.option("--epochs", "n_epochs", type=click.IntRange(1, 50), help="Epochs (default: auto).")
 @click.option("--batch-size", type=click.IntRange(1, 256), help="Batch size (default: auto).")
-@click.option("--lr-multiplier", type=click.FloatRange(min=0, min_open=True),
-              help="Learning-rate multiplier (default: auto).")
+@click.option(
+    "--lr-multiplier",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Learning-rate multiplier (default: auto).",
+)
 @click.option("--beta", type=click.FloatRange(0, 2, min_open=True), help="DPO beta (default: auto).")
-@click.option("--hp", "extra", multiple=True, metavar="KEY=VALUE",
-              help="Provider-specific hyperparameter, e.g. --hp lora_r=16 (repeatable).")
+@click.option(
+    "--hp",
+    "extra",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Provider-specific hyperparameter, e.g. --hp lora_r=16 (repeatable).",
+)
 @click.option("--suffix", help="Added to the fine-tuned model's name (up to 64 characters).")
 @click.option("--seed", type=click.IntRange(0, 2147483647))
 @click.option("--init-from", help="Start from a fine-tuned model or checkpoint instead of the base.")
 @click.option("--wait", is_flag=True, help="Then follow the job until it ends (exit 0 on success).")
-@click.option("--interval", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
-              help="Seconds between polls with --wait.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.05),
+    default=1.0,
+    show_default=True,
+    help="Seconds between polls with --wait.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 @pass_session
-def create(session: Session, model: str | None, training_file: str, validation_file: str | None,
-           method: str, n_epochs: int | None, batch_size: int | None, lr_multiplier: float | None,
-           beta: float | None, extra: tuple[str, ...], suffix: str | None, seed: int | None,
-           init_from: str | None, wait: bool, interval: float, as_json: bool) -> None:
+def create(
+    session: Session,
+    model: str | None,
+    training_file: str,
+    validation_file: str | None,
+    method: str,
+    n_epochs: int | None,
+    batch_size: int | None,
+    lr_multiplier: float | None,
+    beta: float | None,
+    extra: tuple[str, ...],
+    suffix: str | None,
+    seed: int | None,
+    init_from: str | None,
+    wait: bool,
+    interval: float,
+    as_json: bool,
+) -> None:
     """Validate the dataset, then create a fine-tuning job. An invalid dataset never becomes a job."""
     model = model or _default_model(session)
     if not model:
@@ -217,17 +263,28 @@ def create(session: Session, model: str | None, training_file: str, validation_f
         n_epochs=n_epochs if n_epochs is not None else "auto",
         batch_size=batch_size if batch_size is not None else "auto",
         learning_rate_multiplier=lr_multiplier if lr_multiplier is not None else "auto",
-        beta=beta, extra=_extra_hyperparameters(extra))
-    spec = JobSpec(base_model=model, training_file=training_file, validation_file=validation_file,
-                   method=method, hyperparameters=hyper, suffix=suffix, seed=seed,  # type: ignore[arg-type]
-                   init_from=init_from)
+        beta=beta,
+        extra=_extra_hyperparameters(extra),
+    )
+    spec = JobSpec(
+        base_model=model,
+        training_file=training_file,
+        validation_file=validation_file,
+        method=method,
+        hyperparameters=hyper,
+        suffix=suffix,
+        seed=seed,  # type: ignore[arg-type]
+        init_from=init_from,
+    )
     job = run(provider.create_job(spec))
     if as_json:
         if not wait:  # with --wait, the finished job is printed instead: one JSON document
             emit_json(job)
     else:
-        click.echo(f"Created job {job.id} ({status_text(job.status)}) on {session.profile.name}: "
-                   f"{job.base_model}, {job.method}")
+        click.echo(
+            f"Created job {job.id} ({status_text(job.status)}) on {session.profile.name}: "
+            f"{job.base_model}, {job.method}"
+        )
         if not wait:
             click.echo(f"Follow it with: ftui jobs watch {job.id}")
     if wait:
@@ -249,17 +306,32 @@ def list_(session: Session, limit: int, after: str | None, as_json: bool) -> Non
     if not jobs:
         click.echo("No jobs yet. Start one with: ftui jobs create --model M --training-file FILE")
         return
-    table([[j.id, j.status, j.base_model, j.fine_tuned_model or "-", _when(j.created_at),
-            f"{j.progress * 100:.0f}%" if j.progress is not None else "-"] for j in jobs],
-          ["id", "status", "base model", "fine-tuned model", "created", "progress"])
+    table(
+        [
+            [
+                j.id,
+                j.status,
+                j.base_model,
+                j.fine_tuned_model or "-",
+                _when(j.created_at),
+                f"{j.progress * 100:.0f}%" if j.progress is not None else "-",
+            ]
+            for j in jobs
+        ],
+        ["id", "status", "base model", "fine-tuned model", "created", "progress"],
+    )
 
 
 def _show_job(job: Job) -> None:
     rows: list[tuple[str, Any]] = [
-        ("id", job.id), ("status", status_text(job.status)), ("provider", job.provider),
-        ("base model", job.base_model), ("method", job.method),
+        ("id", job.id),
+        ("status", status_text(job.status)),
+        ("provider", job.provider),
+        ("base model", job.base_model),
+        ("method", job.method),
         ("fine-tuned model", job.fine_tuned_model or "-"),
-        ("created", _when(job.created_at)), ("started", _when(job.started_at)),
+        ("created", _when(job.created_at)),
+        ("started", _when(job.started_at)),
         ("finished", _when(job.finished_at)),
     ]
     if job.progress is not None and not job.done:
@@ -272,8 +344,11 @@ def _show_job(job: Job) -> None:
         hp_text += f" beta={hp.beta}"
     if hp.extra:
         hp_text += " " + " ".join(f"{k}={v}" for k, v in hp.extra.items())
-    rows += [("hyperparameters", hp_text), ("training file", job.training_file or "-"),
-             ("validation file", job.validation_file or "-")]
+    rows += [
+        ("hyperparameters", hp_text),
+        ("training file", job.training_file or "-"),
+        ("validation file", job.validation_file or "-"),
+    ]
     if job.suffix:
         rows.append(("suffix", job.suffix))
     if job.seed is not None:
@@ -301,8 +376,9 @@ def show(session: Session, job_id: str, as_json: bool) -> None:
         _show_job(job)
 
 
-async def _follow_events(provider: Provider, job_id: str, after: str | None, interval: float,
-                         as_json: bool) -> None:
+async def _follow_events(
+    provider: Provider, job_id: str, after: str | None, interval: float, as_json: bool
+) -> None:
     while True:
         job = await provider.job(job_id)
         events = await provider.events(job_id, after=after)
@@ -321,8 +397,9 @@ async def _follow_events(provider: Provider, job_id: str, after: str | None, int
 @click.option("--interval", type=click.FloatRange(min=0.05), default=1.0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON (one object per line with --follow).")
 @pass_session
-def events(session: Session, job_id: str, after: str | None, follow: bool, interval: float,
-           as_json: bool) -> None:
+def events(
+    session: Session, job_id: str, after: str | None, follow: bool, interval: float, as_json: bool
+) -> None:
     """A job's events, oldest first."""
     provider = session.provider()
     if follow:
@@ -370,8 +447,13 @@ async def _watch(session: Session, job_id: str, interval: float, quiet: bool = F
 
 @command.command("watch")
 @click.argument("job_id")
-@click.option("--interval", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
-              help="Seconds between polls.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.05),
+    default=1.0,
+    show_default=True,
+    help="Seconds between polls.",
+)
 @pass_session
 def watch(session: Session, job_id: str, interval: float) -> None:
     """Follow a job live until it ends: exit 0 if it succeeded, 1 otherwise."""
@@ -395,10 +477,19 @@ def checkpoints(session: Session, job_id: str, as_json: bool) -> None:
     def num(value: float | None) -> str:
         return f"{value:.4f}" if value is not None else "-"
 
-    table([[str(c.step), num(c.metrics.train_loss if c.metrics else None),
-            num(c.metrics.valid_loss if c.metrics else None), _when(c.created_at),
-            c.fine_tuned_model_checkpoint] for c in found],
-          ["step", "train loss", "valid loss", "created", "model"])
+    table(
+        [
+            [
+                str(c.step),
+                num(c.metrics.train_loss if c.metrics else None),
+                num(c.metrics.valid_loss if c.metrics else None),
+                _when(c.created_at),
+                c.fine_tuned_model_checkpoint,
+            ]
+            for c in found
+        ],
+        ["step", "train loss", "valid loss", "created", "model"],
+    )
 
 
 # -- steer ----------------------------------------------------------------------------------
@@ -412,8 +503,9 @@ def _steer(verb: str, past: str) -> click.Command:
             emit_json(job)
             return
         if job.status in ("running", "validating_files") and verb != "resume":
-            click.echo(f"Job {job.id}: {verb} requested; it takes effect within seconds "
-                       f"(ftui jobs show {job.id})")
+            click.echo(
+                f"Job {job.id}: {verb} requested; it takes effect within seconds (ftui jobs show {job.id})"
+            )
         else:
             click.echo(f"Job {job.id} {past}: {status_text(job.status)}")
 

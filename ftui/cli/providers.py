@@ -12,15 +12,17 @@ def provider_rows() -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for name, cls in sorted(reg.providers.items()):
         missing = cls.missing()
-        rows.append({
-            "name": name,
-            "description": cls.description,
-            "installed": not missing,
-            "missing": missing,
-            "install": cls.install_hint() if missing else None,
-            "capabilities": sorted(cls.capabilities),
-            "plugin": reg.provider_plugin.get(name),
-        })
+        rows.append(
+            {
+                "name": name,
+                "description": cls.description,
+                "installed": not missing,
+                "missing": missing,
+                "install": cls.install_hint() if missing else None,
+                "capabilities": sorted(cls.capabilities),
+                "plugin": reg.provider_plugin.get(name),
+            }
+        )
     return rows
 
 
@@ -36,13 +38,16 @@ def list_(as_json: bool) -> None:
     from ftui.plugins import registry
 
     rows = provider_rows()
-    broken = [{"plugin": p.name, "distribution": p.distribution, "error": p.error}
-              for p in registry().broken]
+    broken = [{"plugin": p.name, "distribution": p.distribution, "error": p.error} for p in registry().broken]
     if as_json:
         emit_json({"providers": rows, "broken_plugins": broken})
         return
-    table([[str(r["name"]), "yes" if r["installed"] else f"no: {r['install']}",
-            ",".join(r["capabilities"])] for r in rows],  # type: ignore[arg-type]
-          ["provider", "installed", "capabilities"])
+    table(
+        [
+            [str(r["name"]), "yes" if r["installed"] else f"no: {r['install']}", ",".join(r["capabilities"])]
+            for r in rows
+        ],  # type: ignore[arg-type]
+        ["provider", "installed", "capabilities"],
+    )
     for b in broken:
         click.echo(click.style(f"plugin {b['plugin']} failed to load: {b['error']}", fg="red"), err=True)

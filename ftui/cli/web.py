@@ -29,8 +29,12 @@ def app_command(session: Session) -> str:
 
 
 @click.command("web")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to bind. There is no authentication: keep it on localhost.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind. There is no authentication: keep it on localhost.",
+)
 @click.option("--port", default=8566, show_default=True, type=click.IntRange(1, 65535), help="Port to bind.")
 @pass_session
 def command(session: Session, host: str, port: int) -> None:
@@ -41,8 +45,13 @@ def command(session: Session, host: str, port: int) -> None:
         raise FtuiError("`ftui web` needs textual-serve; install it with: pip install 'ftui[web]'") from None
     _ = session.profile  # a broken config or unknown profile fails here, not in every browser tab
     if host not in LOCAL_HOSTS:
-        click.echo(f"warning: serving on {host} with no authentication; anyone who can reach "
-                   f"port {port} gets this ftui session", err=True)
-    click.echo(f"ftui web: open http://{'localhost' if host in LOCAL_HOSTS else host}:{port} "
-               "(ctrl+c stops)", err=True)
+        click.echo(
+            f"warning: serving on {host} with no authentication; anyone who can reach "
+            f"port {port} gets this ftui session",
+            err=True,
+        )
+    click.echo(
+        f"ftui web: open http://{'localhost' if host in LOCAL_HOSTS else host}:{port} (ctrl+c stops)",
+        err=True,
+    )
     Server(app_command(session), host=host, port=port, title="ftui").serve()

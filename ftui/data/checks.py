@@ -40,8 +40,14 @@ def check(obj: Any, method: str, *, legacy_ok: bool = False) -> tuple[Out, int]:
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+    return {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
 
 
 def _wrong_shape(obj: dict[str, Any], out: Out, method: str, legacy_ok: bool) -> None:
@@ -50,14 +56,23 @@ def _wrong_shape(obj: dict[str, Any], out: Out, method: str, legacy_ok: bool) ->
         if legacy_ok:
             _prompt_completion(obj, out)
             return
-        out.append((ERROR, "needs_conversion",
-                    "prompt/completion example: chat models train on {\"messages\": [...]}; "
-                    + _CONVERT_HINT))
+        out.append(
+            (
+                ERROR,
+                "needs_conversion",
+                'prompt/completion example: chat models train on {"messages": [...]}; ' + _CONVERT_HINT,
+            )
+        )
     elif fmt in ("alpaca", "sharegpt"):
         out.append((ERROR, "needs_conversion", f"{fmt} example: {_CONVERT_HINT}"))
     elif fmt == "preference":
-        out.append((ERROR, "method_mismatch",
-                    "preference (DPO) example in a file validated as " + method + "; use --method dpo"))
+        out.append(
+            (
+                ERROR,
+                "method_mismatch",
+                "preference (DPO) example in a file validated as " + method + "; use --method dpo",
+            )
+        )
     else:
         keys = ", ".join(sorted(map(str, obj))[:8]) or "none"
         out.append((ERROR, "missing_messages_list", f"no 'messages' list (keys: {keys})"))
@@ -114,7 +129,7 @@ def _tools(tools: Any, where: str, out: Out, legacy: bool = False) -> None:
     for i, tool in enumerate(tools):
         fn = tool if legacy else (tool.get("function") if isinstance(tool, dict) else None)
         if not legacy and isinstance(tool, dict) and tool.get("type") != "function":
-            out.append((ERROR, "invalid_tools", f"{where}[{i}].type must be \"function\""))
+            out.append((ERROR, "invalid_tools", f'{where}[{i}].type must be "function"'))
         elif not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn.get("name"):
             out.append((ERROR, "invalid_tools", f"{where}[{i}] needs a function with a 'name'"))
 
@@ -126,8 +141,15 @@ def _messages(messages: list[Any], where: str, out: Out) -> tuple[int, int]:
         # Short path: {"role": known, "content": non-empty plain text}.
         if type(m) is dict and len(m) == 2:
             role, content = m.get("role"), m.get("content")
-            if (type(role) is str and role in ROLES and role != "tool" and type(content) is str
-                    and content and not content.isspace() and "<|" not in content):
+            if (
+                type(role) is str
+                and role in ROLES
+                and role != "tool"
+                and type(content) is str
+                and content
+                and not content.isspace()
+                and "<|" not in content
+            ):
                 if role == "assistant":
                     assistants += 1
                     trained += 1
@@ -146,13 +168,19 @@ def _message(m: Any, where: str, out: Out) -> tuple[int, int]:
     if "role" not in m:
         out.append((ERROR, "message_missing_key", f"{where} has no 'role'"))
     elif type(role) is not str or role not in ROLES:
-        out.append((ERROR, "unrecognized_role",
-                    f"{where}.role is {json.dumps(role)[:40]}; "
-                    "expected system, developer, user, assistant or tool"))
+        out.append(
+            (
+                ERROR,
+                "unrecognized_role",
+                f"{where}.role is {json.dumps(role)[:40]}; "
+                "expected system, developer, user, assistant or tool",
+            )
+        )
     extra = sorted(map(str, set(m) - MESSAGE_KEYS))
     if extra:
-        out.append((ERROR, "message_unrecognized_key",
-                    f"{where} has unrecognized keys: {', '.join(extra[:8])}"))
+        out.append(
+            (ERROR, "message_unrecognized_key", f"{where} has unrecognized keys: {', '.join(extra[:8])}")
+        )
 
     calls = m.get("tool_calls") or m.get("function_call")
     if "content" not in m or m["content"] is None:
@@ -166,8 +194,9 @@ def _message(m: Any, where: str, out: Out) -> tuple[int, int]:
     if "tool_calls" in m:
         _tool_calls(m["tool_calls"], role, where, out)
     if "function_call" in m and (role != "assistant" or not isinstance(m["function_call"], dict)):
-        out.append((ERROR, "invalid_tool_calls",
-                    f"{where}.function_call must be an object on an assistant message"))
+        out.append(
+            (ERROR, "invalid_tool_calls", f"{where}.function_call must be an object on an assistant message")
+        )
     if role == "tool" and not isinstance(m.get("tool_call_id"), str):
         out.append((ERROR, "message_missing_key", f"{where} is a tool message without a 'tool_call_id'"))
 
@@ -177,8 +206,9 @@ def _message(m: Any, where: str, out: Out) -> tuple[int, int]:
         if role != "assistant":
             out.append((ERROR, "invalid_weight", f"{where}.weight is only allowed on assistant messages"))
         elif type(weight) is not int or weight not in (0, 1):
-            out.append((ERROR, "invalid_weight",
-                        f"{where}.weight must be 0 or 1, not {json.dumps(weight)[:20]}"))
+            out.append(
+                (ERROR, "invalid_weight", f"{where}.weight must be 0 or 1, not {json.dumps(weight)[:20]}")
+            )
         elif weight == 0:
             trained = 0
     if role == "assistant":
@@ -206,12 +236,22 @@ def _content(content: Any, role: Any, where: str, out: Out, allow_empty: bool) -
             if not isinstance(image, dict) or not isinstance(image.get("url"), str):
                 out.append((ERROR, "invalid_content_part", f"{where}.content[{j}].image_url needs a 'url'"))
             elif role == "assistant":
-                out.append((ERROR, "invalid_content_part",
-                            f"{where}.content[{j}]: assistant messages cannot hold images"))
+                out.append(
+                    (
+                        ERROR,
+                        "invalid_content_part",
+                        f"{where}.content[{j}]: assistant messages cannot hold images",
+                    )
+                )
         else:
-            out.append((ERROR, "invalid_content_part",
-                        f"{where}.content[{j}] must be a text part "
-                        "({\"type\": \"text\", \"text\": ...}) or an image_url part"))
+            out.append(
+                (
+                    ERROR,
+                    "invalid_content_part",
+                    f"{where}.content[{j}] must be a text part "
+                    '({"type": "text", "text": ...}) or an image_url part',
+                )
+            )
 
 
 def _special_tokens(text: str, where: str, out: Out) -> None:
@@ -230,21 +270,35 @@ def _tool_calls(calls: Any, role: Any, where: str, out: Out) -> None:
         return
     for k, call in enumerate(calls):
         fn = call.get("function") if isinstance(call, dict) else None
-        if (not isinstance(fn, dict) or not isinstance(fn.get("name"), str)
-                or not isinstance(call.get("id"), str)):
-            out.append((ERROR, "invalid_tool_calls",
-                        f"{where}.tool_calls[{k}] needs an 'id' and a function with a 'name'"))
+        if (
+            not isinstance(fn, dict)
+            or not isinstance(fn.get("name"), str)
+            or not isinstance(call.get("id"), str)
+        ):
+            out.append(
+                (
+                    ERROR,
+                    "invalid_tool_calls",
+                    f"{where}.tool_calls[{k}] needs an 'id' and a function with a 'name'",
+                )
+            )
             continue
         args = fn.get("arguments")
         if not isinstance(args, str):
-            out.append((ERROR, "invalid_tool_calls",
-                        f"{where}.tool_calls[{k}].function.arguments must be a JSON string"))
+            out.append(
+                (
+                    ERROR,
+                    "invalid_tool_calls",
+                    f"{where}.tool_calls[{k}].function.arguments must be a JSON string",
+                )
+            )
             continue
         try:
             json.loads(args)
         except ValueError:
-            out.append((ERROR, "invalid_tool_calls",
-                        f"{where}.tool_calls[{k}].function.arguments is not valid JSON"))
+            out.append(
+                (ERROR, "invalid_tool_calls", f"{where}.tool_calls[{k}].function.arguments is not valid JSON")
+            )
 
 
 # -- preference (DPO) ------------------------------------------------------------------------
@@ -252,9 +306,14 @@ def _preference(obj: dict[str, Any], out: Out) -> int:
     inner = obj.get("input")
     if inner is None and "input" not in obj:
         if "messages" in obj:
-            out.append((ERROR, "method_mismatch",
-                        "chat example in a file validated as dpo; DPO lines need input, preferred_output "
-                        "and non_preferred_output"))
+            out.append(
+                (
+                    ERROR,
+                    "method_mismatch",
+                    "chat example in a file validated as dpo; DPO lines need input, preferred_output "
+                    "and non_preferred_output",
+                )
+            )
         else:
             out.append((ERROR, "missing_input", "no 'input' object with the prompt messages"))
         return 0
@@ -267,20 +326,32 @@ def _preference(obj: dict[str, Any], out: Out) -> int:
         _messages(messages, "input.messages", out)
         last = messages[-1]
         if isinstance(last, dict) and last.get("role") == "assistant":
-            out.append((ERROR, "invalid_input",
-                        "input.messages must not end with an assistant message: the outputs are the reply"))
+            out.append(
+                (
+                    ERROR,
+                    "invalid_input",
+                    "input.messages must not end with an assistant message: the outputs are the reply",
+                )
+            )
         _top_level(inner, CHAT_KEYS, out)
     outputs = []
     for key in ("preferred_output", "non_preferred_output"):
         value = obj.get(key)
-        if (not isinstance(value, list) or len(value) != 1 or not isinstance(value[0], dict)
-                or value[0].get("role") != "assistant"):
+        if (
+            not isinstance(value, list)
+            or len(value) != 1
+            or not isinstance(value[0], dict)
+            or value[0].get("role") != "assistant"
+        ):
             out.append((ERROR, f"invalid_{key}", f"'{key}' must be a list of exactly one assistant message"))
             continue
         _message(value[0], f"{key}[0]", out)
         outputs.append(value[0])
-    if len(outputs) == 2 and outputs[0].get("content") == outputs[1].get("content") \
-            and outputs[0].get("tool_calls") == outputs[1].get("tool_calls"):
+    if (
+        len(outputs) == 2
+        and outputs[0].get("content") == outputs[1].get("content")
+        and outputs[0].get("tool_calls") == outputs[1].get("tool_calls")
+    ):
         out.append((WARNING, "identical_outputs", "preferred and non-preferred outputs are the same"))
     extra = sorted(map(str, set(obj) - PREFERENCE_KEYS))
     if extra:
@@ -296,13 +367,23 @@ def _reinforcement(obj: dict[str, Any], out: Out) -> int:
     _messages(messages, "messages", out)
     last = messages[-1]
     if isinstance(last, dict) and last.get("role") != "user":
-        out.append((ERROR, "last_message_not_user",
-                    "the last message must be from the user: the model writes the reply that graders score"))
+        out.append(
+            (
+                ERROR,
+                "last_message_not_user",
+                "the last message must be from the user: the model writes the reply that graders score",
+            )
+        )
     if "tools" in obj:
         _tools(obj["tools"], "tools", out)
     if not set(obj) - CHAT_KEYS:
-        out.append((WARNING, "no_reference_fields",
-                    "no fields besides 'messages' for graders to read as {{item.<field>}}"))
+        out.append(
+            (
+                WARNING,
+                "no_reference_fields",
+                "no fields besides 'messages' for graders to read as {{item.<field>}}",
+            )
+        )
     return len(messages)
 
 

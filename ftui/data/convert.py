@@ -18,9 +18,14 @@ from ftui.errors import FtuiError, UsageError
 SOURCE_FORMATS = ("prompt_completion", "alpaca", "sharegpt", "chat")
 TARGETS = ("chat",)
 _SHAREGPT_ROLES = {
-    "human": "user", "user": "user",
-    "gpt": "assistant", "assistant": "assistant", "chatgpt": "assistant", "bard": "assistant",
-    "model": "assistant", "bing": "assistant",
+    "human": "user",
+    "user": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "chatgpt": "assistant",
+    "bard": "assistant",
+    "model": "assistant",
+    "bing": "assistant",
     "system": "system",
 }
 _MAX_REPORTED = 10
@@ -53,8 +58,10 @@ def _from_alpaca(obj: dict[str, Any]) -> dict[str, Any]:
     messages = []
     if isinstance(obj.get("system"), str) and obj["system"].strip():
         messages.append({"role": "system", "content": obj["system"]})
-    messages += [{"role": "user", "content": user},
-                 {"role": "assistant", "content": _text(obj.get("output"), "output").strip()}]
+    messages += [
+        {"role": "user", "content": user},
+        {"role": "assistant", "content": _text(obj.get("output"), "output").strip()},
+    ]
     return {"messages": messages}
 
 
@@ -72,8 +79,12 @@ def _from_sharegpt(obj: dict[str, Any]) -> dict[str, Any]:
         role = _SHAREGPT_ROLES.get(str(who).lower()) if who is not None else None
         if role is None:
             raise ConvertError(f"conversations[{i}].from is {json.dumps(who)}; expected human, gpt or system")
-        messages.append({"role": role, "content": _text(turn.get("value", turn.get("content")),
-                                                        f"conversations[{i}].value")})
+        messages.append(
+            {
+                "role": role,
+                "content": _text(turn.get("value", turn.get("content")), f"conversations[{i}].value"),
+            }
+        )
     return {"messages": messages}
 
 
@@ -99,8 +110,15 @@ def convert_example(obj: Any, source_format: str | None = None) -> dict[str, Any
     return converter(obj)
 
 
-def convert_file(src: Path, dst: Path, to: str = "chat", source_format: str | None = None, *,
-                 force: bool = False, skip_invalid: bool = False) -> int:
+def convert_file(
+    src: Path,
+    dst: Path,
+    to: str = "chat",
+    source_format: str | None = None,
+    *,
+    force: bool = False,
+    skip_invalid: bool = False,
+) -> int:
     """Write `src` converted to `to` at `dst`; returns the number of examples written.
 
     Lines that cannot be converted stop the conversion (nothing is written) unless `skip_invalid`.
@@ -111,8 +129,9 @@ def convert_file(src: Path, dst: Path, to: str = "chat", source_format: str | No
     if to not in TARGETS:
         raise UsageError(f"cannot convert to {to!r}; choose one of {', '.join(TARGETS)}")
     if source_format is not None and source_format not in SOURCE_FORMATS:
-        raise UsageError(f"unknown source format {source_format!r}; "
-                         f"choose one of {', '.join(SOURCE_FORMATS)}")
+        raise UsageError(
+            f"unknown source format {source_format!r}; choose one of {', '.join(SOURCE_FORMATS)}"
+        )
     check_output(dst, inputs=(src,), force=force)
     problems: list[str] = []
     failed = written = 0
@@ -134,6 +153,8 @@ def convert_file(src: Path, dst: Path, to: str = "chat", source_format: str | No
             written += 1
         if failed and not skip_invalid:
             more = f"\n  ... and {failed - len(problems)} more" if failed > len(problems) else ""
-            raise FtuiError(f"{src}: {failed} line(s) cannot be converted; nothing was written "
-                            f"(pass --skip-invalid to leave them out):\n" + "\n".join(problems) + more)
+            raise FtuiError(
+                f"{src}: {failed} line(s) cannot be converted; nothing was written "
+                f"(pass --skip-invalid to leave them out):\n" + "\n".join(problems) + more
+            )
     return written

@@ -28,8 +28,12 @@ class ModelPrice:
     legacy_completions: bool = False
 
 
-_TYPES = {"training_per_1m": (int, float), "training_per_hour": (int, float),
-          "max_tokens_per_example": (int,), "legacy_completions": (bool,)}
+_TYPES = {
+    "training_per_1m": (int, float),
+    "training_per_hour": (int, float),
+    "max_tokens_per_example": (int,),
+    "legacy_completions": (bool,),
+}
 
 
 @cache
@@ -41,9 +45,11 @@ def _table() -> dict[str, ModelPrice]:
         for key, value in row.items():
             allowed = _TYPES.get(key)
             if allowed is None or type(value) not in allowed:
-                raise ValueError(f"{PRICES_FILE}: [models.\"{prefix}\"] {key} = {value!r}: "
-                                 f"expected one of {', '.join(f.name for f in fields(ModelPrice)[1:])}"
-                                 " with a number (or true/false for legacy_completions)")
+                raise ValueError(
+                    f'{PRICES_FILE}: [models."{prefix}"] {key} = {value!r}: '
+                    f"expected one of {', '.join(f.name for f in fields(ModelPrice)[1:])}"
+                    " with a number (or true/false for legacy_completions)"
+                )
         table[prefix] = ModelPrice(prefix=prefix, **row)
     return table
 

@@ -107,33 +107,63 @@ def percentile(hist: dict[int, int], q: float) -> int:
     return max(hist)
 
 
-def build_report(path: Path, r: ScanResult, *, fmt: str, method: str, model: str | None,
-                 tokenizer: Tokenizer, epochs: int | None,
-                 price_per_1m: float | None = None) -> ValidationReport:
+def build_report(
+    path: Path,
+    r: ScanResult,
+    *,
+    fmt: str,
+    method: str,
+    model: str | None,
+    tokenizer: Tokenizer,
+    epochs: int | None,
+    price_per_1m: float | None = None,
+) -> ValidationReport:
     errors = [Issue(line=line, code=code, message=msg) for line, code, msg in r.errors]
     warnings = [Issue(line=line, code=code, message=msg) for line, code, msg in r.warnings]
     error_count, warning_count = r.error_count, r.warning_count
     if r.size == 0 or r.examples == 0:
-        errors.insert(0, Issue(line=0, code="empty_file",
-                               message="the file is empty" if r.size == 0 else "the file has no examples"))
+        errors.insert(
+            0,
+            Issue(
+                line=0,
+                code="empty_file",
+                message="the file is empty" if r.size == 0 else "the file has no examples",
+            ),
+        )
         error_count += 1
     elif r.examples < MIN_EXAMPLES:
-        errors.insert(0, Issue(line=0, code="too_few_examples",
-                               message=f"{r.examples} example(s); training needs at least {MIN_EXAMPLES}"))
+        errors.insert(
+            0,
+            Issue(
+                line=0,
+                code="too_few_examples",
+                message=f"{r.examples} example(s); training needs at least {MIN_EXAMPLES}",
+            ),
+        )
         error_count += 1
     if fmt in _FORMAT_OF_METHOD.values() and fmt != _FORMAT_OF_METHOD[method]:
-        warnings.insert(0, Issue(line=0, code="format_method_mismatch",
-                                 message=f"the file looks like {fmt} data but is validated for {method}"))
+        warnings.insert(
+            0,
+            Issue(
+                line=0,
+                code="format_method_mismatch",
+                message=f"the file looks like {fmt} data but is validated for {method}",
+            ),
+        )
         warning_count += 1
     if not r.duplicates_checked:
-        warnings.append(Issue(line=0, code="duplicates_not_checked",
-                              message="too many examples to check them all for duplicates"))
+        warnings.append(
+            Issue(
+                line=0,
+                code="duplicates_not_checked",
+                message="too many examples to check them all for duplicates",
+            )
+        )
         warning_count += 1
     for issues, total, kind in ((errors, error_count, "errors"), (warnings, warning_count, "warnings")):
         hidden = total - len(issues)
         if hidden > 0 and len(issues) >= MAX_ISSUES:
-            issues.append(Issue(line=0, code="too_many_issues",
-                                message=f"{hidden:,} more {kind} not listed"))
+            issues.append(Issue(line=0, code="too_many_issues", message=f"{hidden:,} more {kind} not listed"))
     n_epochs = epochs or default_epochs(r.valid)
     cost = None if method == "reinforcement" else estimate_cost(model, r.billed, n_epochs)
     if price_per_1m is not None:

@@ -22,13 +22,13 @@ from ftui.data.formats import detect, majority
 from ftui.data.tokens import TOKENS_PER_MESSAGE, TOKENS_PER_REPLY, Tokenizer, _Accounting, count_examples
 
 CHUNK_BYTES = 4 << 20
-PARALLEL_MIN_BYTES = 16 << 20   # below this a worker pool costs more than it saves
+PARALLEL_MIN_BYTES = 16 << 20  # below this a worker pool costs more than it saves
 SMALL_DUPLICATE_CHECK = 200_000  # up to this many lines, duplicates are found without numpy
-MAX_INFLIGHT = 6                # parsed chunks waiting for their counts, at most
-MAX_ISSUES = 1000               # kept per kind (errors, warnings); the rest are counted
+MAX_INFLIGHT = 6  # parsed chunks waiting for their counts, at most
+MAX_ISSUES = 1000  # kept per kind (errors, warnings); the rest are counted
 DUPLICATE_CHECK_LIMIT = 2_000_000  # examples whose hashes we keep (8 bytes + 8 for the line)
 TOKEN_BATCH = 512
-MAX_LINE_BYTES = 64 << 20       # a longer line is reported, never read into memory
+MAX_LINE_BYTES = 64 << 20  # a longer line is reported, never read into memory
 SNIFF_LINES = 200
 
 
@@ -53,8 +53,8 @@ class Tally:
 
 @dataclass
 class ChunkResult(Tally):
-    hashes: bytes = b""       # 8-byte digests of the example lines, in order
-    hash_lines: bytes = b""   # the matching relative line numbers, as uint32
+    hashes: bytes = b""  # 8-byte digests of the example lines, in order
+    hash_lines: bytes = b""  # the matching relative line numbers, as uint32
 
 
 @dataclass
@@ -64,7 +64,7 @@ class Job:
     end: int
     method: str
     legacy_ok: bool
-    tokenizer: Any            # the tokenizer itself, or its pickle when the job goes to a worker
+    tokenizer: Any  # the tokenizer itself, or its pickle when the job goes to a worker
     first_chunk: bool = False
 
 
@@ -97,9 +97,14 @@ def _tally(res: ChunkResult, limit: int | None, line_no: int, n: int) -> None:
     if limit and n > limit:
         res.over_limit += 1
         res.error_count += 1
-        _add(res.errors, (line_no, "example_too_long",
-                          f"{n:,} tokens, over the model's limit of {limit:,} per example "
-                          "(the end would be cut off)"))
+        _add(
+            res.errors,
+            (
+                line_no,
+                "example_too_long",
+                f"{n:,} tokens, over the model's limit of {limit:,} per example (the end would be cut off)",
+            ),
+        )
         res.billed += limit
     else:
         res.billed += n
@@ -113,7 +118,7 @@ class Parsed:
     # Planned (our own tokenizers): (line, tokens known already, indexes into `new`) per example;
     # otherwise (line, parsed example) for the tokenizer's own count_examples.
     examples: list[Any] = field(default_factory=list)
-    new: list[str] = field(default_factory=list)   # distinct strings not counted yet
+    new: list[str] = field(default_factory=list)  # distinct strings not counted yet
 
 
 def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
@@ -173,8 +178,14 @@ def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
             if type(m) is not dict or len(m) != 2:
                 return False
             role, content = m.get("role"), m.get("content")
-            if (type(role) is not str or role not in plain_roles or type(content) is not str
-                    or not content or content.isspace() or "<|" in content):
+            if (
+                type(role) is not str
+                or role not in plain_roles
+                or type(content) is not str
+                or not content
+                or content.isspace()
+                or "<|" in content
+            ):
                 return False
             if role == "assistant":
                 reply = True
@@ -200,8 +211,14 @@ def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
         if raw is None:
             res.examples += 1
             res.error_count += 1
-            _add(res.errors, (line_no, "line_too_long",
-                              f"over {MAX_LINE_BYTES >> 20} MB on one line: not a training example"))
+            _add(
+                res.errors,
+                (
+                    line_no,
+                    "line_too_long",
+                    f"over {MAX_LINE_BYTES >> 20} MB on one line: not a training example",
+                ),
+            )
             continue
         text = raw.strip()
         if line_no == 1 and job.first_chunk and text.startswith(b"\xef\xbb\xbf"):
@@ -278,7 +295,7 @@ def scan_chunk(job: Job) -> ChunkResult:
     parsed = parse_chunk(job, tokenizer, False)
     limit = getattr(tokenizer, "max_tokens_per_example", None)
     for start in range(0, len(parsed.examples), TOKEN_BATCH):
-        batch = parsed.examples[start:start + TOKEN_BATCH]
+        batch = parsed.examples[start : start + TOKEN_BATCH]
         counts = count_examples(tokenizer, [obj for _, obj in batch])
         for (line_no, _), n in zip(batch, counts, strict=True):
             _tally(parsed.res, limit, line_no, n)
@@ -387,7 +404,8 @@ def _parallel_ok(tokenizer: Any) -> bool:
     from ftui.data.tokens import ApproximateTokenizer, OpenAITokenizer
 
     return isinstance(tokenizer, OpenAITokenizer | ApproximateTokenizer) or bool(
-        getattr(tokenizer, "parallel_safe", False))
+        getattr(tokenizer, "parallel_safe", False)
+    )
 
 
 def workers_for(size: int, tokenizer: Any, workers: int | None) -> int:
@@ -398,9 +416,17 @@ def workers_for(size: int, tokenizer: Any, workers: int | None) -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def scan(path: Path, *, method: str, tokenizer: Tokenizer, legacy_ok: bool = False,
-         progress: Callable[[int, int], None] | None = None, workers: int | None = None,
-         chunk: int = CHUNK_BYTES, meanwhile: Callable[[], None] | None = None) -> ScanResult:
+def scan(
+    path: Path,
+    *,
+    method: str,
+    tokenizer: Tokenizer,
+    legacy_ok: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+    chunk: int = CHUNK_BYTES,
+    meanwhile: Callable[[], None] | None = None,
+) -> ScanResult:
     """Check and count a whole file; `workers` > 1 reads, checks and counts chunks in parallel.
 
     `meanwhile` is called once while the scan runs: after the worker processes have started when
@@ -444,7 +470,7 @@ def scan(path: Path, *, method: str, tokenizer: Tokenizer, legacy_ok: bool = Fal
         base = out.lines
         for src, dst in ((res.errors, out.errors), (res.warnings, out.warnings)):
             room = MAX_ISSUES - len(dst)
-            dst.extend((base + line, code, msg) for line, code, msg in src[:max(room, 0)])
+            dst.extend((base + line, code, msg) for line, code, msg in src[: max(room, 0)])
         out.lines += res.lines
         out.examples += res.examples
         out.valid += res.valid
@@ -458,7 +484,7 @@ def scan(path: Path, *, method: str, tokenizer: Tokenizer, legacy_ok: bool = Fal
         out.billed += res.billed
         if res.hashes and kept < DUPLICATE_CHECK_LIMIT:
             take = min(len(res.hashes) // 8, DUPLICATE_CHECK_LIMIT - kept)
-            digests.append((res.hashes[:take * 8], res.hash_lines[:take * 4], base))
+            digests.append((res.hashes[: take * 8], res.hash_lines[: take * 4], base))
             kept += take
             if take * 8 < len(res.hashes):
                 out.duplicates_checked = False
@@ -481,14 +507,16 @@ def scan(path: Path, *, method: str, tokenizer: Tokenizer, legacy_ok: bool = Fal
         import numpy as np
 
         hashes = np.concatenate([np.frombuffer(h, dtype=np.uint64) for h, _, _ in digests])
-        lines = np.concatenate([np.frombuffer(ln, dtype=np.uint32).astype(np.uint64) + base
-                                for _, ln, base in digests])
+        lines = np.concatenate(
+            [np.frombuffer(ln, dtype=np.uint32).astype(np.uint64) + base for _, ln, base in digests]
+        )
         _duplicates(out, hashes, lines)
     return out
 
 
-def _scan_threads(jobs: Iterator[Job], tokenizer: Any, threads: int,
-                  merge: Callable[[ChunkResult, int], None]) -> None:
+def _scan_threads(
+    jobs: Iterator[Job], tokenizer: Any, threads: int, merge: Callable[[ChunkResult, int], None]
+) -> None:
     """Parse in this thread; count each chunk's new strings in a second one, a chunk behind.
 
     Where worker processes cannot be forked. Costs more CPU than processes (the batch counter
@@ -524,9 +552,15 @@ def _scan_threads(jobs: Iterator[Job], tokenizer: Any, threads: int,
                 counted.cancel()
 
 
-def _scan_processes(jobs: Iterator[Job], n_workers: int, merge: Callable[[ChunkResult, int], None],
-                    can_fork: bool, ahead: list[tuple[int, Parsed]], tokenizer: Any,
-                    meanwhile: Callable[[], None] | None) -> None:
+def _scan_processes(
+    jobs: Iterator[Job],
+    n_workers: int,
+    merge: Callable[[ChunkResult, int], None],
+    can_fork: bool,
+    ahead: list[tuple[int, Parsed]],
+    tokenizer: Any,
+    meanwhile: Callable[[], None] | None,
+) -> None:
     import multiprocessing
 
     # fork is the cheap start, but forking a process with other threads can deadlock the child.
@@ -588,6 +622,7 @@ def _duplicates(out: ScanResult, hashes: Any, lines: Any) -> None:
     out.warning_count += len(repeats)
     room = max(MAX_ISSUES - len(out.warnings), 0)
     shown = np.argsort(dup_lines, kind="stable")[:room]
-    out.warnings.extend((int(dup_lines[i]), "duplicate_example", f"same as line {int(orig_lines[i])}")
-                        for i in shown)
+    out.warnings.extend(
+        (int(dup_lines[i]), "duplicate_example", f"same as line {int(orig_lines[i])}") for i in shown
+    )
     out.warnings.sort(key=lambda w: w[0])

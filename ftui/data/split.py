@@ -25,8 +25,15 @@ def valid_count(n: int, fraction: float) -> int:
     return k
 
 
-def split_file(src: Path, valid_fraction: float, seed: int, train_out: Path | None = None,
-               valid_out: Path | None = None, *, force: bool = False) -> tuple[Path, Path]:
+def split_file(
+    src: Path,
+    valid_fraction: float,
+    seed: int,
+    train_out: Path | None = None,
+    valid_out: Path | None = None,
+    *,
+    force: bool = False,
+) -> tuple[Path, Path]:
     src = check_path(Path(src))
     if not 0 < valid_fraction < 1:
         raise UsageError(f"--valid-fraction must be between 0 and 1, not {valid_fraction}")

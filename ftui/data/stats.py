@@ -13,8 +13,8 @@ from ftui.data.validate import validate_path
 
 
 class Bin(BaseModel):
-    low: int     # inclusive
-    high: int    # inclusive
+    low: int  # inclusive
+    high: int  # inclusive
     count: int
 
 
@@ -47,8 +47,10 @@ def histogram(counts: dict[int, int], bins: int = 10) -> list[Bin]:
         return []
     low, high = min(counts), max(counts)
     width = max(1, -(-(high - low + 1) // bins))
-    out = [Bin(low=low + i * width, high=low + (i + 1) * width - 1, count=0)
-           for i in range(-(-(high - low + 1) // width))]
+    out = [
+        Bin(low=low + i * width, high=low + (i + 1) * width - 1, count=0)
+        for i in range(-(-(high - low + 1) // width))
+    ]
     for value, n in counts.items():
         out[(value - low) // width].count += n
     return out
@@ -81,8 +83,14 @@ def from_report(report: ValidationReport, bins: int = 10) -> DatasetStats:
     )
 
 
-def stats_path(path: Path, *, method: str | None = None, model: str | None = None,
-               tokenizer: Tokenizer | None = None, bins: int = 10,
-               progress: Callable[[int, int], None] | None = None) -> DatasetStats:
+def stats_path(
+    path: Path,
+    *,
+    method: str | None = None,
+    model: str | None = None,
+    tokenizer: Tokenizer | None = None,
+    bins: int = 10,
+    progress: Callable[[int, int], None] | None = None,
+) -> DatasetStats:
     report = validate_path(path, method=method, model=model, tokenizer=tokenizer, progress=progress)
     return from_report(report, bins)

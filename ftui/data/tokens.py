@@ -40,8 +40,8 @@ DEFAULT_ENCODING = "o200k_base"  # every model still fine-tunable uses it
 
 @runtime_checkable
 class Tokenizer(Protocol):
-    name: str           # e.g. "o200k_base" or a Hugging Face tokenizer's name
-    exact: bool         # False when the count is an approximation
+    name: str  # e.g. "o200k_base" or a Hugging Face tokenizer's name
+    exact: bool  # False when the count is an approximation
     max_tokens_per_example: int | None
 
     def count_example(self, example: dict[str, Any]) -> int:
@@ -220,8 +220,13 @@ class OpenAITokenizer(_Accounting):
 
     exact = True
 
-    def __init__(self, encoding: str = DEFAULT_ENCODING, *, max_tokens_per_example: int | None = None,
-                 model: str | None = None) -> None:
+    def __init__(
+        self,
+        encoding: str = DEFAULT_ENCODING,
+        *,
+        max_tokens_per_example: int | None = None,
+        model: str | None = None,
+    ) -> None:
         super().__init__()
         self.name = encoding
         self.model = model
@@ -277,8 +282,11 @@ class OpenAITokenizer(_Accounting):
         return {"name": self.name, "model": self.model, "max_tokens_per_example": self.max_tokens_per_example}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["name"], max_tokens_per_example=state["max_tokens_per_example"],  # type: ignore[misc]
-                      model=state["model"])
+        self.__init__(
+            state["name"],
+            max_tokens_per_example=state["max_tokens_per_example"],  # type: ignore[misc]
+            model=state["model"],
+        )
 
 
 class ApproximateTokenizer(_Accounting):

@@ -30,11 +30,17 @@ def check_path(path: Path) -> Path:
     return path
 
 
-def validate_path(path: Path, *, method: str | None = None, model: str | None = None,
-                  tokenizer: Tokenizer | None = None,
-                  progress: Callable[[int, int], None] | None = None,
-                  epochs: int | None = None, workers: int | None = None,
-                  price_per_1m: float | None = None) -> ValidationReport:
+def validate_path(
+    path: Path,
+    *,
+    method: str | None = None,
+    model: str | None = None,
+    tokenizer: Tokenizer | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    epochs: int | None = None,
+    workers: int | None = None,
+    price_per_1m: float | None = None,
+) -> ValidationReport:
     """Check a JSONL training file in one streaming pass. Raises only for a missing/unreadable path.
 
     `epochs` sets the cost estimate's epochs (default: what OpenAI's "auto" picks); `price_per_1m`
@@ -48,14 +54,27 @@ def validate_path(path: Path, *, method: str | None = None, model: str | None = 
     tok = tokenizer if tokenizer is not None else tokenizer_for(model)
     price = price_for(model)
     legacy_ok = bool(price and price.legacy_completions)
-    result = scan(path, method=chosen, tokenizer=tok, legacy_ok=legacy_ok, progress=progress,
-                  workers=workers, meanwhile=_import_report)
+    result = scan(
+        path,
+        method=chosen,
+        tokenizer=tok,
+        legacy_ok=legacy_ok,
+        progress=progress,
+        workers=workers,
+        meanwhile=_import_report,
+    )
     from ftui.data.report import build_report
 
-    return build_report(path, result, fmt=fmt, method=chosen, model=model, tokenizer=tok, epochs=epochs,
-                        price_per_1m=price_per_1m)
-
-
+    return build_report(
+        path,
+        result,
+        fmt=fmt,
+        method=chosen,
+        model=model,
+        tokenizer=tok,
+        epochs=epochs,
+        price_per_1m=price_per_1m,
+    )
 
 
 def _import_report() -> None:

@@ -45,8 +45,9 @@ def _serve(conn: Any) -> None:
                 getattr(tokenizer_for(None), "encoder", None)
             continue
         try:
-            report = validate_path(Path(path), progress=lambda done, total: conn.send(
-                ("progress", (done, total))), **options)
+            report = validate_path(
+                Path(path), progress=lambda done, total: conn.send(("progress", (done, total))), **options
+            )
             conn.send(("done", report))
         except Exception as exc:
             error = exc if isinstance(exc, FtuiError) else FtuiError(f"{path}: {type(exc).__name__}: {exc}")
@@ -110,8 +111,9 @@ class ValidationProcess:
                 self._start()
                 self._conn.send((None, {}))
 
-    def validate(self, path: Path, *, progress: Callable[[int, int], None] | None = None,
-                 **options: Any) -> ValidationReport:
+    def validate(
+        self, path: Path, *, progress: Callable[[int, int], None] | None = None, **options: Any
+    ) -> ValidationReport:
         with self._lock:
             if self._busy:
                 self._stop()
@@ -132,8 +134,9 @@ class ValidationProcess:
                 else:
                     raise payload
         except (EOFError, OSError):
-            raise FtuiError(f"{path}: validation stopped before the end (a newer one replaced it, "
-                            "or its process ended)") from None
+            raise FtuiError(
+                f"{path}: validation stopped before the end (a newer one replaced it, or its process ended)"
+            ) from None
         finally:
             with self._lock:
                 if self._conn is conn:

@@ -35,8 +35,14 @@ class ServeContext:
     min_examples: int = 10
 
 
-def create_app(provider: Provider, api_key: str | None = None, *, state_dir: Path | None = None,
-               organization: str = "local", min_examples: int = 10) -> FastAPI:
+def create_app(
+    provider: Provider,
+    api_key: str | None = None,
+    *,
+    state_dir: Path | None = None,
+    organization: str = "local",
+    min_examples: int = 10,
+) -> FastAPI:
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
@@ -44,15 +50,16 @@ def create_app(provider: Provider, api_key: str | None = None, *, state_dir: Pat
 
     from ftui.serve import chat, files, jobs, models, uploads
 
-    ctx = ServeContext(provider=provider, state=ServeState(state_dir), organization=organization,
-                       min_examples=min_examples)
+    ctx = ServeContext(
+        provider=provider, state=ServeState(state_dir), organization=organization, min_examples=min_examples
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         ctx.state.close()
 
-    app = FastAPI(title="ftui serve", docs_url=None, redoc_url=None, openapi_url=None,
-                  lifespan=lifespan)
+    app = FastAPI(title="ftui serve", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.ctx = ctx
     for module in (files, uploads, jobs, models, chat):
         app.include_router(module.router(ctx), prefix="/v1")
@@ -70,13 +77,19 @@ def create_app(provider: Provider, api_key: str | None = None, *, state_dir: Pat
             given = request.headers.get("authorization", "")
             scheme, _, token = given.partition(" ")
             if not given:
-                response = error_response(APIError(
-                    401, "You didn't provide an API key. Provide it in an Authorization header "
-                    "(Authorization: Bearer YOUR_KEY).", code="missing_api_key"))
+                response = error_response(
+                    APIError(
+                        401,
+                        "You didn't provide an API key. Provide it in an Authorization header "
+                        "(Authorization: Bearer YOUR_KEY).",
+                        code="missing_api_key",
+                    )
+                )
             elif scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), api_key.encode()):
                 # Never echo the key back: it may be a real secret pasted in the wrong place.
-                response = error_response(APIError(401, "Incorrect API key provided.",
-                                                   code="invalid_api_key"))
+                response = error_response(
+                    APIError(401, "Incorrect API key provided.", code="invalid_api_key")
+                )
             else:
                 response = await call_next(request)
         else:
@@ -98,13 +111,18 @@ def create_app(provider: Provider, api_key: str | None = None, *, state_dir: Pat
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
         param = ".".join(loc) or None
         if first.get("type") == "missing":
-            err = APIError(400, f"Missing required parameter: '{param}'.", param=param,
-                           code="missing_required_parameter")
+            err = APIError(
+                400, f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter"
+            )
         elif first.get("type") == "json_invalid":
             err = APIError(400, "We could not parse the JSON body of your request.", code=None)
         else:
-            err = APIError(400, f"Invalid value for '{param}': {first.get('msg', 'invalid')}.",
-                           param=param, code="invalid_value")
+            err = APIError(
+                400,
+                f"Invalid value for '{param}': {first.get('msg', 'invalid')}.",
+                param=param,
+                code="invalid_value",
+            )
         return error_response(err)
 
     @app.exception_handler(HTTPException)
@@ -113,14 +131,17 @@ def create_app(provider: Provider, api_key: str | None = None, *, state_dir: Pat
             message = f"Invalid URL ({request.method} {request.url.path})"
         else:
             message = str(exc.detail)
-        return JSONResponse(envelope(message), status_code=exc.status_code,
-                            headers={"x-should-retry": "false"})
+        return JSONResponse(
+            envelope(message), status_code=exc.status_code, headers={"x-should-retry": "false"}
+        )
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse(envelope("The server had an error while processing your request.",
-                                     "server_error"), status_code=500,
-                            headers={"x-should-retry": "false"})
+        return JSONResponse(
+            envelope("The server had an error while processing your request.", "server_error"),
+            status_code=500,
+            headers={"x-should-retry": "false"},
+        )
 
     return app

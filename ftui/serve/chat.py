@@ -20,11 +20,16 @@ from ftui.model import ChatMessage, ChatParams
 from ftui.serve.errors import bad_request, from_ftui, model_not_found
 
 if TYPE_CHECKING:
-
     from ftui.serve.app import ServeContext
 
-ROLES = {"system": "system", "developer": "developer", "user": "user", "assistant": "assistant",
-         "tool": "tool", "function": "tool"}
+ROLES = {
+    "system": "system",
+    "developer": "developer",
+    "user": "user",
+    "assistant": "assistant",
+    "tool": "tool",
+    "function": "tool",
+}
 
 
 class ChatRequest(BaseModel):
@@ -52,11 +57,14 @@ def _text(content: Any, n: int) -> str:
                 parts.append(str(part.get("text", "")))
             else:
                 kind = part.get("type") if isinstance(part, dict) else type(part).__name__
-                raise bad_request(f"messages[{n}].content: only text parts are supported by this server "
-                                  f"(got {kind!r}).", param=f"messages[{n}].content")
+                raise bad_request(
+                    f"messages[{n}].content: only text parts are supported by this server (got {kind!r}).",
+                    param=f"messages[{n}].content",
+                )
         return "".join(parts)
-    raise bad_request(f"messages[{n}].content must be a string or a list of parts.",
-                      param=f"messages[{n}].content")
+    raise bad_request(
+        f"messages[{n}].content must be a string or a list of parts.", param=f"messages[{n}].content"
+    )
 
 
 def to_messages(raw: list[dict[str, Any]]) -> list[ChatMessage]:
@@ -64,8 +72,11 @@ def to_messages(raw: list[dict[str, Any]]) -> list[ChatMessage]:
     for n, m in enumerate(raw):
         role = ROLES.get(str(m.get("role")))
         if role is None:
-            raise bad_request(f"Invalid value for 'messages[{n}].role': {m.get('role')!r}.",
-                              param=f"messages[{n}].role", code="invalid_value")
+            raise bad_request(
+                f"Invalid value for 'messages[{n}].role': {m.get('role')!r}.",
+                param=f"messages[{n}].role",
+                code="invalid_value",
+            )
         out.append(ChatMessage(role=role, content=_text(m.get("content"), n)))  # type: ignore[arg-type]
     return out
 
@@ -94,13 +105,19 @@ def router(ctx: ServeContext) -> APIRouter:
     @api.post("/chat/completions", response_model=None)
     async def chat_completions(body: ChatRequest) -> dict[str, Any] | StreamingResponse:
         if (body.n or 1) > 1:
-            raise bad_request("This server returns one choice per request; n must be 1.", param="n",
-                              code="invalid_value")
+            raise bad_request(
+                "This server returns one choice per request; n must be 1.", param="n", code="invalid_value"
+            )
         messages = to_messages(body.messages)
         stop = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
         max_tokens = body.max_completion_tokens or body.max_tokens or 256
-        params = ChatParams(temperature=0.7 if body.temperature is None else body.temperature,
-                            top_p=body.top_p or 1.0, max_tokens=max_tokens, stop=stop, seed=body.seed)
+        params = ChatParams(
+            temperature=0.7 if body.temperature is None else body.temperature,
+            top_p=body.top_p or 1.0,
+            max_tokens=max_tokens,
+            stop=stop,
+            seed=body.seed,
+        )
         pieces = ctx.provider.chat(body.model, messages, params).__aiter__()
         # Pull the first piece before answering, so an unknown model is a 404, not a broken stream.
         try:
@@ -120,22 +137,35 @@ def router(ctx: ServeContext) -> APIRouter:
             async for piece in pieces:
                 text += piece
             return {
-                "id": completion_id, "object": "chat.completion", "created": created, "model": body.model,
-                "choices": [{"index": 0, "finish_reason": finish_reason(text), "logprobs": None,
-                             "message": {"role": "assistant", "content": text, "refusal": None,
-                                         "annotations": []}}],
-                "usage": usage(messages, text), "service_tier": "default",
+                "id": completion_id,
+                "object": "chat.completion",
+                "created": created,
+                "model": body.model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": finish_reason(text),
+                        "logprobs": None,
+                        "message": {"role": "assistant", "content": text, "refusal": None, "annotations": []},
+                    }
+                ],
+                "usage": usage(messages, text),
+                "service_tier": "default",
             }
 
         include_usage = bool((body.stream_options or {}).get("include_usage"))
 
-        def frame(delta: dict[str, Any] | None, reason: str | None = None,
-                  usage_body: dict[str, int] | None = None) -> str:
+        def frame(
+            delta: dict[str, Any] | None, reason: str | None = None, usage_body: dict[str, int] | None = None
+        ) -> str:
             chunk: dict[str, Any] = {
-                "id": completion_id, "object": "chat.completion.chunk", "created": created,
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
                 "model": body.model,
-                "choices": [] if delta is None else
-                [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}],
+                "choices": []
+                if delta is None
+                else [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}],
             }
             if include_usage:
                 chunk["usage"] = usage_body
@@ -162,7 +192,8 @@ def router(ctx: ServeContext) -> APIRouter:
                     await close()
             yield "data: [DONE]\n\n"
 
-        return StreamingResponse(frames(), media_type="text/event-stream",
-                                 headers={"cache-control": "no-cache"})
+        return StreamingResponse(
+            frames(), media_type="text/event-stream", headers={"cache-control": "no-cache"}
+        )
 
     return api

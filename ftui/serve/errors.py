@@ -12,15 +12,27 @@ from ftui.errors import FtuiError, NotFound, NotSupported, ProviderError
 
 # ftui's error codes that mean "the training data is bad": such a job fails the way OpenAI's does
 # (status failed, error.code) instead of the create call being refused.
-DATA_ERROR_CODES = frozenset({
-    "invalid_training_file", "invalid_validation_file", "invalid_n_examples", "invalid_file_format",
-})
+DATA_ERROR_CODES = frozenset(
+    {
+        "invalid_training_file",
+        "invalid_validation_file",
+        "invalid_n_examples",
+        "invalid_file_format",
+    }
+)
 
 
 class APIError(Exception):
-    def __init__(self, status: int, message: str, *, type: str = "invalid_request_error",
-                 param: str | None = None, code: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.type = status, message, type
         self.param, self.code, self.headers = param, code, dict(headers or {})
@@ -29,8 +41,9 @@ class APIError(Exception):
         return envelope(self.message, self.type, self.param, self.code)
 
 
-def envelope(message: str, type: str = "invalid_request_error", param: str | None = None,
-             code: str | None = None) -> dict[str, Any]:
+def envelope(
+    message: str, type: str = "invalid_request_error", param: str | None = None, code: str | None = None
+) -> dict[str, Any]:
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
@@ -43,8 +56,12 @@ def no_such(kind: str, ident: str, param: str = "id") -> APIError:
 
 
 def model_not_found(model: str) -> APIError:
-    return APIError(404, f"The model `{model}` does not exist or you do not have access to it.",
-                    param="model", code="model_not_found")
+    return APIError(
+        404,
+        f"The model `{model}` does not exist or you do not have access to it.",
+        param="model",
+        code="model_not_found",
+    )
 
 
 def from_ftui(exc: FtuiError) -> APIError:
@@ -62,7 +79,12 @@ def from_ftui(exc: FtuiError) -> APIError:
             return APIError(status, message, code=exc.code)
         if status == 429 or exc.retryable:
             # An upstream provider is busy: say so, and let the client back off and retry.
-            return APIError(503 if status != 429 else 429, message, type="server_error", code=exc.code,
-                            headers={"retry-after": "1"})
+            return APIError(
+                503 if status != 429 else 429,
+                message,
+                type="server_error",
+                code=exc.code,
+                headers={"retry-after": "1"},
+            )
         return APIError(400, message, code=exc.code)
     return APIError(400, message)

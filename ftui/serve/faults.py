@@ -34,8 +34,11 @@ class Fault:
     retry_after: float = 0.05  # 429, seconds (sent as retry-after-ms and retry-after)
 
     def matches(self, method: str, path: str) -> bool:
-        return (self.count > 0 and (self.method is None or self.method == method)
-                and (self.route is None or re.search(self.route, path) is not None))
+        return (
+            self.count > 0
+            and (self.method is None or self.method == method)
+            and (self.route is None or re.search(self.route, path) is not None)
+        )
 
 
 @dataclass
@@ -194,16 +197,40 @@ def _with_close(head: bytes) -> bytes:
 
 def _error_response(kind: str, retry_after: float) -> bytes:
     if kind == "429":
-        status, body = "429 Too Many Requests", {"error": {
-            "message": "Rate limit reached (injected by the fault proxy).", "type": "requests",
-            "param": None, "code": "rate_limit_exceeded"}}
+        status, body = (
+            "429 Too Many Requests",
+            {
+                "error": {
+                    "message": "Rate limit reached (injected by the fault proxy).",
+                    "type": "requests",
+                    "param": None,
+                    "code": "rate_limit_exceeded",
+                }
+            },
+        )
         extra = [f"retry-after-ms: {int(retry_after * 1000)}", f"retry-after: {max(1, round(retry_after))}"]
     else:
-        status, body = "500 Internal Server Error", {"error": {
-            "message": "The server had an error (injected by the fault proxy).", "type": "server_error",
-            "param": None, "code": None}}
+        status, body = (
+            "500 Internal Server Error",
+            {
+                "error": {
+                    "message": "The server had an error (injected by the fault proxy).",
+                    "type": "server_error",
+                    "param": None,
+                    "code": None,
+                }
+            },
+        )
         extra = []
     data = json.dumps(body).encode()
-    head = [f"HTTP/1.1 {status}", "content-type: application/json", f"content-length: {len(data)}",
-            "x-request-id: req_fault", *extra, "Connection: close", "", ""]
+    head = [
+        f"HTTP/1.1 {status}",
+        "content-type: application/json",
+        f"content-length: {len(data)}",
+        "x-request-id: req_fault",
+        *extra,
+        "Connection: close",
+        "",
+        "",
+    ]
     return "\r\n".join(head).encode("latin-1") + data

@@ -25,7 +25,6 @@ from ftui.serve.errors import APIError, bad_request, no_such
 from ftui.serve.objects import file_object, list_object, page
 
 if TYPE_CHECKING:
-
     from ftui.serve.app import ServeContext
 
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
@@ -51,13 +50,19 @@ def check_jsonl(path: Path) -> None:
             if not isinstance(value, dict):
                 raise bad_request(
                     "Expected file to have JSONL format, where every line is a valid JSON dictionary. "
-                    f"Line {n} is not a dictionary.", param="file", code="invalid_file_format")
+                    f"Line {n} is not a dictionary.",
+                    param="file",
+                    code="invalid_file_format",
+                )
 
 
 def check_fine_tune_name(filename: str) -> None:
     if not filename.lower().endswith(".jsonl"):
-        raise bad_request(f"Invalid file format for Fine-Tuning API. Must be .jsonl (got {filename!r}).",
-                          param="file", code="invalid_file_format")
+        raise bad_request(
+            f"Invalid file format for Fine-Tuning API. Must be .jsonl (got {filename!r}).",
+            param="file",
+            code="invalid_file_format",
+        )
 
 
 async def provider_upload(ctx: ServeContext, path: Path, purpose: str) -> RemoteFile:
@@ -70,8 +75,14 @@ async def provider_upload(ctx: ServeContext, path: Path, purpose: str) -> Remote
 def result_remote_file(row: dict[str, Any]) -> RemoteFile:
     from datetime import UTC, datetime
 
-    return RemoteFile(id=row["file_id"], provider="serve", filename=row["filename"], bytes=row["bytes"],
-                      purpose="fine-tune-results", created_at=datetime.fromtimestamp(row["created_at"], UTC))
+    return RemoteFile(
+        id=row["file_id"],
+        provider="serve",
+        filename=row["filename"],
+        bytes=row["bytes"],
+        purpose="fine-tune-results",
+        created_at=datetime.fromtimestamp(row["created_at"], UTC),
+    )
 
 
 async def all_files(ctx: ServeContext) -> list[tuple[RemoteFile, int | None]]:
@@ -108,14 +119,25 @@ def router(ctx: ServeContext) -> APIRouter:
             purpose = form.get("purpose")
             upload = form.get("file")
             if not isinstance(purpose, str) or not purpose:
-                raise APIError(400, "Missing required parameter: 'purpose'.", param="purpose",
-                               code="missing_required_parameter")
+                raise APIError(
+                    400,
+                    "Missing required parameter: 'purpose'.",
+                    param="purpose",
+                    code="missing_required_parameter",
+                )
             if purpose not in PURPOSES:
-                raise bad_request(f"Invalid value for 'purpose': {purpose!r}; supported: "
-                                  + ", ".join(PURPOSES) + ".", param="purpose", code="invalid_value")
+                raise bad_request(
+                    f"Invalid value for 'purpose': {purpose!r}; supported: " + ", ".join(PURPOSES) + ".",
+                    param="purpose",
+                    code="invalid_value",
+                )
             if upload is None or isinstance(upload, str):
-                raise APIError(400, "Missing required parameter: 'file'.", param="file",
-                               code="missing_required_parameter")
+                raise APIError(
+                    400,
+                    "Missing required parameter: 'file'.",
+                    param="file",
+                    code="missing_required_parameter",
+                )
             expires_at = _expiry(form.get("expires_after[anchor]"), form.get("expires_after[seconds]"))
             filename = safe_filename(upload.filename)
             folder = ctx.state.root / "incoming" / secrets.token_hex(8)
@@ -124,8 +146,11 @@ def router(ctx: ServeContext) -> APIRouter:
                 path = folder / filename
                 size = await asyncio.to_thread(_spool, upload.file, path)
                 if size > MAX_FILE_BYTES:
-                    raise bad_request("File is larger than 512 MB; use the Uploads API.", param="file",
-                                      code="file_too_large")
+                    raise bad_request(
+                        "File is larger than 512 MB; use the Uploads API.",
+                        param="file",
+                        code="file_too_large",
+                    )
                 remote = await provider_upload(ctx, path, purpose)
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -136,8 +161,9 @@ def router(ctx: ServeContext) -> APIRouter:
         return file_object(remote, expires_at)
 
     @api.get("/files")
-    async def list_files(after: str | None = None, limit: int = 10000, order: str = "desc",
-                         purpose: str | None = None) -> dict[str, Any]:
+    async def list_files(
+        after: str | None = None, limit: int = 10000, order: str = "desc", purpose: str | None = None
+    ) -> dict[str, Any]:
         if not 1 <= limit <= 10000:
             raise bad_request("limit must be between 1 and 10000", param="limit", code="invalid_value")
         if order not in ("asc", "desc"):
@@ -192,13 +218,17 @@ def _expiry(anchor: Any, seconds: Any) -> int | None:
     if anchor is None and seconds is None:
         return None
     if anchor != "created_at":
-        raise bad_request("expires_after[anchor] must be 'created_at'", param="expires_after.anchor",
-                          code="invalid_value")
+        raise bad_request(
+            "expires_after[anchor] must be 'created_at'", param="expires_after.anchor", code="invalid_value"
+        )
     try:
         secs = int(seconds)
     except (TypeError, ValueError):
         secs = -1
     if not 3600 <= secs <= 2592000:
-        raise bad_request("expires_after[seconds] must be between 3600 and 2592000",
-                          param="expires_after.seconds", code="invalid_value")
+        raise bad_request(
+            "expires_after[seconds] must be between 3600 and 2592000",
+            param="expires_after.seconds",
+            code="invalid_value",
+        )
     return int(time.time()) + secs

@@ -26,7 +26,6 @@ from ftui.serve.files import all_files
 from ftui.serve.objects import checkpoint_object, event_object, job_object, list_object, page
 
 if TYPE_CHECKING:
-
     from ftui.serve.app import ServeContext
 
 # Files bigger than this are left to the provider's validator rather than counted here.
@@ -71,8 +70,9 @@ def _hyperparameters(values: dict[str, Any], where: str) -> Hyperparameters:
         if ok:
             ok = (value > low if exclusive else value >= low) and value <= high
         if not ok:
-            raise bad_request(f"Invalid value for '{where}.{key}': {value!r}.", param=f"{where}.{key}",
-                              code="invalid_value")
+            raise bad_request(
+                f"Invalid value for '{where}.{key}': {value!r}.", param=f"{where}.{key}", code="invalid_value"
+            )
         known[key] = kind(value)
     return Hyperparameters(**known, extra=extra)
 
@@ -81,8 +81,9 @@ def _spec(body: CreateJob) -> JobSpec:
     method = body.method or {}
     kind = method.get("type", "supervised")
     if kind not in ("supervised", "dpo", "reinforcement"):
-        raise bad_request(f"Invalid value for 'method.type': {kind!r}.", param="method.type",
-                          code="invalid_value")
+        raise bad_request(
+            f"Invalid value for 'method.type': {kind!r}.", param="method.type", code="invalid_value"
+        )
     settings = method.get(kind) or {}
     if not isinstance(settings, dict):
         raise bad_request(f"'method.{kind}' must be an object.", param=f"method.{kind}")
@@ -91,26 +92,43 @@ def _spec(body: CreateJob) -> JobSpec:
         raise bad_request("hyperparameters must be an object.", param="hyperparameters")
     grader = settings.get("grader")
     if kind == "reinforcement" and not isinstance(grader, dict):
-        raise bad_request("Missing required parameter: 'method.reinforcement.grader'.",
-                          param="method.reinforcement.grader", code="missing_required_parameter")
+        raise bad_request(
+            "Missing required parameter: 'method.reinforcement.grader'.",
+            param="method.reinforcement.grader",
+            code="missing_required_parameter",
+        )
     if kind == "reinforcement" and body.validation_file is None:
         raise bad_request("Reinforcement fine-tuning needs a validation_file.", param="validation_file")
     metadata = body.metadata or {}
     if len(metadata) > 16 or any(len(k) > 64 or len(v) > 512 for k, v in metadata.items()):
-        raise bad_request("metadata holds at most 16 pairs; keys up to 64 and values up to 512 "
-                          "characters.", param="metadata", code="invalid_value")
+        raise bad_request(
+            "metadata holds at most 16 pairs; keys up to 64 and values up to 512 characters.",
+            param="metadata",
+            code="invalid_value",
+        )
     if grader is not None and settings.get("response_format") is not None:
         grader = {**grader, "response_format": settings["response_format"]}
-    return JobSpec(base_model=body.model, training_file=body.training_file,
-                   validation_file=body.validation_file, method=kind,
-                   hyperparameters=_hyperparameters(hp, f"method.{kind}.hyperparameters"),
-                   suffix=body.suffix, seed=body.seed, metadata=metadata,
-                   integrations=body.integrations or [], grader=grader)
+    return JobSpec(
+        base_model=body.model,
+        training_file=body.training_file,
+        validation_file=body.validation_file,
+        method=kind,
+        hyperparameters=_hyperparameters(hp, f"method.{kind}.hyperparameters"),
+        suffix=body.suffix,
+        seed=body.seed,
+        metadata=metadata,
+        integrations=body.integrations or [],
+        grader=grader,
+    )
 
 
 def _event(message: str, at: datetime, n: int, level: str = "info") -> JobEvent:
-    return JobEvent(id=f"ftevent-{int(at.timestamp() * 1e9) + n:020d}{secrets.token_hex(2)}",
-                    created_at=at, level=level, message=message)  # type: ignore[arg-type]
+    return JobEvent(
+        id=f"ftevent-{int(at.timestamp() * 1e9) + n:020d}{secrets.token_hex(2)}",
+        created_at=at,
+        level=level,
+        message=message,
+    )  # type: ignore[arg-type]
 
 
 def _count_examples(content: bytes) -> int:
@@ -120,8 +138,9 @@ def _count_examples(content: bytes) -> int:
 def _metadata_filter(query: Any) -> tuple[bool, dict[str, str]]:
     """`metadata=null` (jobs without metadata) and `metadata[k]=v` pairs."""
     wants_null = query.get("metadata") == "null"
-    pairs = {k[len("metadata["):-1]: v for k, v in query.items()
-             if k.startswith("metadata[") and k.endswith("]")}
+    pairs = {
+        k[len("metadata[") : -1]: v for k, v in query.items() if k.startswith("metadata[") and k.endswith("]")
+    }
     return wants_null, pairs
 
 
@@ -143,7 +162,8 @@ def router(ctx: ServeContext) -> APIRouter:
             if csv is None:
                 return []
             file_id = "file-" + "".join(
-                _ALNUM[b % len(_ALNUM)] for b in hashlib.sha256(job.id.encode()).digest()[:24])
+                _ALNUM[b % len(_ALNUM)] for b in hashlib.sha256(job.id.encode()).digest()[:24]
+            )
             state.add_result_file(file_id, job.id, "step_metrics.csv", base64.b64encode(csv))
             return [file_id]
         return [row["file_id"]]
@@ -162,17 +182,31 @@ def router(ctx: ServeContext) -> APIRouter:
 
     async def fail_job(body: CreateJob, spec: JobSpec, code: str, message: str, param: str) -> Job:
         at = datetime.now(UTC)
-        job = Job(id="ftjob-" + "".join(secrets.choice(_ALNUM) for _ in range(24)),
-                  provider=provider.name, status="failed", base_model=body.model, method=spec.method,
-                  created_at=at, finished_at=at, error=JobError(code=code, message=message, param=param),
-                  hyperparameters=spec.hyperparameters, training_file=spec.training_file,
-                  validation_file=spec.validation_file, suffix=spec.suffix, seed=spec.seed,
-                  metadata=spec.metadata, raw={"integrations": spec.integrations})
+        job = Job(
+            id="ftjob-" + "".join(secrets.choice(_ALNUM) for _ in range(24)),
+            provider=provider.name,
+            status="failed",
+            base_model=body.model,
+            method=spec.method,
+            created_at=at,
+            finished_at=at,
+            error=JobError(code=code, message=message, param=param),
+            hyperparameters=spec.hyperparameters,
+            training_file=spec.training_file,
+            validation_file=spec.validation_file,
+            suffix=spec.suffix,
+            seed=spec.seed,
+            metadata=spec.metadata,
+            raw={"integrations": spec.integrations},
+        )
         validating = f"Validating training file: {spec.training_file}"
         if spec.validation_file:
             validating += f" and validation file: {spec.validation_file}"
-        events = [_event(f"Created fine-tuning job: {job.id}", at, 0), _event(validating, at, 1),
-                  _event(message, at, 2, "error")]
+        events = [
+            _event(f"Created fine-tuning job: {job.id}", at, 0),
+            _event(validating, at, 1),
+            _event(message, at, 2, "error"),
+        ]
         state.add_failed_job(job, events)
         return job
 
@@ -187,16 +221,21 @@ def router(ctx: ServeContext) -> APIRouter:
             if file_id not in files:
                 raise bad_request(f"invalid {param}: {file_id}", param=param)
             if files[file_id].purpose != "fine-tune":
-                raise bad_request(f"File {file_id} has purpose {files[file_id].purpose!r}; fine-tuning "
-                                  "needs a file uploaded with purpose 'fine-tune'.", param=param)
+                raise bad_request(
+                    f"File {file_id} has purpose {files[file_id].purpose!r}; fine-tuning "
+                    "needs a file uploaded with purpose 'fine-tune'.",
+                    param=param,
+                )
         training = files[spec.training_file]
         if training.bytes <= COUNT_LIMIT_BYTES:
             n = _count_examples(await provider.file_content(training.id))
             if n < ctx.min_examples:
-                message = (f"Training file has {n} example(s), but must have at least "
-                           f"{ctx.min_examples} examples")
-                return await render(await fail_job(body, spec, "invalid_n_examples", message,
-                                                   "training_file"))
+                message = (
+                    f"Training file has {n} example(s), but must have at least {ctx.min_examples} examples"
+                )
+                return await render(
+                    await fail_job(body, spec, "invalid_n_examples", message, "training_file")
+                )
         try:
             job = await provider.create_job(spec)
         except NotFound as exc:
@@ -205,8 +244,9 @@ def router(ctx: ServeContext) -> APIRouter:
             if exc.code not in DATA_ERROR_CODES:
                 raise
             param = "validation_file" if exc.code == "invalid_validation_file" else "training_file"
-            return await render(await fail_job(body, spec, exc.code or "invalid_training_file", str(exc),
-                                               param))
+            return await render(
+                await fail_job(body, spec, exc.code or "invalid_training_file", str(exc), param)
+            )
         return await render(job)
 
     @api.get("/fine_tuning/jobs")
@@ -232,9 +272,11 @@ def router(ctx: ServeContext) -> APIRouter:
     async def act(job_id: str, verb: str) -> dict[str, Any]:
         job = await get_job(job_id)
         if state.failed_job(job_id) or (job.done and verb != "resume"):
-            raise bad_request(f"Job {job_id} has already {'finished' if job.done else 'stopped'} "
-                              f"(status {job.status}); it cannot be {verb}ed.",
-                              param="fine_tuning_job_id")
+            raise bad_request(
+                f"Job {job_id} has already {'finished' if job.done else 'stopped'} "
+                f"(status {job.status}); it cannot be {verb}ed.",
+                param="fine_tuning_job_id",
+            )
         return await render(await getattr(provider, verb)(job_id))
 
     @api.post("/fine_tuning/jobs/{fine_tuning_job_id}/cancel")
@@ -262,8 +304,9 @@ def router(ctx: ServeContext) -> APIRouter:
         return list_object(items, more)
 
     @api.get("/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints")
-    async def checkpoints(fine_tuning_job_id: str, after: str | None = None,
-                          limit: int = 10) -> dict[str, Any]:
+    async def checkpoints(
+        fine_tuning_job_id: str, after: str | None = None, limit: int = 10
+    ) -> dict[str, Any]:
         if state.failed_job(fine_tuning_job_id):
             return list_object([], False, ids=True)
         await get_job(fine_tuning_job_id)

@@ -14,7 +14,6 @@ from ftui.serve.errors import bad_request, model_not_found
 from ftui.serve.objects import list_object, model_object, owner_of
 
 if TYPE_CHECKING:
-
     from ftui.serve.app import ServeContext
 
 CHECKPOINT_MARK = ":ckpt-step-"
@@ -55,8 +54,9 @@ def router(ctx: ServeContext) -> APIRouter:
     async def delete_model(model: str) -> dict[str, Any]:
         await find(model)
         if not model.startswith("ft:"):
-            raise bad_request(f"Only fine-tuned models can be deleted; {model} is a base model.",
-                              param="model")
+            raise bad_request(
+                f"Only fine-tuned models can be deleted; {model} is a base model.", param="model"
+            )
         try:
             await ctx.provider.delete_model(model)
         except NotFound:

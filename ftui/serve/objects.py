@@ -12,8 +12,16 @@ from typing import Any
 
 from ftui.model import Checkpoint, Job, JobEvent, MetricPoint, RemoteFile
 
-METRIC_KEYS = ("step", "total_steps", "train_loss", "train_mean_token_accuracy", "valid_loss",
-               "valid_mean_token_accuracy", "full_valid_loss", "full_valid_mean_token_accuracy")
+METRIC_KEYS = (
+    "step",
+    "total_steps",
+    "train_loss",
+    "train_mean_token_accuracy",
+    "valid_loss",
+    "valid_mean_token_accuracy",
+    "full_valid_loss",
+    "full_valid_mean_token_accuracy",
+)
 CHECKPOINT_METRIC_KEYS = tuple(k for k in METRIC_KEYS if k != "total_steps")
 
 
@@ -23,8 +31,12 @@ def ts(value: datetime | None) -> int | None:
 
 def file_object(f: RemoteFile, expires_at: int | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "id": f.id, "object": "file", "bytes": f.bytes, "created_at": ts(f.created_at),
-        "filename": f.filename, "purpose": f.purpose,
+        "id": f.id,
+        "object": "file",
+        "bytes": f.bytes,
+        "created_at": ts(f.created_at),
+        "filename": f.filename,
+        "purpose": f.purpose,
         "status": f.status if f.status in ("uploaded", "processed", "error") else "processed",
     }
     if expires_at is not None:  # the spec types it integer, not nullable: absent when unset
@@ -50,9 +62,11 @@ def _raw(job: Job, key: str) -> Any:
 
 def hyperparameters_of(job: Job) -> dict[str, Any]:
     hp = job.hyperparameters
-    values: dict[str, Any] = {"batch_size": hp.batch_size,
-                              "learning_rate_multiplier": hp.learning_rate_multiplier,
-                              "n_epochs": hp.n_epochs}
+    values: dict[str, Any] = {
+        "batch_size": hp.batch_size,
+        "learning_rate_multiplier": hp.learning_rate_multiplier,
+        "n_epochs": hp.n_epochs,
+    }
     if job.method == "dpo":
         values["beta"] = hp.beta if hp.beta is not None else "auto"
     resolved = _raw(job, "resolved_hyperparameters")
@@ -69,8 +83,7 @@ def job_object(job: Job, organization: str, result_files: list[str] | None = Non
     if job.method == "reinforcement" and isinstance(grader, dict):
         method["reinforcement"]["grader"] = grader
     error: dict[str, Any] = (
-        {"code": job.error.code, "message": job.error.message, "param": job.error.param}
-        if job.error else {}
+        {"code": job.error.code, "message": job.error.message, "param": job.error.param} if job.error else {}
     )
     succeeded = job.status == "succeeded"
     return {
@@ -109,8 +122,12 @@ def metrics_data(m: MetricPoint, keys: tuple[str, ...] = METRIC_KEYS) -> dict[st
 def event_object(e: JobEvent) -> dict[str, Any]:
     metrics = e.type == "metrics" and e.metrics is not None
     return {
-        "object": "fine_tuning.job.event", "id": e.id, "created_at": ts(e.created_at),
-        "level": e.level, "message": e.message, "type": "metrics" if metrics else "message",
+        "object": "fine_tuning.job.event",
+        "id": e.id,
+        "created_at": ts(e.created_at),
+        "level": e.level,
+        "message": e.message,
+        "type": "metrics" if metrics else "message",
         "data": metrics_data(e.metrics) if metrics and e.metrics else {},
     }
 
@@ -119,15 +136,24 @@ def checkpoint_object(c: Checkpoint) -> dict[str, Any]:
     metrics = metrics_data(c.metrics, CHECKPOINT_METRIC_KEYS) if c.metrics else {}
     metrics.setdefault("step", c.step)
     return {
-        "object": "fine_tuning.job.checkpoint", "id": c.id, "created_at": ts(c.created_at),
+        "object": "fine_tuning.job.checkpoint",
+        "id": c.id,
+        "created_at": ts(c.created_at),
         "fine_tuned_model_checkpoint": c.fine_tuned_model_checkpoint,
-        "fine_tuning_job_id": c.job_id, "step_number": c.step, "metrics": metrics,
+        "fine_tuning_job_id": c.job_id,
+        "step_number": c.step,
+        "metrics": metrics,
     }
 
 
 def model_object(model_id: str, created: int, owned_by: str) -> dict[str, Any]:
-    return {"id": model_id, "object": "model", "created": created, "owned_by": owned_by,
-            "shutdown_date": None}
+    return {
+        "id": model_id,
+        "object": "model",
+        "created": created,
+        "owned_by": owned_by,
+        "shutdown_date": None,
+    }
 
 
 def owner_of(model_id: str, organization: str) -> str:
@@ -152,7 +178,7 @@ def page(items: list[dict[str, Any]], after: str | None, limit: int) -> tuple[li
     if after:
         for n, item in enumerate(items):
             if item["id"] == after:
-                items = items[n + 1:]
+                items = items[n + 1 :]
                 break
         else:
             items = []

@@ -1,10 +1,10 @@
 """What the server holds that the provider does not, on disk so a restart loses nothing.
 
-    <data>/serve/serve.db           uploads and their parts, file expiry, result files, and jobs
-                                    the server failed itself (bad training data, as OpenAI does)
-    <data>/serve/uploads/<id>/      the parts of a pending Upload, one file each
-    <data>/serve/results/<file-id>  result files (base64 CSV, as OpenAI serves them)
-    <data>/serve/incoming/          multipart uploads on their way to the provider
+<data>/serve/serve.db           uploads and their parts, file expiry, result files, and jobs
+                                the server failed itself (bad training data, as OpenAI does)
+<data>/serve/uploads/<id>/      the parts of a pending Upload, one file each
+<data>/serve/results/<file-id>  result files (base64 CSV, as OpenAI serves them)
+<data>/serve/incoming/          multipart uploads on their way to the provider
 """
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ class ServeState:
         for sub in ("uploads", "results", "incoming"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self.db = sqlite3.connect(self.root / "serve.db", timeout=30, isolation_level=None,
-                                  check_same_thread=False)
+        self.db = sqlite3.connect(
+            self.root / "serve.db", timeout=30, isolation_level=None, check_same_thread=False
+        )
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)
@@ -67,10 +68,24 @@ class ServeState:
         return self.root / "uploads" / upload_id
 
     def add_upload(self, row: dict[str, Any]) -> None:
-        self._exec("INSERT INTO uploads VALUES (:id,:filename,:purpose,:bytes,:mime_type,:created_at,"
-                   ":expires_at,:status,:file_id)", tuple(row[k] for k in (
-                       "id", "filename", "purpose", "bytes", "mime_type", "created_at", "expires_at",
-                       "status", "file_id")))
+        self._exec(
+            "INSERT INTO uploads VALUES (:id,:filename,:purpose,:bytes,:mime_type,:created_at,"
+            ":expires_at,:status,:file_id)",
+            tuple(
+                row[k]
+                for k in (
+                    "id",
+                    "filename",
+                    "purpose",
+                    "bytes",
+                    "mime_type",
+                    "created_at",
+                    "expires_at",
+                    "status",
+                    "file_id",
+                )
+            ),
+        )
         self.upload_dir(row["id"]).mkdir(parents=True, exist_ok=True)
 
     def upload(self, upload_id: str) -> dict[str, Any] | None:
@@ -84,8 +99,10 @@ class ServeState:
         return upload
 
     def set_upload_status(self, upload_id: str, status: str, file_id: str | None = None) -> None:
-        self._exec("UPDATE uploads SET status=?, file_id=COALESCE(?, file_id) WHERE id=?",
-                   (status, file_id, upload_id))
+        self._exec(
+            "UPDATE uploads SET status=?, file_id=COALESCE(?, file_id) WHERE id=?",
+            (status, file_id, upload_id),
+        )
         if status != "pending":
             shutil.rmtree(self.upload_dir(upload_id), ignore_errors=True)
 
@@ -129,8 +146,10 @@ class ServeState:
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(content)
         tmp.replace(path)
-        self._exec("INSERT OR REPLACE INTO result_files VALUES (?,?,?,?,?)",
-                   (file_id, job_id, filename, len(content), int(time.time())))
+        self._exec(
+            "INSERT OR REPLACE INTO result_files VALUES (?,?,?,?,?)",
+            (file_id, job_id, filename, len(content), int(time.time())),
+        )
 
     def delete_result_file(self, file_id: str) -> None:
         self._exec("DELETE FROM result_files WHERE file_id=?", (file_id,))
@@ -138,9 +157,15 @@ class ServeState:
 
     # jobs the server failed itself ---------------------------------------------------------
     def add_failed_job(self, job: Job, events: list[JobEvent]) -> None:
-        self._exec("INSERT INTO failed_jobs VALUES (?,?,?,?)", (
-            job.id, job.created_at.timestamp(), job.model_dump_json(),
-            json.dumps([e.model_dump(mode="json") for e in events])))
+        self._exec(
+            "INSERT INTO failed_jobs VALUES (?,?,?,?)",
+            (
+                job.id,
+                job.created_at.timestamp(),
+                job.model_dump_json(),
+                json.dumps([e.model_dump(mode="json") for e in events]),
+            ),
+        )
 
     def failed_jobs(self) -> list[Job]:
         rows = self._exec("SELECT body FROM failed_jobs").fetchall()
@@ -150,5 +175,7 @@ class ServeState:
         row = self._exec("SELECT * FROM failed_jobs WHERE id=?", (job_id,)).fetchone()
         if row is None:
             return None
-        return (Job.model_validate_json(row["body"]),
-                [JobEvent.model_validate(e) for e in json.loads(row["events"])])
+        return (
+            Job.model_validate_json(row["body"]),
+            [JobEvent.model_validate(e) for e in json.loads(row["events"])],
+        )

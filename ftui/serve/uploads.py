@@ -25,7 +25,6 @@ from ftui.serve.files import (
 )
 
 if TYPE_CHECKING:
-
     from ftui.serve.app import ServeContext
 
 MAX_UPLOAD_BYTES = 8 * 1024**3
@@ -48,9 +47,17 @@ class CompleteUpload(BaseModel):
 
 
 def upload_object(row: dict[str, Any], file: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"id": row["id"], "object": "upload", "bytes": row["bytes"], "created_at": row["created_at"],
-            "filename": row["filename"], "purpose": row["purpose"], "status": row["status"],
-            "expires_at": row["expires_at"], "file": file}
+    return {
+        "id": row["id"],
+        "object": "upload",
+        "bytes": row["bytes"],
+        "created_at": row["created_at"],
+        "filename": row["filename"],
+        "purpose": row["purpose"],
+        "status": row["status"],
+        "expires_at": row["expires_at"],
+        "file": file,
+    }
 
 
 def _assemble(folder: Path, part_ids: list[str], dest: Path, md5: str | None) -> int:
@@ -65,8 +72,9 @@ def _assemble(folder: Path, part_ids: list[str], dest: Path, md5: str | None) ->
                     if digest:
                         digest.update(chunk)
     if digest and md5 and digest.hexdigest() != md5.lower():
-        raise bad_request("The md5 checksum of the uploaded parts does not match `md5`.", param="md5",
-                          code="invalid_value")
+        raise bad_request(
+            "The md5 checksum of the uploaded parts does not match `md5`.", param="md5", code="invalid_value"
+        )
     return size
 
 
@@ -98,17 +106,26 @@ def router(ctx: ServeContext) -> APIRouter:
     @api.post("/uploads")
     async def create_upload(body: CreateUpload) -> dict[str, Any]:
         if body.purpose not in PURPOSES:
-            raise bad_request(f"Invalid value for 'purpose': {body.purpose!r}.", param="purpose",
-                              code="invalid_value")
+            raise bad_request(
+                f"Invalid value for 'purpose': {body.purpose!r}.", param="purpose", code="invalid_value"
+            )
         if body.bytes > MAX_UPLOAD_BYTES:
             raise bad_request("An Upload can hold at most 8 GB.", param="bytes", code="invalid_value")
         filename = safe_filename(body.filename)
         if body.purpose == "fine-tune":
             check_fine_tune_name(filename)
         now = int(time.time())
-        row = {"id": "upload_" + secrets.token_hex(12), "filename": filename, "purpose": body.purpose,
-               "bytes": body.bytes, "mime_type": body.mime_type, "created_at": now,
-               "expires_at": now + UPLOAD_TTL, "status": "pending", "file_id": None}
+        row = {
+            "id": "upload_" + secrets.token_hex(12),
+            "filename": filename,
+            "purpose": body.purpose,
+            "bytes": body.bytes,
+            "mime_type": body.mime_type,
+            "created_at": now,
+            "expires_at": now + UPLOAD_TTL,
+            "status": "pending",
+            "file_id": None,
+        }
         state.add_upload(row)
         return upload_object(row)
 
@@ -119,8 +136,12 @@ def router(ctx: ServeContext) -> APIRouter:
         try:
             data = form.get("data")
             if data is None or isinstance(data, str):
-                raise APIError(400, "Missing required parameter: 'data'.", param="data",
-                               code="missing_required_parameter")
+                raise APIError(
+                    400,
+                    "Missing required parameter: 'data'.",
+                    param="data",
+                    code="missing_required_parameter",
+                )
             part_id = "part_" + secrets.token_hex(12)
             dest = state.upload_dir(upload_id) / part_id
             size = await asyncio.to_thread(_write_part, data.file, dest)
@@ -138,14 +159,16 @@ def router(ctx: ServeContext) -> APIRouter:
         known = state.parts(upload_id)
         for part_id in body.part_ids:
             if part_id not in known:
-                raise bad_request(f"Part {part_id} does not belong to upload {upload_id}.",
-                                  param="part_ids")
+                raise bad_request(f"Part {part_id} does not belong to upload {upload_id}.", param="part_ids")
         if len(set(body.part_ids)) != len(body.part_ids):
             raise bad_request("part_ids lists a part more than once.", param="part_ids")
         total = sum(known[p] for p in body.part_ids)
         if total != row["bytes"]:
-            raise bad_request(f"The parts hold {total} bytes, but the upload declared {row['bytes']}.",
-                              param="bytes", code="invalid_value")
+            raise bad_request(
+                f"The parts hold {total} bytes, but the upload declared {row['bytes']}.",
+                param="bytes",
+                code="invalid_value",
+            )
         folder = state.upload_dir(upload_id)
         assembled = folder / "assembled" / row["filename"]
         assembled.parent.mkdir(exist_ok=True)

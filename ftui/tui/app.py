@@ -92,10 +92,19 @@ class FtuiApp(App[None]):
         "ctrl+q": "Quit",
     }
 
-    def __init__(self, session: Session | None = None, *, config_path: str | PathLike[str] | None = None,
-                 profile: str | None = None, poll_interval: float = POLL_EVERY, jobs_limit: int = 100,
-                 clock: Callable[[], datetime] | None = None, folder: Path | None = None,
-                 bell: bool = False, initial_view: str = "jobs") -> None:
+    def __init__(
+        self,
+        session: Session | None = None,
+        *,
+        config_path: str | PathLike[str] | None = None,
+        profile: str | None = None,
+        poll_interval: float = POLL_EVERY,
+        jobs_limit: int = 100,
+        clock: Callable[[], datetime] | None = None,
+        folder: Path | None = None,
+        bell: bool = False,
+        initial_view: str = "jobs",
+    ) -> None:
         super().__init__()
         # Without a session, one is opened from config_path/profile off the UI thread after the
         # first frame (see open_session).
@@ -192,8 +201,9 @@ class FtuiApp(App[None]):
         else:
             self.call_from_thread(self.log_line, f"warning: {text}")
 
-    @work(thread=True, group="session", exclusive=True, exit_on_error=False,
-          description="opening the profile")
+    @work(
+        thread=True, group="session", exclusive=True, exit_on_error=False, description="opening the profile"
+    )
     def open_session(self) -> None:
         """Validate the config and profile and load the plugin registry, off the UI thread."""
         try:
@@ -251,8 +261,9 @@ class FtuiApp(App[None]):
         provider = await self.get_provider()
         return await self.bridge.call(getattr(provider, verb), *args, **kwargs)
 
-    async def stream_chat(self, model: str, messages: list[ChatMessage],
-                          params: ChatParams) -> AsyncIterator[str]:
+    async def stream_chat(
+        self, model: str, messages: list[ChatMessage], params: ChatParams
+    ) -> AsyncIterator[str]:
         provider = await self.get_provider()
         async for piece in self.bridge.stream(lambda: provider.chat(model, messages, params)):
             yield piece
@@ -361,8 +372,13 @@ class FtuiApp(App[None]):
         detail = f" → {job.fine_tuned_model}" if job.fine_tuned_model else ""
         if job.error:
             detail = f": {job.error.message}"
-        self.notify(f"{job.id} {job.status}{detail}", title=f"Job {job.status}", severity=severity,
-                    timeout=10, markup=False)
+        self.notify(
+            f"{job.id} {job.status}{detail}",
+            title=f"Job {job.status}",
+            severity=severity,
+            timeout=10,
+            markup=False,
+        )
         self.log_line(f"job {job.id} {job.status}{detail}")
         if self.bell_on:
             self.bell()
@@ -384,8 +400,12 @@ class FtuiApp(App[None]):
         self._focus_view(view)
 
     def _focus_view(self, view: str) -> None:
-        target = {"datasets": "#ds-files", "jobs": "#jobs-table", "metrics": "#checkpoints",
-                  "playground": "#prompt"}[view]
+        target = {
+            "datasets": "#ds-files",
+            "jobs": "#jobs-table",
+            "metrics": "#checkpoints",
+            "playground": "#prompt",
+        }[view]
         self.query_one(target).focus()
 
     @on(TabbedContent.TabActivated)
@@ -477,8 +497,11 @@ class FtuiApp(App[None]):
             self.switch_profile(command.arg)
         elif command.action == "theme" and command.arg:
             if command.arg not in self.available_themes:
-                self.notify(f"no theme {command.arg!r}; themes: " + ", ".join(sorted(self.available_themes)),
-                            severity="error", markup=False)
+                self.notify(
+                    f"no theme {command.arg!r}; themes: " + ", ".join(sorted(self.available_themes)),
+                    severity="error",
+                    markup=False,
+                )
             else:
                 self.theme = command.arg
         elif command.action == "bell":

@@ -6,10 +6,21 @@ from dataclasses import dataclass
 
 VIEWS = ("datasets", "jobs", "metrics", "playground")
 VIEW_ALIASES = {
-    "d": "datasets", "ds": "datasets", "data": "datasets", "dataset": "datasets", "datasets": "datasets",
-    "j": "jobs", "job": "jobs", "jobs": "jobs",
-    "m": "metrics", "metric": "metrics", "metrics": "metrics",
-    "p": "playground", "pg": "playground", "chat": "playground", "playground": "playground",
+    "d": "datasets",
+    "ds": "datasets",
+    "data": "datasets",
+    "dataset": "datasets",
+    "datasets": "datasets",
+    "j": "jobs",
+    "job": "jobs",
+    "jobs": "jobs",
+    "m": "metrics",
+    "metric": "metrics",
+    "metrics": "metrics",
+    "p": "playground",
+    "pg": "playground",
+    "chat": "playground",
+    "playground": "playground",
 }
 HELP = (
     ":jobs [/filter]  :datasets  :metrics [JOB]  :playground  :profile NAME  :theme NAME  "

@@ -20,8 +20,9 @@ class FtuiCommands(Provider):
         app: FtuiApp = self.app  # type: ignore[assignment]
         commands: list[tuple[str, str, object]] = []
         for name in app.profile_names():
-            commands.append((f"Profile: {name}", "Switch every pane to this profile",
-                             partial(app.switch_profile, name)))
+            commands.append(
+                (f"Profile: {name}", "Switch every pane to this profile", partial(app.switch_profile, name))
+            )
         for view in VIEWS:
             commands.append((f"View: {view.title()}", f"Show the {view} pane", partial(app.show_view, view)))
         commands.append(("New fine-tuning job", "Open the job form", app.action_new_job))

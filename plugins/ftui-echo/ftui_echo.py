@@ -30,8 +30,12 @@ class EchoProvider(Provider):
     async def base_models(self) -> list[BaseModelInfo]:
         return [BaseModelInfo(id="echo-1", provider=self.name, description="repeats you")]
 
-    async def chat(self, model: str, messages: list[ChatMessage],  # type: ignore[override]
-                   params: ChatParams | None = None) -> AsyncIterator[str]:
+    async def chat(
+        self,
+        model: str,
+        messages: list[ChatMessage],  # type: ignore[override]
+        params: ChatParams | None = None,
+    ) -> AsyncIterator[str]:
         assert isinstance(self.settings, EchoSettings)
         last = next((m.content for m in reversed(messages) if m.role == "user"), "")
         yield self.settings.prefix

@@ -11,8 +11,9 @@ from ftui_azure.settings import AzureMLSettings, AzureSettings
 class AzureOpenAIProvider(Provider):
     name = "azure"
     description = "Azure OpenAI fine-tuning (v1 or dated API), ARM deployments"
-    capabilities = frozenset({"supervised", "dpo", "reinforcement", "pause", "checkpoints", "deploy",
-                              "stream", "upload"})
+    capabilities = frozenset(
+        {"supervised", "dpo", "reinforcement", "pause", "checkpoints", "deploy", "stream", "upload"}
+    )
     settings_model = AzureSettings
     requires: ClassVar[tuple[str, ...]] = ("openai", "azure.identity")
     extra = "azure"

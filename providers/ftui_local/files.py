@@ -37,8 +37,9 @@ class FileStore:
             raise NotFound("file", file_id)
         return self.root / f"{file_id}.json"
 
-    def upload(self, path: Path, purpose: str = "fine-tune",
-               progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    def upload(
+        self, path: Path, purpose: str = "fine-tune", progress: Callable[[int, int], None] | None = None
+    ) -> dict[str, Any]:
         path = Path(path)
         try:
             total = path.stat().st_size
@@ -65,8 +66,14 @@ class FileStore:
             raise
         if progress and total == 0:
             progress(0, 0)
-        meta = {"id": file_id, "filename": path.name, "bytes": done, "sha256": digest.hexdigest(),
-                "purpose": purpose, "created_at": utcnow()}
+        meta = {
+            "id": file_id,
+            "filename": path.name,
+            "bytes": done,
+            "sha256": digest.hexdigest(),
+            "purpose": purpose,
+            "created_at": utcnow(),
+        }
         write_json_atomic(self.root / f"{file_id}.json", meta)
         return meta
 

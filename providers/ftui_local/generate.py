@@ -55,8 +55,9 @@ def prompt_ids(tokenizer: Any, messages: list[dict[str, Any]]) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
-def count_tokens(base_model: str, messages: list[dict[str, Any]] | None = None,
-                 text: str | None = None) -> int:
+def count_tokens(
+    base_model: str, messages: list[dict[str, Any]] | None = None, text: str | None = None
+) -> int:
     """Prompt tokens for `messages` (chat template included), or tokens of a plain `text`."""
     from ftui_local import models
 
@@ -77,10 +78,18 @@ def _held_back(text: str, stops: list[str]) -> int:
     return keep
 
 
-def stream_chat(base_model: str, adapter: str | Path | None, messages: list[dict[str, Any]], *,
-                temperature: float = 0.7, top_p: float = 1.0, max_tokens: int = 256,
-                stop: list[str] | None = None, seed: int | None = None,
-                device: str = "auto") -> Iterator[str]:
+def stream_chat(
+    base_model: str,
+    adapter: str | Path | None,
+    messages: list[dict[str, Any]],
+    *,
+    temperature: float = 0.7,
+    top_p: float = 1.0,
+    max_tokens: int = 256,
+    stop: list[str] | None = None,
+    seed: int | None = None,
+    device: str = "auto",
+) -> Iterator[str]:
     """Yield the reply in pieces as the model writes it. Temperature 0 is greedy decoding."""
     import torch
     from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
@@ -96,8 +105,12 @@ def stream_chat(base_model: str, adapter: str | Path | None, messages: list[dict
 
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
     kwargs: dict[str, Any] = dict(
-        input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_tokens, streamer=streamer,
-        stopping_criteria=StoppingCriteriaList([Halt()]), pad_token_id=tokenizer.pad_token_id,
+        input_ids=ids,
+        attention_mask=torch.ones_like(ids),
+        max_new_tokens=max_tokens,
+        streamer=streamer,
+        stopping_criteria=StoppingCriteriaList([Halt()]),
+        pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
     )
     if temperature and temperature > 0:

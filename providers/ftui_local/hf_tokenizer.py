@@ -28,11 +28,13 @@ class HFTokenizer:
     def _chat(self, messages: Any, tools: Any = None, generation_prompt: bool = False) -> int:
         from ftui_local.train_data import normalize_messages
 
-        plain = [{"role": m["role"], "content": m["content"]}
-                 for m in normalize_messages(messages, "example")]
+        plain = [
+            {"role": m["role"], "content": m["content"]} for m in normalize_messages(messages, "example")
+        ]
         kwargs = {"tools": tools} if tools else {}
-        text = self._tok.apply_chat_template(plain, tokenize=False, add_generation_prompt=generation_prompt,
-                                             **kwargs)
+        text = self._tok.apply_chat_template(
+            plain, tokenize=False, add_generation_prompt=generation_prompt, **kwargs
+        )
         return len(self._tok(text, add_special_tokens=False)["input_ids"])
 
     def _text(self, text: Any) -> int:

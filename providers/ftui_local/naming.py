@@ -1,9 +1,9 @@
 """Ids and model names of local jobs, shaped like OpenAI's so users and scripts recognise them.
 
-    job        ftjob-<24 alphanumerics>
-    file       file-<24 alphanumerics>
-    model      ft:<base>:local:<suffix>:<first 8 of the job's random part>
-    checkpoint ft:<base>:local:<suffix>:<8>:ckpt-step-<N>      (id: ftckpt_<24 hex>)
+job        ftjob-<24 alphanumerics>
+file       file-<24 alphanumerics>
+model      ft:<base>:local:<suffix>:<first 8 of the job's random part>
+checkpoint ft:<base>:local:<suffix>:<8>:ckpt-step-<N>      (id: ftckpt_<24 hex>)
 """
 
 from __future__ import annotations

@@ -94,10 +94,14 @@ class LocalProvider(Provider):
                 elif isinstance(entry, dict):
                     out.append(BaseModelInfo.model_validate({"provider": self.name, **entry}))
                 else:
-                    out.append(BaseModelInfo(
-                        id=_field(entry, "id") or _field(entry, "name"), provider=self.name,
-                        description=_field(entry, "description", "") or "",
-                        context_length=_field(entry, "context_length")))
+                    out.append(
+                        BaseModelInfo(
+                            id=_field(entry, "id") or _field(entry, "name"),
+                            provider=self.name,
+                            description=_field(entry, "description", "") or "",
+                            context_length=_field(entry, "context_length"),
+                        )
+                    )
             return out
 
         return await asyncio.to_thread(load)
@@ -108,10 +112,15 @@ class LocalProvider(Provider):
             for jd in self.manager.all_dirs():
                 spec, state = jd.read_spec(), jd.read_state()
                 if state.get("status") == "succeeded" and jd.adapter_dir.exists():
-                    out.append(BaseModelInfo(
-                        id=spec["fine_tuned_model"], provider=self.name, fine_tuned=True,
-                        methods=[spec.get("method", "supervised")],
-                        description=f"{spec.get('base_model')} + LoRA adapter from {jd.job_id}"))
+                    out.append(
+                        BaseModelInfo(
+                            id=spec["fine_tuned_model"],
+                            provider=self.name,
+                            fine_tuned=True,
+                            methods=[spec.get("method", "supervised")],
+                            description=f"{spec.get('base_model')} + LoRA adapter from {jd.job_id}",
+                        )
+                    )
             return out
 
         return await asyncio.to_thread(load)
@@ -131,10 +140,13 @@ class LocalProvider(Provider):
             base = jd.read_spec()["base_model"]
             if step is None:
                 if jd.read_state().get("status") != "succeeded" or not jd.adapter_dir.exists():
-                    raise ProviderError(f"model {model} is not available: its job {jd.job_id} is "
-                                        f"{jd.read_state().get('status')} or its adapter was deleted; "
-                                        "chat with one of its checkpoints instead",
-                                        code="model_not_ready", status=404)
+                    raise ProviderError(
+                        f"model {model} is not available: its job {jd.job_id} is "
+                        f"{jd.read_state().get('status')} or its adapter was deleted; "
+                        "chat with one of its checkpoints instead",
+                        code="model_not_ready",
+                        status=404,
+                    )
                 return base, str(jd.adapter_dir)
             for ckpt in jd.checkpoints():
                 if ckpt["step"] == step:
@@ -167,12 +179,19 @@ class LocalProvider(Provider):
 
     # -- files ------------------------------------------------------------------------------
     def _remote_file(self, meta: dict[str, Any]) -> RemoteFile:
-        return RemoteFile(id=meta["id"], provider=self.name, filename=meta["filename"],
-                          bytes=meta["bytes"], purpose=meta.get("purpose", "fine-tune"),
-                          created_at=_parse_time(meta["created_at"]), sha256=meta.get("sha256"))
+        return RemoteFile(
+            id=meta["id"],
+            provider=self.name,
+            filename=meta["filename"],
+            bytes=meta["bytes"],
+            purpose=meta.get("purpose", "fine-tune"),
+            created_at=_parse_time(meta["created_at"]),
+            sha256=meta.get("sha256"),
+        )
 
-    async def upload(self, path: Path, purpose: str = "fine-tune",
-                     progress: Progress | None = None) -> RemoteFile:
+    async def upload(
+        self, path: Path, purpose: str = "fine-tune", progress: Progress | None = None
+    ) -> RemoteFile:
         meta = await asyncio.to_thread(self.file_store.upload, Path(path), purpose, progress)
         return self._remote_file(meta)
 
@@ -212,19 +231,20 @@ class LocalProvider(Provider):
         base = resolve_base(spec.base_model)
         display_base = Path(base).name if base != spec.base_model and Path(base).is_dir() else base
         train_path = self._dataset_path(spec.training_file, "training_file")
-        report = self._validate(train_path, spec.training_file, spec.method, base,
-                                "invalid_training_file")
+        report = self._validate(train_path, spec.training_file, spec.method, base, "invalid_training_file")
         valid_path = None
         if spec.validation_file:
             valid_path = self._dataset_path(spec.validation_file, "validation_file")
-            self._validate(valid_path, spec.validation_file, spec.method, base,
-                           "invalid_validation_file")
+            self._validate(valid_path, spec.validation_file, spec.method, base, "invalid_validation_file")
         init_from = None
         if spec.init_from:
             _, init_from = self.resolve_model(spec.init_from)
             if init_from is None:
-                raise ProviderError(f"init_from: {spec.init_from} is a base model; name a fine-tuned "
-                                    "model or checkpoint", code="invalid_init_from", status=400)
+                raise ProviderError(
+                    f"init_from: {spec.init_from} is a base model; name a fine-tuned model or checkpoint",
+                    code="invalid_init_from",
+                    status=400,
+                )
 
         manager = self.manager
         jd = manager.new_dir()
@@ -238,9 +258,11 @@ class LocalProvider(Provider):
                 valid_path = jd.path / "validation.jsonl"
             examples = _field(report, "examples")
             tokens = _field(_field(report, "tokens"), "total")
-            note = f"Validated training file {spec.training_file}" + (
-                f": {examples} examples" if examples is not None else "") + (
-                f", {tokens} tokens" if tokens is not None else "")
+            note = (
+                f"Validated training file {spec.training_file}"
+                + (f": {examples} examples" if examples is not None else "")
+                + (f", {tokens} tokens" if tokens is not None else "")
+            )
             record = {
                 "base_model": base,
                 "method": spec.method,
@@ -273,7 +295,7 @@ class LocalProvider(Provider):
         dirs = manager.all_dirs()
         if after is not None:
             ids = [d.job_id for d in dirs]
-            dirs = dirs[ids.index(after) + 1:] if after in ids else []
+            dirs = dirs[ids.index(after) + 1 :] if after in ids else []
         return [manager.to_job(d) for d in dirs[:limit]]
 
     async def jobs(self, limit: int = 20, after: str | None = None) -> list[Job]:
@@ -311,21 +333,30 @@ class LocalProvider(Provider):
         return await asyncio.to_thread(self.manager.checkpoints, job_id)
 
     # -- inference --------------------------------------------------------------------------
-    def chat(self, model: str, messages: list[ChatMessage],
-             params: ChatParams | None = None) -> AsyncIterator[str]:
+    def chat(
+        self, model: str, messages: list[ChatMessage], params: ChatParams | None = None
+    ) -> AsyncIterator[str]:
         return self._chat(model, messages, params or ChatParams())
 
-    async def _chat(self, model: str, messages: list[ChatMessage],
-                    params: ChatParams) -> AsyncIterator[str]:
+    async def _chat(self, model: str, messages: list[ChatMessage], params: ChatParams) -> AsyncIterator[str]:
         base, adapter = await asyncio.to_thread(self.resolve_model, model)
 
         def start() -> Any:
             from ftui_local.generate import stream_chat
 
-            return iter(stream_chat(base, adapter, [m.model_dump() for m in messages],
-                                    temperature=params.temperature, top_p=params.top_p,
-                                    max_tokens=params.max_tokens, stop=params.stop, seed=params.seed,
-                                    device=self.settings.device))
+            return iter(
+                stream_chat(
+                    base,
+                    adapter,
+                    [m.model_dump() for m in messages],
+                    temperature=params.temperature,
+                    top_p=params.top_p,
+                    max_tokens=params.max_tokens,
+                    stop=params.stop,
+                    seed=params.seed,
+                    device=self.settings.device,
+                )
+            )
 
         pieces = await asyncio.to_thread(start)
         done = object()
@@ -353,5 +384,8 @@ class LocalProvider(Provider):
         return self._tokenizers[base]
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "device": self.settings.device,
-                "max_concurrent_jobs": self.settings.max_concurrent_jobs}
+        return {
+            **super().describe(),
+            "device": self.settings.device,
+            "max_concurrent_jobs": self.settings.max_concurrent_jobs,
+        }

@@ -48,6 +48,7 @@ def _is_main() -> bool:
 
 # ---- the run ----------------------------------------------------------------------------------
 
+
 def run(job_dir: Path) -> int:
     """Train the job in `job_dir`; 0 on success (also after a requested pause or cancel), 1 on failure."""
     from ftui_local.train_callback import StopFlag
@@ -141,8 +142,10 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
         raise FtuiError(f"{job.spec_path}: missing or empty job spec")
     method = spec.get("method", "supervised")
     if method == "reinforcement":
-        raise FtuiError("reinforcement fine-tuning needs graders, which the local provider does not have "
-                        "yet; use method supervised or dpo")
+        raise FtuiError(
+            "reinforcement fine-tuning needs graders, which the local provider does not have "
+            "yet; use method supervised or dpo"
+        )
     if method not in ("supervised", "dpo"):
         raise FtuiError(f"{job.spec_path}: field 'method' must be supervised or dpo, not {method!r}")
     for field in ("base_model", "training_path"):
@@ -151,8 +154,9 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
 
     state = job.read_state()
     if is_main:
-        job.update_state(status="running", pid=os.getpid(), started_at=state.get("started_at") or utcnow(),
-                         error=None)
+        job.update_state(
+            status="running", pid=os.getpid(), started_at=state.get("started_at") or utcnow(), error=None
+        )
 
     from ftui_local import models
     from ftui_local.train_data import load_dpo, load_sft
@@ -167,14 +171,23 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
 
     if method == "supervised":
         train_rows, dropped = load_sft(spec["training_path"], tokenizer, max_len_hint)
-        valid_rows = load_sft(spec["validation_path"], tokenizer, max_len_hint)[0] if spec.get(
-            "validation_path") else None
+        valid_rows = (
+            load_sft(spec["validation_path"], tokenizer, max_len_hint)[0]
+            if spec.get("validation_path")
+            else None
+        )
     else:
         train_rows, dropped = load_dpo(spec["training_path"]), 0
         valid_rows = load_dpo(spec["validation_path"]) if spec.get("validation_path") else None
 
-    resolved = resolve(hp, method=method, n_examples=len(train_rows), context_length=ctx,
-                       vocab_size=len(tokenizer), on_gpu=device == "cuda")
+    resolved = resolve(
+        hp,
+        method=method,
+        n_examples=len(train_rows),
+        context_length=ctx,
+        vocab_size=len(tokenizer),
+        on_gpu=device == "cuda",
+    )
     checkpoint = _latest_checkpoint(job.checkpoints_dir) if spec.get("resume") else None
     if is_main:
         job.update_state(resolved_hyperparameters=resolved.model_dump())
@@ -186,8 +199,11 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
                 job.append_event("No checkpoint to resume from; training starts over", level="warn")
             job.append_event("Fine-tuning job started")
         if dropped:
-            job.append_event(f"{dropped} training example(s) skipped: nothing left to learn within "
-                             f"max_length={max_len_hint}", level="warn")
+            job.append_event(
+                f"{dropped} training example(s) skipped: nothing left to learn within "
+                f"max_length={max_len_hint}",
+                level="warn",
+            )
     if stop.value == "cancel" or job.control() == "cancel":
         if is_main:
             _finish_cancelled(job)
@@ -201,8 +217,21 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
     init_from = spec.get("init_from")
     model = models.load_model(base, "cpu", adapter=init_from, trainable=True)
     model.train()
-    trainer = _build_trainer(job, method, model, tokenizer, train_rows, valid_rows, resolved, seed, device,
-                             spec, stop, is_main, init_from is not None)
+    trainer = _build_trainer(
+        job,
+        method,
+        model,
+        tokenizer,
+        train_rows,
+        valid_rows,
+        resolved,
+        seed,
+        device,
+        spec,
+        stop,
+        is_main,
+        init_from is not None,
+    )
     callback = trainer._ftui_callback
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
@@ -213,16 +242,23 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
         return 0
     if callback.outcome == "pause":
         job.update_state(status="paused", step=trainer.state.global_step)
-        job.append_event(f"Fine-tuning job paused at step {trainer.state.global_step}; "
-                         "resume continues from its checkpoint")
+        job.append_event(
+            f"Fine-tuning job paused at step {trainer.state.global_step}; "
+            "resume continues from its checkpoint"
+        )
         job.clear_control()
         return 0
 
     _save_adapter(trainer, tokenizer, job.adapter_dir)
     _write_result_csv(job)
     tokens = _trained_tokens(trainer, train_rows, resolved.n_epochs)
-    job.update_state(status="succeeded", finished_at=utcnow(), trained_tokens=tokens,
-                     step=trainer.state.global_step, epoch=round(trainer.state.epoch or 0, 4))
+    job.update_state(
+        status="succeeded",
+        finished_at=utcnow(),
+        trained_tokens=tokens,
+        step=trainer.state.global_step,
+        epoch=round(trainer.state.epoch or 0, 4),
+    )
     name = spec.get("fine_tuned_model") or str(job.adapter_dir)
     job.append_event(f"New fine-tuned model created: {name}")
     job.append_event("The job has successfully completed")
@@ -230,9 +266,21 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
     return 0
 
 
-def _build_trainer(job: JobDir, method: str, model: Any, tokenizer: Any, train_rows: list[dict[str, Any]],
-                   valid_rows: list[dict[str, Any]] | None, resolved: Any, seed: int, device: str,
-                   spec: dict[str, Any], stop: Any, is_main: bool, from_adapter: bool) -> Any:
+def _build_trainer(
+    job: JobDir,
+    method: str,
+    model: Any,
+    tokenizer: Any,
+    train_rows: list[dict[str, Any]],
+    valid_rows: list[dict[str, Any]] | None,
+    resolved: Any,
+    seed: int,
+    device: str,
+    spec: dict[str, Any],
+    stop: Any,
+    is_main: bool,
+    from_adapter: bool,
+) -> Any:
     import warnings
 
     from datasets import Dataset
@@ -241,8 +289,9 @@ def _build_trainer(job: JobDir, method: str, model: Any, tokenizer: Any, train_r
     from ftui_local.train_callback import JobCallback
 
     # trl still spells it gradient_checkpointing; transformers 5 warns on every use. Noise in worker.log.
-    warnings.filterwarnings("ignore", message=r".*gradient_checkpointing` is deprecated",
-                            category=FutureWarning)
+    warnings.filterwarnings(
+        "ignore", message=r".*gradient_checkpointing` is deprecated", category=FutureWarning
+    )
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     per_step = resolved.batch_size * resolved.gradient_accumulation_steps * world
@@ -276,9 +325,17 @@ def _build_trainer(job: JobDir, method: str, model: Any, tokenizer: Any, train_r
         common.update(eval_strategy="steps", eval_steps=max(1, total // 10))
     if common["bf16"] and device == "cpu":
         _bf16_base_weights(model)
-    peft_config = None if from_adapter else LoraConfig(
-        r=resolved.lora_r, lora_alpha=resolved.lora_alpha, lora_dropout=resolved.lora_dropout,
-        target_modules="all-linear", task_type="CAUSAL_LM")
+    peft_config = (
+        None
+        if from_adapter
+        else LoraConfig(
+            r=resolved.lora_r,
+            lora_alpha=resolved.lora_alpha,
+            lora_dropout=resolved.lora_dropout,
+            target_modules="all-linear",
+            task_type="CAUSAL_LM",
+        )
+    )
     callback = JobCallback(job, stop, is_main=is_main)
 
     if method == "supervised":
@@ -300,17 +357,29 @@ def _build_trainer(job: JobDir, method: str, model: Any, tokenizer: Any, train_r
             assistant_only_loss=False,
             completion_only_loss=False,
         )
-        trainer = FtuiSFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(train_rows),
-                                 eval_dataset=Dataset.from_list(valid_rows) if valid_rows else None,
-                                 processing_class=tokenizer, peft_config=peft_config, callbacks=[callback])
+        trainer = FtuiSFTTrainer(
+            model=model,
+            args=config,
+            train_dataset=Dataset.from_list(train_rows),
+            eval_dataset=Dataset.from_list(valid_rows) if valid_rows else None,
+            processing_class=tokenizer,
+            peft_config=peft_config,
+            callbacks=[callback],
+        )
     else:
         from trl import DPOConfig, DPOTrainer
 
         config = DPOConfig(**common, beta=resolved.beta, max_length=resolved.max_length)
-        trainer = DPOTrainer(model=model, ref_model=None, args=config,
-                             train_dataset=Dataset.from_list(train_rows),
-                             eval_dataset=Dataset.from_list(valid_rows) if valid_rows else None,
-                             processing_class=tokenizer, peft_config=peft_config, callbacks=[callback])
+        trainer = DPOTrainer(
+            model=model,
+            ref_model=None,
+            args=config,
+            train_dataset=Dataset.from_list(train_rows),
+            eval_dataset=Dataset.from_list(valid_rows) if valid_rows else None,
+            processing_class=tokenizer,
+            peft_config=peft_config,
+            callbacks=[callback],
+        )
     if device == "cpu":
         from ftui_local.train_dropout import install
 
@@ -341,8 +410,12 @@ def _trained_tokens(trainer: Any, train_rows: list[dict[str, Any]], n_epochs: in
     data = trainer.train_dataset
     columns = getattr(data, "column_names", None) or []
     if "chosen_input_ids" in columns:
-        per_epoch = sum(2 * len(p) + len(c) + len(r) for p, c, r in zip(
-            data["prompt_input_ids"], data["chosen_input_ids"], data["rejected_input_ids"], strict=True))
+        per_epoch = sum(
+            2 * len(p) + len(c) + len(r)
+            for p, c, r in zip(
+                data["prompt_input_ids"], data["chosen_input_ids"], data["rejected_input_ids"], strict=True
+            )
+        )
         return per_epoch * n_epochs
     return sum(r.get("length", 0) for r in train_rows) * n_epochs
 
@@ -365,9 +438,12 @@ def _write_result_csv(job: JobDir) -> None:
         if event.get("type") != "metrics" or not m:
             continue
         row = rows.setdefault(int(m["step"]), {"step": int(m["step"])})
-        for src, dst in (("train_loss", "train_loss"), ("train_mean_token_accuracy", "train_accuracy"),
-                         ("valid_loss", "valid_loss"),
-                         ("valid_mean_token_accuracy", "valid_mean_token_accuracy")):
+        for src, dst in (
+            ("train_loss", "train_loss"),
+            ("train_mean_token_accuracy", "train_accuracy"),
+            ("valid_loss", "valid_loss"),
+            ("valid_mean_token_accuracy", "valid_mean_token_accuracy"),
+        ):
             if m.get(src) is not None:
                 row[dst] = m[src]
     tmp = job.result_csv.with_name(".result.csv.tmp")
@@ -380,6 +456,7 @@ def _write_result_csv(job: JobDir) -> None:
 
 
 # ---- SageMaker --------------------------------------------------------------------------------
+
 
 def _hp_value(v: Any) -> Any:
     # SageMaker passes every hyperparameter as a string; "3" and "0.5" mean numbers, "auto" stays.
@@ -405,15 +482,26 @@ def sagemaker_job_dir(env: dict[str, str] | None = None) -> tuple[Path, Path | N
 
     validation = env.get("SM_CHANNEL_VALIDATION")
     out = Path(env.get("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data")) / "ftui-job"
-    known = {"base_model", "method", "n_epochs", "batch_size", "learning_rate_multiplier", "beta", "seed",
-             "fine_tuned_model", "device", "suffix"}
+    known = {
+        "base_model",
+        "method",
+        "n_epochs",
+        "batch_size",
+        "learning_rate_multiplier",
+        "beta",
+        "seed",
+        "fine_tuned_model",
+        "device",
+        "suffix",
+    }
     spec = {
         "job_id": env.get("TRAINING_JOB_NAME", "sagemaker"),
         "base_model": hps.get("base_model") or hps.get("model") or "smollm2-135m-instruct",
         "method": hps.get("method", "supervised"),
         "training_path": str(first_file(train_channel)),
-        "validation_path": (str(first_file(Path(validation)))
-                            if validation and Path(validation).is_dir() else None),
+        "validation_path": (
+            str(first_file(Path(validation))) if validation and Path(validation).is_dir() else None
+        ),
         "hyperparameters": {
             **{k: hps[k] for k in ("n_epochs", "batch_size", "learning_rate_multiplier", "beta") if k in hps},
             "extra": {k: v for k, v in hps.items() if k not in known and k != "model"},

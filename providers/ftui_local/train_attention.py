@@ -52,16 +52,36 @@ def use_varlen(model: Any) -> bool:
     return True
 
 
-def _varlen_mask(*, batch_size: int, q_length: int, kv_length: int, q_offset: Any = 0, kv_offset: Any = 0,
-                 attention_mask: Any = None, **kwargs: Any) -> Any:
+def _varlen_mask(
+    *,
+    batch_size: int,
+    q_length: int,
+    kv_length: int,
+    q_offset: Any = 0,
+    kv_offset: Any = 0,
+    attention_mask: Any = None,
+    **kwargs: Any,
+) -> Any:
     from transformers.masking_utils import sdpa_mask
 
     # A single row with no padding mask and no cached prefix: the attention splits it itself.
-    if (attention_mask is None and batch_size == 1 and q_length == kv_length
-            and int(q_offset) == 0 and int(kv_offset) == 0):
+    if (
+        attention_mask is None
+        and batch_size == 1
+        and q_length == kv_length
+        and int(q_offset) == 0
+        and int(kv_offset) == 0
+    ):
         return None
-    return sdpa_mask(batch_size=batch_size, q_length=q_length, kv_length=kv_length, q_offset=q_offset,
-                     kv_offset=kv_offset, attention_mask=attention_mask, **kwargs)
+    return sdpa_mask(
+        batch_size=batch_size,
+        q_length=q_length,
+        kv_length=kv_length,
+        q_offset=q_offset,
+        kv_offset=kv_offset,
+        attention_mask=attention_mask,
+        **kwargs,
+    )
 
 
 def _segment_lengths(length: int, kwargs: dict[str, Any]) -> list[int] | None:
@@ -72,8 +92,12 @@ def _segment_lengths(length: int, kwargs: dict[str, Any]) -> list[int] | None:
             return [b - a for a, b in itertools.pairwise(bounds)]
         return None
     position_ids = kwargs.get("position_ids")
-    if position_ids is None or position_ids.shape[-1] != length or position_ids.dim() > 2 or (
-            position_ids.dim() == 2 and position_ids.shape[0] != 1):
+    if (
+        position_ids is None
+        or position_ids.shape[-1] != length
+        or position_ids.dim() > 2
+        or (position_ids.dim() == 2 and position_ids.shape[0] != 1)
+    ):
         return None
     import torch
 
@@ -84,20 +108,43 @@ def _segment_lengths(length: int, kwargs: dict[str, Any]) -> list[int] | None:
     return [b - a for a, b in itertools.pairwise(bounds)]
 
 
-def varlen_sdpa(module: Any, query: Any, key: Any, value: Any, attention_mask: Any, dropout: float = 0.0,
-                scaling: float | None = None, is_causal: bool | None = None,
-                **kwargs: Any) -> tuple[Any, None]:
+def varlen_sdpa(
+    module: Any,
+    query: Any,
+    key: Any,
+    value: Any,
+    attention_mask: Any,
+    dropout: float = 0.0,
+    scaling: float | None = None,
+    is_causal: bool | None = None,
+    **kwargs: Any,
+) -> tuple[Any, None]:
     from transformers.integrations.sdpa_attention import repeat_kv, sdpa_attention_forward
 
     length = query.shape[2]
     lengths = None
-    if (attention_mask is None and query.shape[0] == 1 and key.shape[2] == length and length > 1
-            and kwargs.get("position_bias") is None and kwargs.get("cache") is None
-            and (is_causal if is_causal is not None else getattr(module, "is_causal", True))):
+    if (
+        attention_mask is None
+        and query.shape[0] == 1
+        and key.shape[2] == length
+        and length > 1
+        and kwargs.get("position_bias") is None
+        and kwargs.get("cache") is None
+        and (is_causal if is_causal is not None else getattr(module, "is_causal", True))
+    ):
         lengths = _segment_lengths(length, kwargs)
     if lengths is None or len(lengths) < 2:
-        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout,
-                                      scaling=scaling, is_causal=is_causal, **kwargs)
+        return sdpa_attention_forward(
+            module,
+            query,
+            key,
+            value,
+            attention_mask,
+            dropout=dropout,
+            scaling=scaling,
+            is_causal=is_causal,
+            **kwargs,
+        )
     import torch
     import torch.nn.functional as F
 
@@ -108,9 +155,12 @@ def varlen_sdpa(module: Any, query: Any, key: Any, value: Any, attention_mask: A
     if dtype == torch.bfloat16 and query.device.type == "cpu":
         # torch's CPU attention kernels are about 3x slower in bf16 than in fp32 here, casts included.
         query, key, value = query.float(), key.float(), value.float()
-    parts = zip(query.split(lengths, dim=2), key.split(lengths, dim=2), value.split(lengths, dim=2),
-                strict=True)
+    parts = zip(
+        query.split(lengths, dim=2), key.split(lengths, dim=2), value.split(lengths, dim=2), strict=True
+    )
     with torch.autocast(query.device.type, enabled=False):  # autocast would cast back to bf16
-        outputs = [F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, scale=scaling, is_causal=True)
-                   for q, k, v in parts]
+        outputs = [
+            F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, scale=scaling, is_causal=True)
+            for q, k, v in parts
+        ]
     return torch.cat(outputs, dim=2).transpose(1, 2).to(dtype).contiguous(), None

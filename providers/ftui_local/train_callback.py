@@ -17,11 +17,23 @@ from transformers import TrainerCallback
 from ftui_local.jobdir import JobDir
 
 # trl's log keys mapped to OpenAI's metric names.
-_TRAIN_KEYS = {"loss": "train_loss", "mean_token_accuracy": "train_mean_token_accuracy",
-               "learning_rate": "learning_rate"}
+_TRAIN_KEYS = {
+    "loss": "train_loss",
+    "mean_token_accuracy": "train_mean_token_accuracy",
+    "learning_rate": "learning_rate",
+}
 _VALID_KEYS = {"eval_loss": "valid_loss", "eval_mean_token_accuracy": "valid_mean_token_accuracy"}
-_SKIP = {"epoch", "step", "num_input_tokens_seen", "total_flos", "num_tokens", "train_runtime",
-         "train_tokens_per_second", "train_samples_per_second", "train_steps_per_second"}
+_SKIP = {
+    "epoch",
+    "step",
+    "num_input_tokens_seen",
+    "total_flos",
+    "num_tokens",
+    "train_runtime",
+    "train_tokens_per_second",
+    "train_samples_per_second",
+    "train_steps_per_second",
+}
 _CODES = {None: 0, "pause": 1, "cancel": 2}
 _NAMES = {v: k for k, v in _CODES.items()}
 
@@ -70,8 +82,9 @@ class JobCallback(TrainerCallback):
         self._t0 = time.monotonic()
         self._tokens0 = state.num_input_tokens_seen
         if self.is_main:
-            self.job.update_state(step=state.global_step, total_steps=state.max_steps,
-                                  epoch=round(state.epoch or 0, 4))
+            self.job.update_state(
+                step=state.global_step, total_steps=state.max_steps, epoch=round(state.epoch or 0, 4)
+            )
 
     def on_step_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
         wanted = self._decision()
@@ -100,19 +113,30 @@ class JobCallback(TrainerCallback):
         if not is_train and "eval_loss" not in logs:
             return  # the end-of-training summary
         step = state.global_step
-        point: dict[str, Any] = {"step": step, "total_steps": state.max_steps,
-                                 "epoch": round(state.epoch or 0, 4)}
+        point: dict[str, Any] = {
+            "step": step,
+            "total_steps": state.max_steps,
+            "epoch": round(state.epoch or 0, 4),
+        }
         keys = _TRAIN_KEYS if is_train else _VALID_KEYS
         for src, dst in keys.items():
             if src in logs:
                 point[dst] = _finite(logs[src])
-        extra = {k: _finite(v) for k, v in logs.items()
-                 if k not in keys and k not in _SKIP and not k.startswith("eval_") and _finite(v) is not None}
+        extra = {
+            k: _finite(v)
+            for k, v in logs.items()
+            if k not in keys and k not in _SKIP and not k.startswith("eval_") and _finite(v) is not None
+        }
         if not is_train:
-            extra = {k.removeprefix("eval_"): _finite(v) for k, v in logs.items()
-                     if k.startswith("eval_") and k not in _VALID_KEYS and _finite(v) is not None
-                     and k not in ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second",
-                                   "eval_num_tokens")}
+            extra = {
+                k.removeprefix("eval_"): _finite(v)
+                for k, v in logs.items()
+                if k.startswith("eval_")
+                and k not in _VALID_KEYS
+                and _finite(v) is not None
+                and k
+                not in ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second", "eval_num_tokens")
+            }
         if extra:
             point["extra"] = extra
         if is_train:
@@ -121,8 +145,14 @@ class JobCallback(TrainerCallback):
             if tokens and self._tokens0 is not None and now > self._t0:
                 point["tokens_per_second"] = round((tokens - self._tokens0) / (now - self._t0), 2)
             self._t0, self._tokens0 = now, tokens
-        for k in ("train_loss", "train_mean_token_accuracy", "valid_loss", "valid_mean_token_accuracy",
-                  "learning_rate", "tokens_per_second"):
+        for k in (
+            "train_loss",
+            "train_mean_token_accuracy",
+            "valid_loss",
+            "valid_mean_token_accuracy",
+            "learning_rate",
+            "tokens_per_second",
+        ):
             point.setdefault(k, None)
         self.last_metrics = point
         print("FTUI_METRICS " + json.dumps(point), flush=True)
@@ -134,8 +164,11 @@ class JobCallback(TrainerCallback):
                 message += f", token accuracy={point['train_mean_token_accuracy']:.2f}"
         else:
             vl = point.get("valid_loss")
-            message = f"Step {step}/{state.max_steps}: validation loss={vl:.2f}" if vl is not None else (
-                f"Step {step}/{state.max_steps}: validation done")
+            message = (
+                f"Step {step}/{state.max_steps}: validation loss={vl:.2f}"
+                if vl is not None
+                else (f"Step {step}/{state.max_steps}: validation done")
+            )
         self.job.append_event(message)
         self.job.append_event(f"Step {step} metrics", type="metrics", metrics=point)
         self.job.update_state(step=step, total_steps=state.max_steps, epoch=point["epoch"])

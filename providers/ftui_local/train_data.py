@@ -70,8 +70,9 @@ def normalize_messages(messages: Any, where: str, field: str = "messages") -> li
 def _render(tokenizer: Any, messages: list[dict[str, Any]], tools: Any, generation_prompt: bool) -> str:
     plain = [{"role": m["role"], "content": m["content"]} for m in messages]
     kwargs = {"tools": tools} if tools else {}
-    return tokenizer.apply_chat_template(plain, tokenize=False, add_generation_prompt=generation_prompt,
-                                         **kwargs)
+    return tokenizer.apply_chat_template(
+        plain, tokenize=False, add_generation_prompt=generation_prompt, **kwargs
+    )
 
 
 def _spans(tokenizer: Any, messages: list[dict[str, Any]], tools: Any) -> tuple[str, list[tuple[int, int]]]:
@@ -100,8 +101,10 @@ def encode_chat(tokenizer: Any, messages: list[dict[str, Any]], tools: Any = Non
     if getattr(tokenizer, "is_fast", False):
         enc = tokenizer(full, add_special_tokens=False, return_offsets_mapping=True)
         ids = enc["input_ids"]
-        labels = [tid if any(s <= start < e for s, e in spans) else IGNORE
-                  for tid, (start, _end) in zip(ids, enc["offset_mapping"], strict=True)]
+        labels = [
+            tid if any(s <= start < e for s, e in spans) else IGNORE
+            for tid, (start, _end) in zip(ids, enc["offset_mapping"], strict=True)
+        ]
         return {"input_ids": ids, "labels": labels}
     # Slow tokenizers have no offsets: tokenize piece by piece along the span borders.
     ids, labels, pos = [], [], 0
@@ -149,8 +152,10 @@ def load_sft(path: str | Path, tokenizer: Any, max_length: int) -> tuple[list[di
         enc["length"] = len(enc["input_ids"])
         rows.append(enc)
     if not rows:
-        raise FtuiError(f"{path}: no example left to train on (empty file, or every example is longer than "
-                        f"max_length={max_length} before its first trained token)")
+        raise FtuiError(
+            f"{path}: no example left to train on (empty file, or every example is longer than "
+            f"max_length={max_length} before its first trained token)"
+        )
     return rows, dropped
 
 

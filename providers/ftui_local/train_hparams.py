@@ -72,8 +72,15 @@ def _value(hp: dict[str, Any], key: str) -> Any:
     return None if v in ("auto", None) else v
 
 
-def resolve(hp: dict[str, Any], *, method: str, n_examples: int, context_length: int | None,
-            vocab_size: int, on_gpu: bool) -> Resolved:
+def resolve(
+    hp: dict[str, Any],
+    *,
+    method: str,
+    n_examples: int,
+    context_length: int | None,
+    vocab_size: int,
+    on_gpu: bool,
+) -> Resolved:
     extra = dict(hp.get("extra") or {})
     try:
         n_epochs = _value(hp, "n_epochs")

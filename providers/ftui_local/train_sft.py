@@ -36,15 +36,23 @@ def _labelled_nll_and_hits(hidden: Any, lm_head: Any, targets: Any) -> tuple[Any
 
 class FtuiSFTTrainer(SFTTrainer):
     def _cheap_head(self, inputs: dict[str, Any], return_outputs: bool) -> bool:
-        return (not return_outputs and self.model.training and self.args.device.type == "cpu"
-                and self.compute_loss_func is None and self.label_smoother is None
-                and self.args.loss_type == "nll" and not self.aux_loss_enabled
-                and "labels" in inputs and "shift_labels" not in inputs)
+        return (
+            not return_outputs
+            and self.model.training
+            and self.args.device.type == "cpu"
+            and self.compute_loss_func is None
+            and self.label_smoother is None
+            and self.args.loss_type == "nll"
+            and not self.aux_loss_enabled
+            and "labels" in inputs
+            and "shift_labels" not in inputs
+        )
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # type: ignore[no-untyped-def]
         if not self._cheap_head(inputs, return_outputs):
-            return super().compute_loss(model, inputs, return_outputs=return_outputs,
-                                        num_items_in_batch=num_items_in_batch)
+            return super().compute_loss(
+                model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
+            )
         import torch
         from torch.utils.checkpoint import checkpoint
 
@@ -74,8 +82,9 @@ class FtuiSFTTrainer(SFTTrainer):
                 hits = torch.zeros((), dtype=torch.long, device=hidden.device)
                 for start in range(0, n, step):
                     part = slice(start, start + step)
-                    part_loss, part_hits = checkpoint(_labelled_nll_and_hits, hidden[part], lm_head,
-                                                      targets[part], use_reentrant=False)
+                    part_loss, part_hits = checkpoint(
+                        _labelled_nll_and_hits, hidden[part], lm_head, targets[part], use_reentrant=False
+                    )
                     loss_sum = loss_sum + part_loss
                     hits = hits + part_hits
         denom = num_items_in_batch if num_items_in_batch is not None else n
@@ -86,7 +95,8 @@ class FtuiSFTTrainer(SFTTrainer):
         n_valid = self.accelerator.gather_for_metrics(torch.tensor(n, device=hits.device)).sum()
         n_hits = self.accelerator.gather_for_metrics(hits.detach()).sum()
         self._metrics["train"]["mean_token_accuracy"].append(
-            (n_hits / n_valid).item() if n_valid > 0 else 0.0)
+            (n_hits / n_valid).item() if n_valid > 0 else 0.0
+        )
         if "attention_mask" in inputs:
             seen = self.accelerator.gather_for_metrics(inputs["attention_mask"].sum()).sum().item()
         else:

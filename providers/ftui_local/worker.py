@@ -20,8 +20,9 @@ from ftui_local.jobs import LIVE_STATUSES, JobManager
 
 
 def _fail(jd: JobDir, code: str, message: str) -> None:
-    state = JobManager.transition(jd, LIVE_STATUSES, status="failed", finished_at=utcnow(),
-                                  error={"code": code, "message": message})
+    state = JobManager.transition(
+        jd, LIVE_STATUSES, status="failed", finished_at=utcnow(), error={"code": code, "message": message}
+    )
     if state is not None:
         jd.append_event(message, level="error")
 
@@ -53,8 +54,18 @@ def launch_distributed(jd: JobDir, processes: int) -> int:
     """One training process per GPU (per CPU process on a CPU job); the Trainer (accelerate) reads
     torchrun's environment, shards the batches and syncs gradients. `--standalone` picks a free
     port, so two jobs never collide."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes),
-           "-m", "ftui_local.train", "--job-dir", str(jd.path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        str(processes),
+        "-m",
+        "ftui_local.train",
+        "--job-dir",
+        str(jd.path),
+    ]
     on_cpu = str(jd.read_spec().get("device")) == "cpu"
     jd.append_event(f"Training data parallel on {processes} {'CPU processes' if on_cpu else 'GPUs'}")
     return subprocess.call(cmd, preexec_fn=_die_with_parent)  # the worker has no threads yet
@@ -84,8 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         _fail(jd, "training_error", f"Training failed: {type(exc).__name__}: {exc}")
     finally:
         if jd.read_state().get("status") in LIVE_STATUSES:
-            _fail(jd, "worker_exited",
-                  f"The training worker exited (code {rc}) before the job finished; see {jd.log_path}")
+            _fail(
+                jd,
+                "worker_exited",
+                f"The training worker exited (code {rc}) before the job finished; see {jd.log_path}",
+            )
         if jd.read_state().get("status") != "running":
             jd.clear_control()
         try:

@@ -18,8 +18,15 @@ from ftui.model import (
     map_status,
 )
 
-METRIC_FIELDS = ("total_steps", "train_loss", "train_mean_token_accuracy", "valid_loss",
-                 "valid_mean_token_accuracy", "full_valid_loss", "full_valid_mean_token_accuracy")
+METRIC_FIELDS = (
+    "total_steps",
+    "train_loss",
+    "train_mean_token_accuracy",
+    "valid_loss",
+    "valid_mean_token_accuracy",
+    "full_valid_loss",
+    "full_valid_mean_token_accuracy",
+)
 
 
 def when(ts: int | float | None) -> datetime | None:
@@ -42,8 +49,11 @@ def metric_point(data: dict[str, Any] | None, step: int | None = None) -> Metric
     known = {k: data[k] for k in METRIC_FIELDS if isinstance(data.get(k), int | float)}
     if "total_steps" in known:
         known["total_steps"] = int(known["total_steps"])
-    extra = {k: float(v) for k, v in data.items()
-             if k not in known and k != "step" and isinstance(v, int | float) and not isinstance(v, bool)}
+    extra = {
+        k: float(v)
+        for k, v in data.items()
+        if k not in known and k != "step" and isinstance(v, int | float) and not isinstance(v, bool)
+    }
     return MetricPoint(step=int(step), **known, extra=extra)
 
 
@@ -67,21 +77,31 @@ def _hyperparameters(raw: dict[str, Any]) -> Hyperparameters:
 def to_job(obj: Any, provider: str) -> Job:
     raw = _dump(obj)
     method = (raw.get("method") or {}).get("type") or "supervised"
-    status = map_status(str(raw.get("status")), OPENAI_STATUS,
-                        default="failed" if raw.get("finished_at") else "running")
+    status = map_status(
+        str(raw.get("status")), OPENAI_STATUS, default="failed" if raw.get("finished_at") else "running"
+    )
     err = raw.get("error") or {}
-    error = (JobError(code=str(err["code"]), message=str(err.get("message") or ""),
-                      param=err.get("param"))
-             if isinstance(err, dict) and err.get("code") else None)  # `{}` on healthy jobs
+    error = (
+        JobError(code=str(err["code"]), message=str(err.get("message") or ""), param=err.get("param"))
+        if isinstance(err, dict) and err.get("code")
+        else None
+    )  # `{}` on healthy jobs
     return Job(
-        id=raw["id"], provider=provider, status=status, base_model=raw.get("model") or "",
+        id=raw["id"],
+        provider=provider,
+        status=status,
+        base_model=raw.get("model") or "",
         method=method if method in ("supervised", "dpo", "reinforcement") else "supervised",
         fine_tuned_model=raw.get("fine_tuned_model"),
         created_at=when(raw.get("created_at")) or datetime.now(UTC),
-        finished_at=when(raw.get("finished_at")), trained_tokens=raw.get("trained_tokens"),
-        error=error, hyperparameters=_hyperparameters(raw),
-        training_file=raw.get("training_file"), validation_file=raw.get("validation_file"),
-        suffix=raw.get("user_provided_suffix"), seed=raw.get("seed"),
+        finished_at=when(raw.get("finished_at")),
+        trained_tokens=raw.get("trained_tokens"),
+        error=error,
+        hyperparameters=_hyperparameters(raw),
+        training_file=raw.get("training_file"),
+        validation_file=raw.get("validation_file"),
+        suffix=raw.get("user_provided_suffix"),
+        seed=raw.get("seed"),
         result_files=list(raw.get("result_files") or []),
         estimated_finish=when(raw.get("estimated_finish")),
         metadata={str(k): str(v) for k, v in (raw.get("metadata") or {}).items()},
@@ -93,34 +113,51 @@ def to_event(obj: Any) -> JobEvent:
     raw = _dump(obj)
     is_metrics = raw.get("type") == "metrics"
     level = raw.get("level") if raw.get("level") in ("info", "warn", "error") else "info"
-    return JobEvent(id=raw["id"], created_at=when(raw.get("created_at")) or datetime.now(UTC),
-                    level=level, message=str(raw.get("message") or ""),
-                    type="metrics" if is_metrics else "message",
-                    metrics=metric_point(raw.get("data")) if is_metrics else None)
+    return JobEvent(
+        id=raw["id"],
+        created_at=when(raw.get("created_at")) or datetime.now(UTC),
+        level=level,
+        message=str(raw.get("message") or ""),
+        type="metrics" if is_metrics else "message",
+        metrics=metric_point(raw.get("data")) if is_metrics else None,
+    )
 
 
 def to_checkpoint(obj: Any) -> Checkpoint:
     raw = _dump(obj)
-    return Checkpoint(id=raw["id"], job_id=raw["fine_tuning_job_id"], step=int(raw["step_number"]),
-                      created_at=when(raw.get("created_at")) or datetime.now(UTC),
-                      fine_tuned_model_checkpoint=raw["fine_tuned_model_checkpoint"],
-                      metrics=metric_point(raw.get("metrics"), step=int(raw["step_number"])))
+    return Checkpoint(
+        id=raw["id"],
+        job_id=raw["fine_tuning_job_id"],
+        step=int(raw["step_number"]),
+        created_at=when(raw.get("created_at")) or datetime.now(UTC),
+        fine_tuned_model_checkpoint=raw["fine_tuned_model_checkpoint"],
+        metrics=metric_point(raw.get("metrics"), step=int(raw["step_number"])),
+    )
 
 
 def to_file(obj: Any, provider: str) -> RemoteFile:
     raw = _dump(obj)
-    return RemoteFile(id=raw["id"], provider=provider, filename=raw.get("filename") or "",
-                      bytes=raw.get("bytes") or 0, purpose=raw.get("purpose") or "fine-tune",
-                      created_at=when(raw.get("created_at")) or datetime.now(UTC),
-                      status=raw.get("status") or "processed")
+    return RemoteFile(
+        id=raw["id"],
+        provider=provider,
+        filename=raw.get("filename") or "",
+        bytes=raw.get("bytes") or 0,
+        purpose=raw.get("purpose") or "fine-tune",
+        created_at=when(raw.get("created_at")) or datetime.now(UTC),
+        status=raw.get("status") or "processed",
+    )
 
 
-def create_params(spec: JobSpec, training_file: str, validation_file: str | None,
-                  request_id: str) -> dict[str, Any]:
+def create_params(
+    spec: JobSpec, training_file: str, validation_file: str | None, request_id: str
+) -> dict[str, Any]:
     """The body of `fine_tuning.jobs.create`, with everything the spec says passed through."""
     hp = spec.hyperparameters
-    values: dict[str, Any] = {"n_epochs": hp.n_epochs, "batch_size": hp.batch_size,
-                              "learning_rate_multiplier": hp.learning_rate_multiplier}
+    values: dict[str, Any] = {
+        "n_epochs": hp.n_epochs,
+        "batch_size": hp.batch_size,
+        "learning_rate_multiplier": hp.learning_rate_multiplier,
+    }
     if spec.method == "dpo":
         values["beta"] = hp.beta if hp.beta is not None else "auto"
     values.update(hp.extra)  # reasoning_effort, compute_multiplier, eval_interval, ...
@@ -131,7 +168,8 @@ def create_params(spec: JobSpec, training_file: str, validation_file: str | None
             settings["response_format"] = grader.pop("response_format")
         settings["grader"] = grader
     params: dict[str, Any] = {
-        "model": spec.base_model, "training_file": training_file,
+        "model": spec.base_model,
+        "training_file": training_file,
         "method": {"type": spec.method, spec.method: settings},
         "metadata": {**spec.metadata, "ftui_request_id": request_id},
     }

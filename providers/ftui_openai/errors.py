@@ -32,44 +32,63 @@ def _server_message(exc: Any) -> str:
     return str(getattr(exc, "message", "") or exc)
 
 
-def map_error(exc: Exception, *, base_url: str, key_env: str, secret: str | None,
-              retries: int) -> FtuiError:
+def map_error(exc: Exception, *, base_url: str, key_env: str, secret: str | None, retries: int) -> FtuiError:
     import openai
 
     def clean(text: str) -> str:
         return redact(text, secret)
 
     if isinstance(exc, openai.APITimeoutError):
-        return ProviderError(clean(f"{base_url} did not answer in time (after {retries} retries); "
-                                   "try again, or raise `timeout` in the profile"),
-                             code="timeout", retryable=True)
+        return ProviderError(
+            clean(
+                f"{base_url} did not answer in time (after {retries} retries); "
+                "try again, or raise `timeout` in the profile"
+            ),
+            code="timeout",
+            retryable=True,
+        )
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc
-        return ProviderError(clean(f"cannot reach {base_url}: {type(cause).__name__}: {cause} "
-                                   f"(after {retries} retries)"), code="connection_error", retryable=True)
+        return ProviderError(
+            clean(f"cannot reach {base_url}: {type(cause).__name__}: {cause} (after {retries} retries)"),
+            code="connection_error",
+            retryable=True,
+        )
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         code = getattr(exc, "code", None)
         message = clean(_server_message(exc))
         if status == 401:
-            return ProviderError(f"{base_url} rejected the API key from ${key_env} (401): {message}",
-                                 code=code or "unauthorized", status=401)
+            return ProviderError(
+                f"{base_url} rejected the API key from ${key_env} (401): {message}",
+                code=code or "unauthorized",
+                status=401,
+            )
         if status == 403 and code == "training_not_available":
-            return ProviderError(TRAINING_NOT_AVAILABLE.format(base_url=base_url),
-                                 code="training_not_available", status=403)
+            return ProviderError(
+                TRAINING_NOT_AVAILABLE.format(base_url=base_url), code="training_not_available", status=403
+            )
         if status == 403:
-            return ProviderError(f"permission denied by {base_url} (403): {message}",
-                                 code=code or "permission_denied", status=403)
+            return ProviderError(
+                f"permission denied by {base_url} (403): {message}",
+                code=code or "permission_denied",
+                status=403,
+            )
         if status == 404:
             return RemoteNotFound(message)
         if status == 429:
-            return ProviderError(f"{base_url} is rate limiting requests (429), still after {retries} "
-                                 f"retries: {message}", code=code or "rate_limited", status=429,
-                                 retryable=True)
+            return ProviderError(
+                f"{base_url} is rate limiting requests (429), still after {retries} retries: {message}",
+                code=code or "rate_limited",
+                status=429,
+                retryable=True,
+            )
         if status >= 500:
-            return ProviderError(f"{base_url} had a server error ({status}), still after {retries} "
-                                 f"retries: {message}", code=code or "server_error", status=status,
-                                 retryable=True)
-        return ProviderError(f"{message} ({status}{', ' + code if code else ''})", code=code,
-                             status=status)
+            return ProviderError(
+                f"{base_url} had a server error ({status}), still after {retries} retries: {message}",
+                code=code or "server_error",
+                status=status,
+                retryable=True,
+            )
+        return ProviderError(f"{message} ({status}{', ' + code if code else ''})", code=code, status=status)
     return ProviderError(clean(f"{type(exc).__name__}: {exc}"))

@@ -62,8 +62,9 @@ def _retry_after(exc: Exception) -> float | None:
 class OpenAIProvider(Provider):
     name = "openai"
     description = "OpenAI fine-tuning API, or any compatible endpoint (ftui serve, Azure v1)"
-    capabilities = frozenset({"supervised", "dpo", "reinforcement", "pause", "checkpoints", "stream",
-                              "upload"})
+    capabilities = frozenset(
+        {"supervised", "dpo", "reinforcement", "pause", "checkpoints", "stream", "upload"}
+    )
     settings_model = OpenAISettings
     requires: ClassVar[tuple[str, ...]] = ("openai",)
     extra = "openai"
@@ -98,9 +99,13 @@ class OpenAIProvider(Provider):
 
             self._secret = key
             self._client = openai.AsyncOpenAI(
-                api_key=key, base_url=self.settings.base_url, organization=self.settings.organization,
-                project=self.settings.project, timeout=self.settings.timeout,
-                max_retries=self.settings.max_retries)
+                api_key=key,
+                base_url=self.settings.base_url,
+                organization=self.settings.organization,
+                project=self.settings.project,
+                timeout=self.settings.timeout,
+                max_retries=self.settings.max_retries,
+            )
         return self._client
 
     @property
@@ -112,8 +117,13 @@ class OpenAIProvider(Provider):
         return self._store
 
     def _error(self, exc: Exception) -> FtuiError:
-        return map_error(exc, base_url=self.settings.base_url, key_env=self.settings.api_key_env,
-                         secret=self._secret, retries=self.settings.max_retries)
+        return map_error(
+            exc,
+            base_url=self.settings.base_url,
+            key_env=self.settings.api_key_env,
+            secret=self._secret,
+            retries=self.settings.max_retries,
+        )
 
     async def _call(self, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
         import openai
@@ -141,19 +151,26 @@ class OpenAIProvider(Provider):
         return await self._all(self.client.models.list())
 
     async def base_models(self) -> list[BaseModelInfo]:
-        return [BaseModelInfo(id=m.id, provider=self.name) for m in await self._models()
-                if not m.id.startswith("ft:")]
+        return [
+            BaseModelInfo(id=m.id, provider=self.name)
+            for m in await self._models()
+            if not m.id.startswith("ft:")
+        ]
 
     async def fine_tuned_models(self) -> list[BaseModelInfo]:
-        return [BaseModelInfo(id=m.id, provider=self.name, fine_tuned=True) for m in await self._models()
-                if m.id.startswith("ft:")]
+        return [
+            BaseModelInfo(id=m.id, provider=self.name, fine_tuned=True)
+            for m in await self._models()
+            if m.id.startswith("ft:")
+        ]
 
     async def delete_model(self, model: str) -> None:
         await self._call(self.client.models.delete, model)
 
     # -- files ------------------------------------------------------------------------------
-    async def upload(self, path: Path, purpose: str = "fine-tune",
-                     progress: Progress | None = None) -> RemoteFile:
+    async def upload(
+        self, path: Path, purpose: str = "fine-tune", progress: Progress | None = None
+    ) -> RemoteFile:
         path = Path(path)
         try:
             size = path.stat().st_size
@@ -175,23 +192,30 @@ class OpenAIProvider(Provider):
             if progress:
                 progress(0, size)
             data = await asyncio.to_thread(path.read_bytes)
-            remote = to_file(await self._call(self.client.files.create, file=(path.name, data),
-                                              purpose=purpose), self.name)
+            remote = to_file(
+                await self._call(self.client.files.create, file=(path.name, data), purpose=purpose), self.name
+            )
             if progress:
                 progress(size, size)
         self.store.remember_upload(self.name, self.profile, sha, remote.id, path.name, size)
         return remote.model_copy(update={"sha256": sha})
 
-    async def _upload_in_parts(self, path: Path, size: int, sha: str, purpose: str,
-                               progress: Progress | None) -> RemoteFile:
+    async def _upload_in_parts(
+        self, path: Path, size: int, sha: str, purpose: str, progress: Progress | None
+    ) -> RemoteFile:
         """The Uploads API, one part at a time; the session is saved after every part, so an
         interrupted upload resumes where it stopped."""
         session = self.store.upload_session(self.profile, sha)
         for attempt in range(2):
             if session is None:
                 mime = "text/jsonl" if path.suffix == ".jsonl" else "application/octet-stream"
-                upload = await self._call(self.client.uploads.create, bytes=size, filename=path.name,
-                                          mime_type=mime, purpose=purpose)
+                upload = await self._call(
+                    self.client.uploads.create,
+                    bytes=size,
+                    filename=path.name,
+                    mime_type=mime,
+                    purpose=purpose,
+                )
                 session = {"upload_id": upload.id, "parts": []}
                 self.store.save_upload_session(self.profile, sha, upload.id, [])
             upload_id, parts = session["upload_id"], list(session["parts"])
@@ -201,16 +225,23 @@ class OpenAIProvider(Provider):
                     if progress:
                         progress(offset, size)
                     data = await asyncio.to_thread(_read_part, path, offset, self.upload_part_size)
-                    part = await self._call(self.client.uploads.parts.create, upload_id,
-                                            data=(f"{path.name}.part{len(parts)}", data))
+                    part = await self._call(
+                        self.client.uploads.parts.create,
+                        upload_id,
+                        data=(f"{path.name}.part{len(parts)}", data),
+                    )
                     parts.append(part.id)
                     offset += len(data)
                     self.store.save_upload_session(self.profile, sha, upload_id, parts)
                 done = await self._call(self.client.uploads.complete, upload_id, part_ids=parts)
             except ProviderError as exc:
                 # A stale session (expired or cancelled upload): start once more from scratch.
-                if attempt == 0 and session is not None and exc.status in (400, 404) and parts == list(
-                        session["parts"]):
+                if (
+                    attempt == 0
+                    and session is not None
+                    and exc.status in (400, 404)
+                    and parts == list(session["parts"])
+                ):
                     self.store.drop_upload_session(self.profile, sha)
                     session = None
                     continue
@@ -273,8 +304,9 @@ class OpenAIProvider(Provider):
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _job_by_request_id(self, request_id: str) -> Job | None:
-        page = await self._call(self.client.fine_tuning.jobs.list,
-                                metadata={"ftui_request_id": request_id}, limit=20)
+        page = await self._call(
+            self.client.fine_tuning.jobs.list, metadata={"ftui_request_id": request_id}, limit=20
+        )
         for job in page.data:
             if (job.metadata or {}).get("ftui_request_id") == request_id:
                 return to_job(job, self.name)
@@ -333,17 +365,20 @@ class OpenAIProvider(Provider):
         return [to_checkpoint(c) for c in items]
 
     # -- inference --------------------------------------------------------------------------
-    def chat(self, model: str, messages: list[ChatMessage],
-             params: ChatParams | None = None) -> AsyncIterator[str]:
+    def chat(
+        self, model: str, messages: list[ChatMessage], params: ChatParams | None = None
+    ) -> AsyncIterator[str]:
         return self._chat(model, messages, params or ChatParams())
 
-    async def _chat(self, model: str, messages: list[ChatMessage],
-                    params: ChatParams) -> AsyncIterator[str]:
+    async def _chat(self, model: str, messages: list[ChatMessage], params: ChatParams) -> AsyncIterator[str]:
         import openai
 
         kwargs: dict[str, Any] = {
-            "model": model, "messages": [m.model_dump() for m in messages], "stream": True,
-            "temperature": params.temperature, "top_p": params.top_p,
+            "model": model,
+            "messages": [m.model_dump() for m in messages],
+            "stream": True,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
             "max_completion_tokens": params.max_tokens,
         }
         if params.stop:
@@ -363,5 +398,8 @@ class OpenAIProvider(Provider):
 
     def describe(self) -> dict[str, Any]:
         # The base URL is shown, the key never is.
-        return {**super().describe(), "base_url": self.settings.base_url,
-                "api_key_env": self.settings.api_key_env}
+        return {
+            **super().describe(),
+            "base_url": self.settings.base_url,
+            "api_key_env": self.settings.api_key_env,
+        }

@@ -23,26 +23,58 @@ def fine_tuned() -> str:
 
     jd: JobDir = JobManager().new_dir()
     name = fine_tuned_name("tiny-llama", "chat", jd.job_id)
-    model = get_peft_model(models.load_model("tiny-llama", "cpu"),
-                           LoraConfig(r=4, target_modules="all-linear", init_lora_weights=False))
+    model = get_peft_model(
+        models.load_model("tiny-llama", "cpu"),
+        LoraConfig(r=4, target_modules="all-linear", init_lora_weights=False),
+    )
     model.save_pretrained(str(jd.adapter_dir))
-    jd.write_spec({"job_id": jd.job_id, "base_model": "tiny-llama", "method": "supervised",
-                   "fine_tuned_model": name, "hyperparameters": {}})
+    jd.write_spec(
+        {
+            "job_id": jd.job_id,
+            "base_model": "tiny-llama",
+            "method": "supervised",
+            "fine_tuned_model": name,
+            "hyperparameters": {},
+        }
+    )
     write_json_atomic(jd.state_path, {"status": "succeeded", "created_at": utcnow(), "finished_at": utcnow()})
     return name
 
 
 @pytest.mark.slow
 def test_compare_streams_both_answers_each_under_its_model_name(fine_tuned: str) -> None:
-    code, out, err = ftui("chat", "--model", fine_tuned, "--compare", "tiny-llama", "--system", "Be brief.",
-                          "--temperature", "0", "--max-tokens", "6", "Hello?")
+    code, out, err = ftui(
+        "chat",
+        "--model",
+        fine_tuned,
+        "--compare",
+        "tiny-llama",
+        "--system",
+        "Be brief.",
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "6",
+        "Hello?",
+    )
     assert code == 0, err
     first, second = out.index(f"── {fine_tuned} ──"), out.index("── tiny-llama ──")
     assert first < second
     assert out[first:second].strip() != f"── {fine_tuned} ──"  # an answer under each label
 
-    code, out, _ = ftui("chat", "--model", fine_tuned, "--compare", "tiny-llama", "--temperature", "0",
-                        "--max-tokens", "6", "--json", "Hello?")
+    code, out, _ = ftui(
+        "chat",
+        "--model",
+        fine_tuned,
+        "--compare",
+        "tiny-llama",
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "6",
+        "--json",
+        "Hello?",
+    )
     answers = json.loads(out)["answers"]
     assert [a["model"] for a in answers] == [fine_tuned, "tiny-llama"]
     assert all(a["content"] for a in answers)

@@ -11,9 +11,13 @@ from ftui.data.samples import sample_path
 
 
 def _chat_rows(n: int) -> str:
-    return "".join(json.dumps({"messages": [{"role": "user", "content": f"q{i}"},
-                                            {"role": "assistant", "content": f"a{i}"}]}) + "\n"
-                   for i in range(n))
+    return "".join(
+        json.dumps(
+            {"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}]}
+        )
+        + "\n"
+        for i in range(n)
+    )
 
 
 def test_sample_prints_a_path_that_validates_with_exit_0() -> None:
@@ -39,8 +43,11 @@ def test_json_output_is_the_documented_object(tmp_path: Path) -> None:
     code, out, _ = ftui("data", "validate", str(bad), "--json", "--model", "gpt-4o-mini-2024-07-18")
     report = json.loads(out)
     assert code == 1 and report["valid"] is False
-    assert {"line": 4, "code": "data_type", "message": "each line must be a JSON object, not an array"} \
-        in report["errors"]
+    assert {
+        "line": 4,
+        "code": "data_type",
+        "message": "each line must be a JSON object, not an array",
+    } in report["errors"]
     assert {e["code"] for e in report["errors"]} == {"data_type", "too_few_examples"}
     assert report["tokens"]["total"] > 0 and report["estimated_cost"] is not None
 
@@ -68,8 +75,11 @@ def test_stats_shows_tokens_turns_and_histogram() -> None:
 
 def test_convert_then_validate(tmp_path: Path) -> None:
     src = tmp_path / "alpaca.jsonl"
-    src.write_text("".join(json.dumps({"instruction": f"q{i}", "input": "", "output": f"a{i}"}) + "\n"
-                           for i in range(10)))
+    src.write_text(
+        "".join(
+            json.dumps({"instruction": f"q{i}", "input": "", "output": f"a{i}"}) + "\n" for i in range(10)
+        )
+    )
     out_path = tmp_path / "chat.jsonl"
     code, out, _ = ftui("data", "convert", str(src), "--to", "chat", "-o", str(out_path))
     assert code == 0 and "10 examples" in out

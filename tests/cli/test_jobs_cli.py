@@ -18,8 +18,6 @@ from ftui.plugins import registry
 DEADLINE_S = 240  # a guard against a hung worker, not a speed assertion
 
 
-
-
 class FinishedJobs:
     def __init__(self) -> None:
         self.seen: list[Job] = []
@@ -40,9 +38,25 @@ def finished() -> Iterator[FinishedJobs]:
 @pytest.mark.slow
 def test_create_wait_trains_shows_falling_loss_and_exits_0(tmp_path: Path, finished: FinishedJobs) -> None:
     data = write_dataset(tmp_path / "train.jsonl")
-    code, out, err = ftui("jobs", "create", "--model", "tiny-llama", "--training-file", str(data),
-                          "--epochs", "2", "--batch-size", "5", "--hp", "lora_r=4", "--suffix", "cli",
-                          "--wait", "--interval", "0.2")
+    code, out, err = ftui(
+        "jobs",
+        "create",
+        "--model",
+        "tiny-llama",
+        "--training-file",
+        str(data),
+        "--epochs",
+        "2",
+        "--batch-size",
+        "5",
+        "--hp",
+        "lora_r=4",
+        "--suffix",
+        "cli",
+        "--wait",
+        "--interval",
+        "0.2",
+    )
     assert code == 0, out + err
     assert "Created job ftjob-" in out
     assert "step 1/4" in out and "loss" in out
@@ -92,8 +106,19 @@ def test_create_refuses_an_unknown_model_and_a_missing_file(tmp_path: Path) -> N
 @pytest.mark.slow
 def test_watch_exits_1_when_the_job_is_cancelled(tmp_path: Path) -> None:
     data = write_dataset(tmp_path / "train.jsonl")
-    code, out, _ = ftui("jobs", "create", "--model", "tiny-llama", "--training-file", str(data),
-                        "--epochs", "20", "--batch-size", "5", "--json")
+    code, out, _ = ftui(
+        "jobs",
+        "create",
+        "--model",
+        "tiny-llama",
+        "--training-file",
+        str(data),
+        "--epochs",
+        "20",
+        "--batch-size",
+        "5",
+        "--json",
+    )
     assert code == 0
     job_id = json.loads(out)["id"]
     end = time.monotonic() + DEADLINE_S

@@ -20,37 +20,61 @@ def _read(path: Path) -> list[dict]:
 
 
 def test_prompt_completion_becomes_valid_chat(tmp_path: Path) -> None:
-    src = _write(tmp_path / "pc.jsonl", [{"prompt": f"Q{i}\n\n###\n\n", "completion": f" A{i} END"}
-                                         for i in range(10)])
+    src = _write(
+        tmp_path / "pc.jsonl", [{"prompt": f"Q{i}\n\n###\n\n", "completion": f" A{i} END"} for i in range(10)]
+    )
     assert convert_file(src, tmp_path / "out.jsonl") == 10
     first = _read(tmp_path / "out.jsonl")[0]
-    assert first == {"messages": [{"role": "user", "content": "Q0\n\n###"},
-                                  {"role": "assistant", "content": "A0 END"}]}
+    assert first == {
+        "messages": [{"role": "user", "content": "Q0\n\n###"}, {"role": "assistant", "content": "A0 END"}]
+    }
     assert validate_path(tmp_path / "out.jsonl").valid
 
 
 def test_alpaca_joins_instruction_and_input(tmp_path: Path) -> None:
-    src = _write(tmp_path / "a.jsonl", [{"instruction": "Translate", "input": "hola", "output": "hello"},
-                                        {"instruction": "Say hi", "input": "", "output": "hi"}])
+    src = _write(
+        tmp_path / "a.jsonl",
+        [
+            {"instruction": "Translate", "input": "hola", "output": "hello"},
+            {"instruction": "Say hi", "input": "", "output": "hi"},
+        ],
+    )
     convert_file(src, tmp_path / "out.jsonl")
     rows = _read(tmp_path / "out.jsonl")
     assert rows[0]["messages"][0] == {"role": "user", "content": "Translate\n\nhola"}
-    assert rows[1]["messages"] == [{"role": "user", "content": "Say hi"},
-                                   {"role": "assistant", "content": "hi"}]
+    assert rows[1]["messages"] == [
+        {"role": "user", "content": "Say hi"},
+        {"role": "assistant", "content": "hi"},
+    ]
 
 
 def test_sharegpt_maps_speakers_to_roles(tmp_path: Path) -> None:
-    src = _write(tmp_path / "s.jsonl", [{"conversations": [{"from": "system", "value": "be brief"},
-                                                           {"from": "human", "value": "hi"},
-                                                           {"from": "gpt", "value": "hello"}]}])
+    src = _write(
+        tmp_path / "s.jsonl",
+        [
+            {
+                "conversations": [
+                    {"from": "system", "value": "be brief"},
+                    {"from": "human", "value": "hi"},
+                    {"from": "gpt", "value": "hello"},
+                ]
+            }
+        ],
+    )
     convert_file(src, tmp_path / "out.jsonl")
     roles = [m["role"] for m in _read(tmp_path / "out.jsonl")[0]["messages"]]
     assert roles == ["system", "user", "assistant"]
 
 
 def test_bad_lines_stop_the_conversion_and_name_their_lines(tmp_path: Path) -> None:
-    src = _write(tmp_path / "s.jsonl", [{"prompt": "q", "completion": "a"}, {"weird": 1},
-                                        {"conversations": [{"from": "alien", "value": "x"}]}])
+    src = _write(
+        tmp_path / "s.jsonl",
+        [
+            {"prompt": "q", "completion": "a"},
+            {"weird": 1},
+            {"conversations": [{"from": "alien", "value": "x"}]},
+        ],
+    )
     with pytest.raises(FtuiError, match=r"line 2: .*\n.*line 3: .*alien"):
         convert_file(src, tmp_path / "out.jsonl")
     assert not (tmp_path / "out.jsonl").exists()

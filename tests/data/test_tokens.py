@@ -29,20 +29,35 @@ _BLOBS = {
 _SIZES = {"cl100k_base": 100256, "o200k_base": 199998}
 
 STRESS = [
-    "", "a", "hello world", "Hello, world!", "  leading and trailing  ", "\n\n\n", "\r\n windows \r\n",
-    "don't can't I'll we've they're 'tis 'TWAS", "café résumé naïve — Zürich",
+    "",
+    "a",
+    "hello world",
+    "Hello, world!",
+    "  leading and trailing  ",
+    "\n\n\n",
+    "\r\n windows \r\n",
+    "don't can't I'll we've they're 'tis 'TWAS",
+    "café résumé naïve — Zürich",
     "日本語のトークナイザー 中文 한국어",
-    "emoji 🚀🔥👍 mixed", "ALLCAPS lowercase MixedCase 1234567890 3.14159 0xDEADBEEF",
-    "def f(x):\n    return [i**2 for i in range(100)]  # comment", "<|endoftext|> is text here",
-    "https://example.com/path?q=1&x=2#frag <html><body>x</body></html>", "Ω≈ç√∫ Икс हिन्दी", "a" * 5000,
-    "Ahoy! Paris be the capital o' France, matey.", "\t\ttabs\tand  spaces   ", "123456789012345",
+    "emoji 🚀🔥👍 mixed",
+    "ALLCAPS lowercase MixedCase 1234567890 3.14159 0xDEADBEEF",
+    "def f(x):\n    return [i**2 for i in range(100)]  # comment",
+    "<|endoftext|> is text here",
+    "https://example.com/path?q=1&x=2#frag <html><body>x</body></html>",
+    "Ω≈ç√∫ Икс हिन्दी",
+    "a" * 5000,
+    "Ahoy! Paris be the capital o' France, matey.",
+    "\t\ttabs\tand  spaces   ",
+    "123456789012345",
 ]
 
 
 def _vocab_file(name: str) -> bytes:
     enc = OpenAITokenizer(name).encoder
-    return b"".join(base64.b64encode(enc.decode_single_token_bytes(i)) + b" " + str(i).encode() + b"\n"
-                    for i in range(_SIZES[name]))
+    return b"".join(
+        base64.b64encode(enc.decode_single_token_bytes(i)) + b" " + str(i).encode() + b"\n"
+        for i in range(_SIZES[name])
+    )
 
 
 @pytest.fixture(scope="module")
@@ -106,24 +121,29 @@ def test_chat_example_count_follows_openai_accounting(tiktoken_enc: dict) -> Non
 
 def test_batch_counts_equal_single_counts() -> None:
     tok = OpenAITokenizer("cl100k_base")
-    examples = [{"messages": [{"role": "user", "content": t or "x"}, {"role": "assistant", "content": "ok"}]}
-                for t in STRESS]
+    examples = [
+        {"messages": [{"role": "user", "content": t or "x"}, {"role": "assistant", "content": "ok"}]}
+        for t in STRESS
+    ]
     assert tok.count_examples(examples) == [OpenAITokenizer("cl100k_base").count_example(e) for e in examples]
 
 
-@pytest.mark.parametrize(("model", "encoding"), [
-    ("gpt-4o-mini-2024-07-18", "o200k_base"),
-    ("gpt-4.1-mini-2025-04-14", "o200k_base"),
-    # tiktoken maps this to cl100k_base (its "ft:gpt-4" prefix matches first): we strip ft: first.
-    ("ft:gpt-4.1-mini-2025-04-14:acme:pirate:AbCd1234", "o200k_base"),
-    ("ft:o4-mini-2025-04-16:acme::AbCd1234", "o200k_base"),
-    ("gpt-4", "cl100k_base"),
-    ("gpt-4-0613", "cl100k_base"),
-    ("gpt-3.5-turbo-0125", "cl100k_base"),
-    ("ft:gpt-3.5-turbo-0125:acme::x1", "cl100k_base"),
-    ("babbage-002", "cl100k_base"),
-    (None, "o200k_base"),
-])
+@pytest.mark.parametrize(
+    ("model", "encoding"),
+    [
+        ("gpt-4o-mini-2024-07-18", "o200k_base"),
+        ("gpt-4.1-mini-2025-04-14", "o200k_base"),
+        # tiktoken maps this to cl100k_base (its "ft:gpt-4" prefix matches first): we strip ft: first.
+        ("ft:gpt-4.1-mini-2025-04-14:acme:pirate:AbCd1234", "o200k_base"),
+        ("ft:o4-mini-2025-04-16:acme::AbCd1234", "o200k_base"),
+        ("gpt-4", "cl100k_base"),
+        ("gpt-4-0613", "cl100k_base"),
+        ("gpt-3.5-turbo-0125", "cl100k_base"),
+        ("ft:gpt-3.5-turbo-0125:acme::x1", "cl100k_base"),
+        ("babbage-002", "cl100k_base"),
+        (None, "o200k_base"),
+    ],
+)
 def test_tokenizer_for_openai_models_is_exact(model: str | None, encoding: str) -> None:
     tok = tokenizer_for(model)
     assert tok.exact and tok.name == encoding and encoding_for(model) == encoding

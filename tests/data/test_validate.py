@@ -52,8 +52,18 @@ def test_shipped_sample_is_valid_with_exact_tokens_and_cost() -> None:
 
 def test_json_object_has_exactly_the_documented_keys() -> None:
     dumped = validate_path(sample_path()).model_dump()
-    assert set(dumped) == {"file", "format", "method", "examples", "valid", "errors", "warnings", "tokens",
-                           "billed_tokens_per_epoch", "estimated_cost"}
+    assert set(dumped) == {
+        "file",
+        "format",
+        "method",
+        "examples",
+        "valid",
+        "errors",
+        "warnings",
+        "tokens",
+        "billed_tokens_per_epoch",
+        "estimated_cost",
+    }
     assert set(dumped["tokens"]) == {"total", "max_example", "p50", "p95", "over_limit"}
 
 
@@ -65,33 +75,70 @@ BAD_LINES: list[tuple[Any, str]] = [
     ({"foo": 1}, "missing_messages_list"),
     ({"messages": []}, "missing_messages_list"),
     ({"messages": [{"content": "x"}, {"role": "assistant", "content": "y"}]}, "message_missing_key"),
-    ({"messages": [{"role": "user", "content": "x", "extra": 1}, {"role": "assistant", "content": "y"}]},
-     "message_unrecognized_key"),
+    (
+        {"messages": [{"role": "user", "content": "x", "extra": 1}, {"role": "assistant", "content": "y"}]},
+        "message_unrecognized_key",
+    ),
     ({"messages": [{"role": "bot", "content": "x"}, REPLY]}, "unrecognized_role"),
     ({"messages": [{"role": "user", "content": ""}, REPLY]}, "missing_content"),
     ({"messages": [{"role": "user", "content": 5}, REPLY]}, "missing_content"),
     ({"messages": [{"role": "user", "content": "x"}]}, "example_missing_assistant_message"),
-    ({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y", "weight": 2}]},
-     "invalid_weight"),
-    ({"messages": [{"role": "user", "content": "x", "weight": 1}, {"role": "assistant", "content": "y"}]},
-     "invalid_weight"),
-    ({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y", "weight": 0}]},
-     "no_trainable_message"),
-    ({"messages": [{"role": "user", "content": "x <|endoftext|>"}, {"role": "assistant", "content": "y"}]},
-     "invalid_token"),
-    ({"messages": [{"role": "user", "content": "x"},
-                   {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function",
-                                                         "function": {"name": "f", "arguments": "{oops"}}]}]},
-     "invalid_tool_calls"),
-    ({"messages": [{"role": "user", "content": "x"}, {"role": "tool", "content": "42"},
-                   {"role": "assistant", "content": "y"}]}, "message_missing_key"),
-    ({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}], "tools": {}},
-     "invalid_tools"),
+    (
+        {"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y", "weight": 2}]},
+        "invalid_weight",
+    ),
+    (
+        {"messages": [{"role": "user", "content": "x", "weight": 1}, {"role": "assistant", "content": "y"}]},
+        "invalid_weight",
+    ),
+    (
+        {"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y", "weight": 0}]},
+        "no_trainable_message",
+    ),
+    (
+        {"messages": [{"role": "user", "content": "x <|endoftext|>"}, {"role": "assistant", "content": "y"}]},
+        "invalid_token",
+    ),
+    (
+        {
+            "messages": [
+                {"role": "user", "content": "x"},
+                {
+                    "role": "assistant",
+                    "tool_calls": [
+                        {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{oops"}}
+                    ],
+                },
+            ]
+        },
+        "invalid_tool_calls",
+    ),
+    (
+        {
+            "messages": [
+                {"role": "user", "content": "x"},
+                {"role": "tool", "content": "42"},
+                {"role": "assistant", "content": "y"},
+            ]
+        },
+        "message_missing_key",
+    ),
+    (
+        {"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}], "tools": {}},
+        "invalid_tools",
+    ),
     ({"prompt": "Q", "completion": "A"}, "needs_conversion"),
     ({"instruction": "Q", "input": "", "output": "A"}, "needs_conversion"),
     ({"conversations": [{"from": "human", "value": "Q"}]}, "needs_conversion"),
-    ({"messages": [{"role": "user", "content": [{"type": "audio"}]}, {"role": "assistant", "content": "y"}]},
-     "invalid_content_part"),
+    (
+        {
+            "messages": [
+                {"role": "user", "content": [{"type": "audio"}]},
+                {"role": "assistant", "content": "y"},
+            ]
+        },
+        "invalid_content_part",
+    ),
 ]
 
 
@@ -148,11 +195,15 @@ def test_example_over_the_models_limit_is_an_error(tmp_path: Path) -> None:
 
 def test_dpo_file_is_detected_and_shape_errors_reported(tmp_path: Path) -> None:
     good = json.loads(sample_path("dpo").read_text().splitlines()[0])
-    rows: list[Any] = [good] * 0 + [dict(good, input={"messages": [{"role": "user", "content": f"q{i}"}]})
-                                    for i in range(12)]
+    rows: list[Any] = [good] * 0 + [
+        dict(good, input={"messages": [{"role": "user", "content": f"q{i}"}]}) for i in range(12)
+    ]
     rows[2] = dict(good, preferred_output=[])
-    rows[3] = {"input": {"messages": []}, "preferred_output": good["preferred_output"],
-               "non_preferred_output": good["non_preferred_output"]}
+    rows[3] = {
+        "input": {"messages": []},
+        "preferred_output": good["preferred_output"],
+        "non_preferred_output": good["non_preferred_output"],
+    }
     rows[4] = dict(good, non_preferred_output=good["preferred_output"])
     rows[5] = chat()
     report = validate_path(write(tmp_path / "d.jsonl", rows))
@@ -169,10 +220,14 @@ def test_shipped_dpo_sample_is_valid() -> None:
 
 
 def test_reinforcement_file_is_detected_and_needs_a_user_prompt_last(tmp_path: Path) -> None:
-    rows: list[Any] = [{"messages": [{"role": "user", "content": f"2+{i}?"}], "reference_answer": str(2 + i)}
-                       for i in range(12)]
-    rows[3] = {"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}],
-               "reference_answer": "y"}
+    rows: list[Any] = [
+        {"messages": [{"role": "user", "content": f"2+{i}?"}], "reference_answer": str(2 + i)}
+        for i in range(12)
+    ]
+    rows[3] = {
+        "messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}],
+        "reference_answer": "y",
+    }
     report = validate_path(write(tmp_path / "d.jsonl", rows))
     assert report.format == "reinforcement" and report.method == "reinforcement"
     assert codes_at(report, 4) == {"last_message_not_user"}
@@ -194,15 +249,25 @@ def test_prompt_completion_is_accepted_for_legacy_completion_models(tmp_path: Pa
 
 
 def test_tool_calls_and_tools_are_accepted(tmp_path: Path) -> None:
-    call = {"id": "c1", "type": "function", "function": {"name": "add", "arguments": "{\"a\": 1}"}}
-    row = {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "add"},
-                        {"role": "assistant", "tool_calls": [call]},
-                        {"role": "tool", "tool_call_id": "c1", "content": "1"},
-                        {"role": "assistant", "content": "one", "weight": 1}],
-           "tools": [{"type": "function", "function": {"name": "add", "parameters": {}}}],
-           "parallel_tool_calls": False}
-    rows = [dict(row, messages=[*row["messages"][:1], {"role": "user", "content": f"add {i}"},
-                                *row["messages"][2:]]) for i in range(10)]
+    call = {"id": "c1", "type": "function", "function": {"name": "add", "arguments": '{"a": 1}'}}
+    row = {
+        "messages": [
+            {"role": "system", "content": "s"},
+            {"role": "user", "content": "add"},
+            {"role": "assistant", "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "c1", "content": "1"},
+            {"role": "assistant", "content": "one", "weight": 1},
+        ],
+        "tools": [{"type": "function", "function": {"name": "add", "parameters": {}}}],
+        "parallel_tool_calls": False,
+    }
+    rows = [
+        dict(
+            row,
+            messages=[*row["messages"][:1], {"role": "user", "content": f"add {i}"}, *row["messages"][2:]],
+        )
+        for i in range(10)
+    ]
     report = validate_path(write(tmp_path / "d.jsonl", rows))
     assert report.valid, report.errors
 
@@ -240,7 +305,8 @@ def test_worker_processes_give_the_same_result_as_one_process(tmp_path: Path) ->
         assert other.token_hist == one.token_hist and other.lines == one.lines == 400
         assert (other.examples, other.valid, other.billed) == (one.examples, one.valid, one.billed)
     assert {line for line, code, _ in one.errors if code == "invalid_json"} == {
-        i + 1 for i in range(400) if i % 37 == 5}
+        i + 1 for i in range(400) if i % 37 == 5
+    }
 
 
 def test_file_without_trailing_newline_and_crlf_line_ends(tmp_path: Path) -> None:
@@ -260,8 +326,9 @@ async def test_validation_in_a_thread_beside_an_event_loop_can_use_worker_proces
     assert threaded.model_dump() == validate_path(path, workers=1).model_dump()
 
 
-def test_a_line_too_long_to_hold_is_reported_without_reading_it(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_line_too_long_to_hold_is_reported_without_reading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import ftui.data.scan as scan_module
 
     monkeypatch.setattr(scan_module, "MAX_LINE_BYTES", 1000)

@@ -22,8 +22,10 @@ def helper():
 
 
 def _dataset(path: Path, n: int = 12, bad_line: int | None = 5) -> Path:
-    lines = [json.dumps({"messages": [GOOD["messages"][0], {"role": "assistant", "content": str(i)}]})
-             for i in range(n)]
+    lines = [
+        json.dumps({"messages": [GOOD["messages"][0], {"role": "assistant", "content": str(i)}]})
+        for i in range(n)
+    ]
     if bad_line:
         lines[bad_line - 1] = '{"messages": 3}'
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -33,13 +35,18 @@ def _dataset(path: Path, n: int = 12, bad_line: int | None = 5) -> Path:
 def test_the_helper_returns_the_report_validate_path_returns(helper, tmp_path):
     path = _dataset(tmp_path / "train.jsonl")
     seen: list[tuple[int, int]] = []
-    report = helper.validate(path, model="gpt-4o-mini",
-                             progress=lambda done, total: seen.append((done, total)))
+    report = helper.validate(
+        path, model="gpt-4o-mini", progress=lambda done, total: seen.append((done, total))
+    )
     local = validate_path(path, model="gpt-4o-mini")
     assert report.model_dump() == local.model_dump()
     assert [e.line for e in report.errors] == [5]
     assert (report.tokenizer, report.exact, report.lengths, report.turns) == (
-        local.tokenizer, local.exact, local.lengths, local.turns)
+        local.tokenizer,
+        local.exact,
+        local.lengths,
+        local.turns,
+    )
     size = path.stat().st_size
     assert seen and seen[-1] == (size, size)
     again = helper.validate(path, model="gpt-4o-mini")  # the same helper, vocabulary still loaded

@@ -13,26 +13,60 @@ from hypothesis import strategies as st
 
 from ftui.data.validate import validate_path
 
-FILE_LEVEL = {"empty_file", "too_few_examples", "too_many_issues", "format_method_mismatch",
-              "duplicates_not_checked"}
+FILE_LEVEL = {
+    "empty_file",
+    "too_few_examples",
+    "too_many_issues",
+    "format_method_mismatch",
+    "duplicates_not_checked",
+}
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(["messages", "role", "content", "weight", "name", "tool_calls", "input",
-                         "preferred_output", "prompt", "completion", "x"]) | st.text(max_size=5),
-        inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "messages",
+                    "role",
+                    "content",
+                    "weight",
+                    "name",
+                    "tool_calls",
+                    "input",
+                    "preferred_output",
+                    "prompt",
+                    "completion",
+                    "x",
+                ]
+            )
+            | st.text(max_size=5),
+            inner,
+            max_size=4,
+        )
+    ),
     max_leaves=20,
 )
 
-VALID = {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"},
-                      {"role": "assistant", "content": "a", "weight": 1}]}
+VALID = {
+    "messages": [
+        {"role": "system", "content": "s"},
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": "a", "weight": 1},
+    ]
+}
 
 
 def _mutations() -> st.SearchStrategy[Any]:
     keys = st.sampled_from(["role", "content", "weight", "name", "tool_calls", "extra"])
-    values = st.none() | st.integers(-2, 3) | st.text(max_size=8) | st.lists(st.integers(), max_size=2) \
+    values = (
+        st.none()
+        | st.integers(-2, 3)
+        | st.text(max_size=8)
+        | st.lists(st.integers(), max_size=2)
         | st.sampled_from(["assistant", "user", "tool", "<|endoftext|>", ""])
+    )
 
     @st.composite
     def mutate(draw: st.DrawFn) -> Any:
@@ -75,8 +109,10 @@ def test_random_bytes_never_raise(data: bytes) -> None:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=st.lists(json_values, max_size=12), method=st.sampled_from([None, "supervised", "dpo",
-                                                                         "reinforcement"]))
+@given(
+    rows=st.lists(json_values, max_size=12),
+    method=st.sampled_from([None, "supervised", "dpo", "reinforcement"]),
+)
 def test_random_json_never_raises(rows: list[Any], method: str | None) -> None:
     _check(b"".join(json.dumps(r).encode() + b"\n" for r in rows), method)
 

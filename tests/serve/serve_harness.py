@@ -63,8 +63,9 @@ def validator(schema: dict[str, Any]) -> Any:
 def _rebase(schema: Any) -> Any:
     """Point local `#/components/...` refs at the registered spec document."""
     if isinstance(schema, dict):
-        return {k: ("spec" + v if k == "$ref" and v.startswith("#") else _rebase(v))
-                for k, v in schema.items()}
+        return {
+            k: ("spec" + v if k == "$ref" and v.startswith("#") else _rebase(v)) for k, v in schema.items()
+        }
     if isinstance(schema, list):
         return [_rebase(v) for v in schema]
     return schema
@@ -95,19 +96,30 @@ def operation(method: str, path: str) -> str | None:
 # OpenAI's own spec, the server follows the responses. Each entry: (why, predicate on the error).
 def _is(error: Any, validator_name: str, last: str | None, instance: Any) -> bool:
     path = list(error.absolute_path)
-    return (error.validator == validator_name and (last is None or (path and path[-1] == last))
-            and error.instance == instance)
+    return (
+        error.validator == validator_name
+        and (last is None or (path and path[-1] == last))
+        and error.instance == instance
+    )
 
 
 DEVIATIONS: list[tuple[str, Any]] = [
-    ("jobs report status `paused` after pause (openai.md §1.3); the spec's enum lacks it",
-     lambda e: _is(e, "enum", "status", "paused")),
-    ("healthy jobs carry `error: {}` as real OpenAI jobs do (openai.md §2, §8.5)",
-     lambda e: _is(e, "anyOf", "error", {})),
-    ("an empty file list has first_id/last_id null, as OpenAI sends",
-     lambda e: _is(e, "type", "first_id", None) or _is(e, "type", "last_id", None)),
-    ("DPO and RFT jobs carry `hyperparameters: null` (openai.md §2, spec example)",
-     lambda e: _is(e, "type", "hyperparameters", None)),
+    (
+        "jobs report status `paused` after pause (openai.md §1.3); the spec's enum lacks it",
+        lambda e: _is(e, "enum", "status", "paused"),
+    ),
+    (
+        "healthy jobs carry `error: {}` as real OpenAI jobs do (openai.md §2, §8.5)",
+        lambda e: _is(e, "anyOf", "error", {}),
+    ),
+    (
+        "an empty file list has first_id/last_id null, as OpenAI sends",
+        lambda e: _is(e, "type", "first_id", None) or _is(e, "type", "last_id", None),
+    ),
+    (
+        "DPO and RFT jobs carry `hyperparameters: null` (openai.md §2, spec example)",
+        lambda e: _is(e, "type", "hyperparameters", None),
+    ),
 ]
 
 
@@ -205,6 +217,7 @@ def check_response(rec: Recorded, covered: set[str]) -> list[str]:
 
 # -- running the server ---------------------------------------------------------------------------
 
+
 @dataclass
 class Served:
     url: str
@@ -220,8 +233,9 @@ class Served:
 
 
 @contextmanager
-def serve(provider: Any, api_key: str = "test-key", check: bool = True, **app_kwargs: Any
-          ) -> Iterator[Served]:
+def serve(
+    provider: Any, api_key: str = "test-key", check: bool = True, **app_kwargs: Any
+) -> Iterator[Served]:
     """`ftui serve` over `provider` on 127.0.0.1; on exit every response must match the spec."""
     from ftui.serve.app import create_app
     from ftui.serve.server import BackgroundServer
@@ -238,11 +252,17 @@ def serve(provider: Any, api_key: str = "test-key", check: bool = True, **app_kw
 def write_chat_examples(path: Path, n: int = 12) -> Path:
     lines = []
     for i in range(n):
-        lines.append(json.dumps({"messages": [
-            {"role": "system", "content": "You answer like a pirate."},
-            {"role": "user", "content": f"What is {i} plus {i}?"},
-            {"role": "assistant", "content": f"Arr, {i} plus {i} be {2 * i}, matey!"},
-        ]}))
+        lines.append(
+            json.dumps(
+                {
+                    "messages": [
+                        {"role": "system", "content": "You answer like a pirate."},
+                        {"role": "user", "content": f"What is {i} plus {i}?"},
+                        {"role": "assistant", "content": f"Arr, {i} plus {i} be {2 * i}, matey!"},
+                    ]
+                }
+            )
+        )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

@@ -45,8 +45,9 @@ def test_unknown_ids_get_openai_404s_with_request_ids(local_provider) -> None:
             client.models.retrieve("ft:tiny-llama:local::nope1234")
         assert err.value.code == "model_not_found"
         with pytest.raises(openai.NotFoundError):
-            client.chat.completions.create(model="no-such-model",
-                                           messages=[{"role": "user", "content": "hi"}])
+            client.chat.completions.create(
+                model="no-such-model", messages=[{"role": "user", "content": "hi"}]
+            )
         missing = httpx2.get(s.url + "/no/such/route", headers={"authorization": "Bearer test-key"})
         assert missing.status_code == 404 and "Invalid URL" in missing.json()["error"]["message"]
 
@@ -62,8 +63,9 @@ def test_create_with_missing_or_wrong_file_is_rejected_early(local_provider, tmp
         assert err.value.code == "missing_required_parameter" and err.value.param == "model"
         f = client.files.create(file=write_chat_examples(tmp_path / "t.jsonl"), purpose="fine-tune")
         with pytest.raises(openai.BadRequestError) as err:
-            client.fine_tuning.jobs.create(model="tiny-llama", training_file=f.id,
-                                           hyperparameters={"n_epochs": 0})
+            client.fine_tuning.jobs.create(
+                model="tiny-llama", training_file=f.id, hyperparameters={"n_epochs": 0}
+            )
         assert err.value.param == "method.supervised.hyperparameters.n_epochs"
 
 
@@ -88,9 +90,12 @@ def test_too_few_examples_fails_the_job_the_way_openai_does(local_provider, tmp_
 
 def test_provider_refusal_to_train_is_a_403_training_not_available(local_provider, tmp_path: Path) -> None:
     async def refuse(spec):  # the wind-down answer OpenAI gives closed organisations
-        raise ProviderError("OpenAI is winding down the fine-tuning platform and your organization is "
-                            "no longer able to create new fine-tuning training jobs.",
-                            code="training_not_available", status=403)
+        raise ProviderError(
+            "OpenAI is winding down the fine-tuning platform and your organization is "
+            "no longer able to create new fine-tuning training jobs.",
+            code="training_not_available",
+            status=403,
+        )
 
     local_provider.create_job = refuse
     with serve(local_provider) as s:
@@ -102,7 +107,8 @@ def test_provider_refusal_to_train_is_a_403_training_not_available(local_provide
 
 
 def test_training_file_the_validator_rejects_gives_a_failed_job_naming_the_problem(
-        local_provider, tmp_path: Path) -> None:
+    local_provider, tmp_path: Path
+) -> None:
     bad = tmp_path / "no_assistant.jsonl"
     lines = [json.dumps({"messages": [{"role": "user", "content": f"hi {i}"}]}) for i in range(12)]
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -23,9 +23,14 @@ def test_openai_tutorial_flow_trains_chats_and_deletes_a_model(local_provider, t
         with open(data, "rb") as fh:
             training = client.files.create(file=fh, purpose="fine-tune")
         job = client.fine_tuning.jobs.create(
-            training_file=training.id, model="tiny-llama", suffix="pirate", seed=7,
-            method={"type": "supervised",
-                    "supervised": {"hyperparameters": {"n_epochs": 2, "batch_size": 4}}},
+            training_file=training.id,
+            model="tiny-llama",
+            suffix="pirate",
+            seed=7,
+            method={
+                "type": "supervised",
+                "supervised": {"hyperparameters": {"n_epochs": 2, "batch_size": 4}},
+            },
             metadata={"team": "a b"},
         )
         assert job.id.startswith("ftjob-") and job.status in ("validating_files", "queued", "running")
@@ -49,7 +54,8 @@ def test_openai_tutorial_flow_trains_chats_and_deletes_a_model(local_provider, t
         assert job.hyperparameters.n_epochs == 2 and job.hyperparameters.learning_rate_multiplier != "auto"
         metrics = [e for e in printed.values() if e.type == "metrics"]
         assert metrics and {"step", "total_steps", "train_loss", "train_mean_token_accuracy"} <= set(
-            metrics[0].data)
+            metrics[0].data
+        )
         assert any(e.message == "The job has successfully completed" for e in printed.values())
 
         # Event cursors: `after` is exclusive and walks towards older events.
@@ -61,10 +67,16 @@ def test_openai_tutorial_flow_trains_chats_and_deletes_a_model(local_provider, t
         # The result file: base64 of a CSV of step metrics.
         result = client.files.retrieve(job.result_files[0])
         assert result.purpose == "fine-tune-results"
-        rows = list(csv.DictReader(io.StringIO(
-            base64.b64decode(client.files.content(result.id).read()).decode())))
-        assert rows and set(rows[0]) >= {"step", "train_loss", "train_accuracy", "valid_loss",
-                                         "valid_mean_token_accuracy"}
+        rows = list(
+            csv.DictReader(io.StringIO(base64.b64decode(client.files.content(result.id).read()).decode()))
+        )
+        assert rows and set(rows[0]) >= {
+            "step",
+            "train_loss",
+            "train_accuracy",
+            "valid_loss",
+            "valid_mean_token_accuracy",
+        }
 
         checkpoints = client.fine_tuning.jobs.checkpoints.list(job.id).data
         assert checkpoints and checkpoints[0].step_number > checkpoints[-1].step_number  # newest first
@@ -76,19 +88,28 @@ def test_openai_tutorial_flow_trains_chats_and_deletes_a_model(local_provider, t
         assert client.models.retrieve(job.fine_tuned_model).id == job.fine_tuned_model
 
         reply = client.chat.completions.create(
-            model=job.fine_tuned_model, messages=[{"role": "user", "content": "What is 3 plus 3?"}],
-            max_completion_tokens=8, temperature=0)
+            model=job.fine_tuned_model,
+            messages=[{"role": "user", "content": "What is 3 plus 3?"}],
+            max_completion_tokens=8,
+            temperature=0,
+        )
         assert reply.choices[0].message.role == "assistant" and reply.choices[0].finish_reason
         assert reply.usage.completion_tokens >= 0 and reply.id.startswith("chatcmpl-")
-        chunks = list(client.chat.completions.create(
-            model=checkpoints[-1].fine_tuned_model_checkpoint,
-            messages=[{"role": "user", "content": "Ahoy?"}], max_completion_tokens=6, stream=True,
-            stream_options={"include_usage": True}))
+        chunks = list(
+            client.chat.completions.create(
+                model=checkpoints[-1].fine_tuned_model_checkpoint,
+                messages=[{"role": "user", "content": "Ahoy?"}],
+                max_completion_tokens=6,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        )
         assert chunks[0].choices[0].delta.role == "assistant"
         assert chunks[-2].choices[0].finish_reason in ("stop", "length")
         assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0
-        base = client.chat.completions.create(model="tiny-llama", max_completion_tokens=4,
-                                              messages=[{"role": "user", "content": "hi"}])
+        base = client.chat.completions.create(
+            model="tiny-llama", max_completion_tokens=4, messages=[{"role": "user", "content": "hi"}]
+        )
         assert base.model == "tiny-llama"
 
         assert [j.id for j in client.fine_tuning.jobs.list(metadata={"team": "a b"})] == [job.id]
@@ -104,13 +125,15 @@ def test_openai_tutorial_flow_trains_chats_and_deletes_a_model(local_provider, t
 
 
 def test_a_job_running_when_the_server_stops_finishes_and_is_seen_after_restart(
-        local_provider, tmp_path: Path) -> None:
+    local_provider, tmp_path: Path
+) -> None:
     data = write_chat_examples(tmp_path / "train.jsonl", n=10)
     with serve(local_provider) as s:
         client = s.client()
         f = client.files.create(file=data, purpose="fine-tune")
-        job = client.fine_tuning.jobs.create(model="tiny-llama", training_file=f.id,
-                                             hyperparameters={"n_epochs": 1, "batch_size": 5})
+        job = client.fine_tuning.jobs.create(
+            model="tiny-llama", training_file=f.id, hyperparameters={"n_epochs": 1, "batch_size": 5}
+        )
     # The server is gone; the worker is not. A new server picks the job up where it is.
     with serve(local_provider) as s:
         client = s.client()
@@ -125,8 +148,9 @@ def test_pause_keeps_a_checkpoint_and_resume_finishes_the_job(local_provider, tm
     with serve(local_provider) as s:
         client = s.client()
         f = client.files.create(file=data, purpose="fine-tune")
-        job = client.fine_tuning.jobs.create(model="tiny-llama", training_file=f.id,
-                                             hyperparameters={"n_epochs": 3, "batch_size": 1})
+        job = client.fine_tuning.jobs.create(
+            model="tiny-llama", training_file=f.id, hyperparameters={"n_epochs": 3, "batch_size": 1}
+        )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:  # pause once real steps have run
             events = client.fine_tuning.jobs.list_events(job.id, limit=50).data

@@ -36,7 +36,8 @@ def test_file_create_list_retrieve_content_delete_round_trip(local_provider, tmp
 
 
 def test_upload_of_a_line_that_is_not_a_json_object_is_rejected_naming_the_line(
-        local_provider, tmp_path: Path) -> None:
+    local_provider, tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"messages": []}\n[1, 2]\n', encoding="utf-8")
     with serve(local_provider) as s:
@@ -57,8 +58,9 @@ def test_fine_tune_upload_must_be_jsonl(local_provider, tmp_path: Path) -> None:
 def test_file_with_expiry_reports_expires_at(local_provider, tmp_path: Path) -> None:
     data = write_chat_examples(tmp_path / "train.jsonl")
     with serve(local_provider) as s:
-        f = s.client().files.create(file=data, purpose="fine-tune",
-                                    expires_after={"anchor": "created_at", "seconds": 3600})
+        f = s.client().files.create(
+            file=data, purpose="fine-tune", expires_after={"anchor": "created_at", "seconds": 3600}
+        )
         assert f.expires_at is not None and f.expires_at - f.created_at in range(3595, 3605)
 
 
@@ -66,8 +68,9 @@ def test_chunked_upload_assembles_parts_in_order_into_one_file(local_provider, t
     data = write_chat_examples(tmp_path / "big.jsonl", n=40)
     with serve(local_provider) as s:
         client = s.client()
-        upload = client.uploads.upload_file_chunked(file=data, mime_type="text/jsonl",
-                                                    purpose="fine-tune", part_size=1000)
+        upload = client.uploads.upload_file_chunked(
+            file=data, mime_type="text/jsonl", purpose="fine-tune", part_size=1000
+        )
         assert upload.status == "completed" and upload.id.startswith("upload_")
         assert upload.file is not None and upload.file.bytes == data.stat().st_size
         assert client.files.content(upload.file.id).read() == data.read_bytes()
@@ -84,21 +87,24 @@ def local_provider_data(tmp_path: Path) -> Path:
 def test_upload_complete_checks_declared_bytes_and_part_order(local_provider, tmp_path: Path) -> None:
     with serve(local_provider) as s:
         client = s.client()
-        upload = client.uploads.create(bytes=10, filename="x.jsonl", mime_type="text/jsonl",
-                                       purpose="fine-tune")
+        upload = client.uploads.create(
+            bytes=10, filename="x.jsonl", mime_type="text/jsonl", purpose="fine-tune"
+        )
         first = client.uploads.parts.create(upload.id, data=b'{"a": 1}\n')
         with pytest.raises(openai.BadRequestError, match="declared 10"):
             client.uploads.complete(upload.id, part_ids=[first.id])
         second = client.uploads.parts.create(upload.id, data=b"\n")
-        done = client.uploads.complete(upload.id, part_ids=[first.id, second.id],
-                                       md5=hashlib.md5(b'{"a": 1}\n\n').hexdigest())
+        done = client.uploads.complete(
+            upload.id, part_ids=[first.id, second.id], md5=hashlib.md5(b'{"a": 1}\n\n').hexdigest()
+        )
         assert done.status == "completed"
         assert client.files.content(done.file.id).read() == b'{"a": 1}\n\n'
         with pytest.raises(openai.BadRequestError, match="completed"):
             client.uploads.parts.create(upload.id, data=b"more")
 
-        other = client.uploads.create(bytes=3, filename="y.jsonl", mime_type="text/jsonl",
-                                      purpose="fine-tune")
+        other = client.uploads.create(
+            bytes=3, filename="y.jsonl", mime_type="text/jsonl", purpose="fine-tune"
+        )
         assert client.uploads.cancel(other.id).status == "cancelled"
 
 
@@ -107,8 +113,9 @@ def test_files_and_pending_uploads_survive_a_server_restart(local_provider, tmp_
     with serve(local_provider) as s:
         client = s.client()
         f = client.files.create(file=data, purpose="fine-tune")
-        upload = client.uploads.create(bytes=4, filename="z.jsonl", mime_type="text/jsonl",
-                                       purpose="fine-tune")
+        upload = client.uploads.create(
+            bytes=4, filename="z.jsonl", mime_type="text/jsonl", purpose="fine-tune"
+        )
         part = client.uploads.parts.create(upload.id, data=b"{}\n\n")
     with serve(local_provider) as s:
         client = s.client()

@@ -35,8 +35,9 @@ def dataset_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def make_app(dataset_dir: Path) -> Callable[..., FtuiApp]:
-    def make(provider: CannedProvider | None = None, session: CannedSession | None = None,
-             **kwargs: Any) -> FtuiApp:
+    def make(
+        provider: CannedProvider | None = None, session: CannedSession | None = None, **kwargs: Any
+    ) -> FtuiApp:
         if session is None:
             session = CannedSession({"local": provider} if provider else None)
         kwargs.setdefault("clock", lambda: NOW)

@@ -72,14 +72,17 @@ async def test_upload_shows_progress_and_same_file_is_not_uploaded_twice(make_ap
         await open_datasets(pilot)
         await pilot.press("u")
         await wait_for(pilot, lambda: len(provider.uploads) == 1)
-        await wait_for(pilot, lambda: any("uploaded train.jsonl as file-1" in n.message
-                                          for n in app._notifications))
+        await wait_for(
+            pilot, lambda: any("uploaded train.jsonl as file-1" in n.message for n in app._notifications)
+        )
         await pilot.press("u")
-        await wait_for(pilot, lambda: any("already uploaded as file-1" in n.message
-                                          for n in app._notifications))
+        await wait_for(
+            pilot, lambda: any("already uploaded as file-1" in n.message for n in app._notifications)
+        )
         assert len(provider.uploads) == 1
-        row = app.session.store.uploaded("local", __import__("hashlib").sha256(
-            (dataset_dir / "train.jsonl").read_bytes()).hexdigest())
+        row = app.session.store.uploaded(
+            "local", __import__("hashlib").sha256((dataset_dir / "train.jsonl").read_bytes()).hexdigest()
+        )
         assert row["file_id"] == "file-1"
 
 
@@ -97,8 +100,10 @@ async def test_train_key_opens_job_form_with_the_uploaded_file(make_app, dataset
 
 async def test_convert_writes_a_chat_copy_beside_the_file_and_lists_it(make_app, dataset_dir) -> None:
     legacy = dataset_dir / "legacy.jsonl"
-    legacy.write_text("".join(json.dumps({"prompt": f"q{i}", "completion": f"a{i}"}) + "\n"
-                              for i in range(12)), encoding="utf-8")
+    legacy.write_text(
+        "".join(json.dumps({"prompt": f"q{i}", "completion": f"a{i}"}) + "\n" for i in range(12)),
+        encoding="utf-8",
+    )
     app = make_app()
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         pane = await open_datasets(pilot)

@@ -111,11 +111,15 @@ async def test_form_error_names_the_field_and_keeps_the_form_open(make_app) -> N
 
 
 def test_build_spec_accepts_auto_and_rejects_bad_numbers() -> None:
-    spec = build_spec({"training_file": "a.jsonl", "n_epochs": "auto", "learning_rate_multiplier": "0.5"},
-                      "m", "dpo")
+    spec = build_spec(
+        {"training_file": "a.jsonl", "n_epochs": "auto", "learning_rate_multiplier": "0.5"}, "m", "dpo"
+    )
     assert spec.method == "dpo" and spec.hyperparameters.learning_rate_multiplier == 0.5
-    for values in ({"training_file": ""}, {"training_file": "a", "seed": "x"},
-                   {"training_file": "a", "n_epochs": "-1"}):
+    for values in (
+        {"training_file": ""},
+        {"training_file": "a", "seed": "x"},
+        {"training_file": "a", "n_epochs": "-1"},
+    ):
         try:
             build_spec(values, "m", "supervised")
         except FormError:

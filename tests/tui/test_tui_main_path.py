@@ -18,8 +18,6 @@ pytestmark = pytest.mark.slow
 TRAINING_TRIES = 2400  # × 0.1 s: a guard against a hung worker, not a speed assertion
 
 
-
-
 async def test_create_job_from_form_watch_it_finish_then_chat_with_result(dataset_dir: Path) -> None:
     data = write_dataset(dataset_dir / "pirate.jsonl")
     app = FtuiApp(Session(), poll_interval=0.3, folder=dataset_dir)
@@ -46,7 +44,7 @@ async def test_create_job_from_form_watch_it_finish_then_chat_with_result(datase
         await pilot.press("m")
         metrics = app.query_one(MetricsPane)
         await wait_for(pilot, lambda: metrics.points, tries=600)
-        assert metrics.points[-1][FIELD['train_loss']] is not None
+        assert metrics.points[-1][FIELD["train_loss"]] is not None
         assert app.query_one("#loss-chart").series["train"][0]
 
         app.open_playground(job.fine_tuned_model)

@@ -35,7 +35,7 @@ async def test_events_arrive_incrementally_while_job_runs(make_app) -> None:
         await wait_for(pilot, lambda: len(pane.points) == 10)
         provider._events["ftjob-00000"] = full
         await wait_for(pilot, lambda: len(pane.points) == 40)
-        assert [p[FIELD['step']] for p in pane.points] == list(range(1, 41))
+        assert [p[FIELD["step"]] for p in pane.points] == list(range(1, 41))
 
 
 async def test_smoothing_toggle_and_csv_export(make_app, dataset_dir) -> None:

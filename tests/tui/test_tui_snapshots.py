@@ -32,18 +32,24 @@ def canned_report(path, **kwargs):
     for done in (50, 100):
         kwargs["progress"](done, 100)
     return SimpleNamespace(
-        valid=False, format="chat", examples=10, billed_tokens_per_epoch=1234,
+        valid=False,
+        format="chat",
+        examples=10,
+        billed_tokens_per_epoch=1234,
         errors=[SimpleNamespace(line=10, code="missing_messages_list", message="'messages' must be a list")],
-        warnings=[SimpleNamespace(line=None, code="too_few_examples",
-                                  message="10 examples; 50+ recommended")],
+        warnings=[
+            SimpleNamespace(line=None, code="too_few_examples", message="10 examples; 50+ recommended")
+        ],
         tokens=SimpleNamespace(total=1234, max_example=140, p50=120, p95=138, over_limit=0),
     )
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
 def test_datasets_pane_with_report(snap_compare, make_app, dataset_dir, size, monkeypatch) -> None:
-    monkeypatch.setattr("ftui.data.validate_process.ValidationProcess.validate",
-                        lambda self, path, **kwargs: canned_report(path, **kwargs))
+    monkeypatch.setattr(
+        "ftui.data.validate_process.ValidationProcess.validate",
+        lambda self, path, **kwargs: canned_report(path, **kwargs),
+    )
     messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]
     good = json.dumps({"messages": messages})
     (dataset_dir / "train.jsonl").write_text("\n".join([good] * 9 + ['{"messages": 3}']) + "\n")

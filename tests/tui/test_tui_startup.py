@@ -42,13 +42,23 @@ main()
 print(json.dumps(getattr(textual.app, "_first_frame_modules", None)))
 """
 
-DEFERRED = ("pydantic", "pluggy", "click", "importlib.metadata", "ftui.model", "ftui.session",
-            "ftui.plugins", "ftui.config", "ftui.cli")
+DEFERRED = (
+    "pydantic",
+    "pluggy",
+    "click",
+    "importlib.metadata",
+    "ftui.model",
+    "ftui.session",
+    "ftui.plugins",
+    "ftui.config",
+    "ftui.cli",
+)
 
 
 def test_first_frame_of_plain_ftui_loads_no_pydantic_pluggy_or_click() -> None:
-    out = subprocess.run([sys.executable, "-c", FIRST_FRAME_CHILD], capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", FIRST_FRAME_CHILD], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     modules = json.loads(out.stdout.strip().splitlines()[-1])
     assert modules, "no frame was painted"
@@ -57,16 +67,19 @@ def test_first_frame_of_plain_ftui_loads_no_pydantic_pluggy_or_click() -> None:
 
 
 def test_import_ftui_leaves_pluggy_out_but_hookimpl_still_importable() -> None:
-    code = ("import sys, ftui\n"
-            "before = 'pluggy' in sys.modules\n"
-            "from ftui import hookimpl\n"
-            "print(before, type(hookimpl).__name__)\n")
+    code = (
+        "import sys, ftui\n"
+        "before = 'pluggy' in sys.modules\n"
+        "from ftui import hookimpl\n"
+        "print(before, type(hookimpl).__name__)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "HookimplMarker"]
 
 
-async def test_broken_config_shows_error_in_header_and_log_without_crash(tmp_path: Path,
-                                                                          dataset_dir: Path) -> None:
+async def test_broken_config_shows_error_in_header_and_log_without_crash(
+    tmp_path: Path, dataset_dir: Path
+) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[profiles.main]\nprovider = "no-such-provider"\n', encoding="utf-8")
     app = FtuiApp(config_path=config, profile="main", folder=dataset_dir)
@@ -78,8 +91,9 @@ async def test_broken_config_shows_error_in_header_and_log_without_crash(tmp_pat
         assert "Traceback" not in log
 
 
-async def test_session_opens_after_first_frame_and_fills_the_header(tmp_path: Path,
-                                                                    dataset_dir: Path) -> None:
+async def test_session_opens_after_first_frame_and_fills_the_header(
+    tmp_path: Path, dataset_dir: Path
+) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[profiles.main]\nprovider = "local"\n', encoding="utf-8")
     app = FtuiApp(config_path=config, folder=dataset_dir)
@@ -91,10 +105,13 @@ async def test_session_opens_after_first_frame_and_fills_the_header(tmp_path: Pa
 def test_cli_with_broken_config_reports_it_before_taking_the_screen(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text("[profiles.main\n", encoding="utf-8")
-    code = ("import sys\nfrom ftui.launch import main\n"
-            f"sys.argv = ['ftui', '--config', {str(config)!r}]\nmain()\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         stdin=subprocess.DEVNULL)
+    code = (
+        "import sys\nfrom ftui.launch import main\n"
+        f"sys.argv = ['ftui', '--config', {str(config)!r}]\nmain()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+    )
     assert out.returncode != 0
     assert "error: " in out.stderr and "config.toml:1" in out.stderr
     assert "Traceback" not in out.stderr

@@ -20,8 +20,12 @@ def free_port() -> int:
 
 def test_ftui_web_serves_the_app_page_on_localhost() -> None:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "ftui", "web", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ftui", "web", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         body = ""
         for _ in range(150):  # bounded wait for the server to start; not a timing assertion
@@ -48,7 +52,11 @@ def test_web_runs_this_interpreter_with_same_config_and_profile(tmp_path) -> Non
 
 
 def test_bad_profile_fails_before_serving(tmp_path) -> None:
-    out = subprocess.run([sys.executable, "-m", "ftui", "--profile", "nope", "web", "--port", "1"],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "ftui", "--profile", "nope", "web", "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode != 0
     assert "nope" in out.stderr and "Traceback" not in out.stderr

@@ -39,19 +39,29 @@ def canned_jobs(n: int = 4) -> list[Job]:
     for i in range(n):
         status = statuses[i % len(statuses)]
         created = T0 + timedelta(minutes=n - i)
-        jobs.append(Job(
-            id=f"ftjob-{i:05d}", provider="canned", status=status,  # type: ignore[arg-type]
-            base_model="tiny-llama" if i % 2 == 0 else "smollm2-135m-instruct",
-            fine_tuned_model=f"ft:tiny-llama:demo-{i}" if status == "succeeded" else None,
-            created_at=created, started_at=created + timedelta(seconds=30),
-            finished_at=created + timedelta(minutes=7) if status in {"succeeded", "failed", "cancelled"}
-            else None,
-            trained_tokens=12_345 * (i + 1) if status == "succeeded" else None,
-            error=JobError(code="oom", message="out of memory at step 12") if status == "failed" else None,
-            hyperparameters=Hyperparameters(n_epochs=3, batch_size=4, learning_rate_multiplier=1.0),
-            training_file="train.jsonl", suffix="demo", seed=7,
-            result_files=["file-result-1"] if status == "succeeded" else [],
-        ))
+        jobs.append(
+            Job(
+                id=f"ftjob-{i:05d}",
+                provider="canned",
+                status=status,  # type: ignore[arg-type]
+                base_model="tiny-llama" if i % 2 == 0 else "smollm2-135m-instruct",
+                fine_tuned_model=f"ft:tiny-llama:demo-{i}" if status == "succeeded" else None,
+                created_at=created,
+                started_at=created + timedelta(seconds=30),
+                finished_at=created + timedelta(minutes=7)
+                if status in {"succeeded", "failed", "cancelled"}
+                else None,
+                trained_tokens=12_345 * (i + 1) if status == "succeeded" else None,
+                error=JobError(code="oom", message="out of memory at step 12")
+                if status == "failed"
+                else None,
+                hyperparameters=Hyperparameters(n_epochs=3, batch_size=4, learning_rate_multiplier=1.0),
+                training_file="train.jsonl",
+                suffix="demo",
+                seed=7,
+                result_files=["file-result-1"] if status == "succeeded" else [],
+            )
+        )
     return jobs
 
 
@@ -59,14 +69,23 @@ def canned_events(job_id: str, steps: int = 40) -> list[JobEvent]:
     events = [JobEvent(id=f"ev-{job_id}-0000", created_at=T0, message="Training started")]
     for step in range(1, steps + 1):
         loss = 2.5 / (1 + step * 0.15) + (0.05 if step % 3 == 0 else 0.0)
-        point = MetricPoint(step=step, total_steps=steps, train_loss=loss,
-                            train_mean_token_accuracy=min(0.99, 0.3 + step * 0.015),
-                            valid_loss=loss + 0.1 if step % 10 == 0 else None,
-                            valid_mean_token_accuracy=min(0.95, 0.28 + step * 0.014) if step % 10 == 0
-                            else None)
-        events.append(JobEvent(id=f"ev-{job_id}-{step:04d}", created_at=T0 + timedelta(seconds=step),
-                               message=f"Step {step}/{steps}: training loss={loss:.4f}", type="metrics",
-                               metrics=point))
+        point = MetricPoint(
+            step=step,
+            total_steps=steps,
+            train_loss=loss,
+            train_mean_token_accuracy=min(0.99, 0.3 + step * 0.015),
+            valid_loss=loss + 0.1 if step % 10 == 0 else None,
+            valid_mean_token_accuracy=min(0.95, 0.28 + step * 0.014) if step % 10 == 0 else None,
+        )
+        events.append(
+            JobEvent(
+                id=f"ev-{job_id}-{step:04d}",
+                created_at=T0 + timedelta(seconds=step),
+                message=f"Step {step}/{steps}: training loss={loss:.4f}",
+                type="metrics",
+                metrics=point,
+            )
+        )
     return events
 
 
@@ -75,8 +94,13 @@ class CannedProvider(Provider):
     capabilities = frozenset({"supervised", "pause", "checkpoints", "stream", "upload"})
     replies: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, settings: ProfileSettings | None = None, profile: str = "default",
-                 jobs: list[Job] | None = None, events: dict[str, list[JobEvent]] | None = None) -> None:
+    def __init__(
+        self,
+        settings: ProfileSettings | None = None,
+        profile: str = "default",
+        jobs: list[Job] | None = None,
+        events: dict[str, list[JobEvent]] | None = None,
+    ) -> None:
         super().__init__(settings or ProfileSettings(provider="local"), profile)
         self._jobs = canned_jobs() if jobs is None else jobs
         self._events = events if events is not None else {j.id: canned_events(j.id) for j in self._jobs[:2]}
@@ -90,8 +114,11 @@ class CannedProvider(Provider):
         ]
 
     async def fine_tuned_models(self) -> list[BaseModelInfo]:
-        return [BaseModelInfo(id=j.fine_tuned_model, provider=self.name, fine_tuned=True)
-                for j in self._jobs if j.fine_tuned_model]
+        return [
+            BaseModelInfo(id=j.fine_tuned_model, provider=self.name, fine_tuned=True)
+            for j in self._jobs
+            if j.fine_tuned_model
+        ]
 
     async def jobs(self, limit: int = 20, after: str | None = None) -> list[Job]:
         return self._jobs[:limit]
@@ -104,9 +131,18 @@ class CannedProvider(Provider):
 
     async def create_job(self, spec: JobSpec) -> Job:
         self.created.append(spec)
-        job = Job(id=f"ftjob-new{len(self.created)}", provider=self.name, status="queued",
-                  base_model=spec.base_model, created_at=NOW, hyperparameters=spec.hyperparameters,
-                  training_file=spec.training_file, suffix=spec.suffix, seed=spec.seed, method=spec.method)
+        job = Job(
+            id=f"ftjob-new{len(self.created)}",
+            provider=self.name,
+            status="queued",
+            base_model=spec.base_model,
+            created_at=NOW,
+            hyperparameters=spec.hyperparameters,
+            training_file=spec.training_file,
+            suffix=spec.suffix,
+            seed=spec.seed,
+            method=spec.method,
+        )
         self._jobs.insert(0, job)
         return job
 
@@ -134,25 +170,38 @@ class CannedProvider(Provider):
         if after is None:
             return list(events)
         ids = [e.id for e in events]
-        return events[ids.index(after) + 1:] if after in ids else []
+        return events[ids.index(after) + 1 :] if after in ids else []
 
     async def checkpoints(self, job_id: str) -> list[Checkpoint]:
         events = self._events.get(job_id, [])
         points = [e.metrics for e in events if e.metrics and e.metrics.step % 20 == 0]
-        return [Checkpoint(id=f"ckpt-{p.step}", job_id=job_id, step=p.step, created_at=T0,
-                           fine_tuned_model_checkpoint=f"ft:tiny-llama:demo:ckpt-step-{p.step}", metrics=p)
-                for p in points]
+        return [
+            Checkpoint(
+                id=f"ckpt-{p.step}",
+                job_id=job_id,
+                step=p.step,
+                created_at=T0,
+                fine_tuned_model_checkpoint=f"ft:tiny-llama:demo:ckpt-step-{p.step}",
+                metrics=p,
+            )
+            for p in points
+        ]
 
     async def upload(self, path: Path, purpose: str = "fine-tune", progress: Any = None) -> RemoteFile:
         size = path.stat().st_size
         if progress:
             progress(size, size)
         self.uploads.append(path)
-        return RemoteFile(id=f"file-{len(self.uploads)}", provider=self.name, filename=path.name, bytes=size,
-                          created_at=NOW)
+        return RemoteFile(
+            id=f"file-{len(self.uploads)}", provider=self.name, filename=path.name, bytes=size, created_at=NOW
+        )
 
-    async def chat(self, model: str, messages: list[ChatMessage],  # type: ignore[override]
-                   params: ChatParams | None = None) -> AsyncIterator[str]:
+    async def chat(
+        self,
+        model: str,
+        messages: list[ChatMessage],  # type: ignore[override]
+        params: ChatParams | None = None,
+    ) -> AsyncIterator[str]:
         reply = self.replies.get(model, f"[{model}] you said: {messages[-1].content}")
         for word in reply.split(" "):
             await asyncio.sleep(0)
@@ -186,8 +235,14 @@ def screen_text(app: Any) -> str:
 
     from rich.console import Console
 
-    console = Console(width=app.size.width, height=app.size.height, file=io.StringIO(), record=True,
-                      color_system=None, legacy_windows=False)
+    console = Console(
+        width=app.size.width,
+        height=app.size.height,
+        file=io.StringIO(),
+        record=True,
+        color_system=None,
+        legacy_windows=False,
+    )
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     return console.export_text()
 
@@ -205,6 +260,11 @@ async def ready(pilot: Any, rows: int | None = None) -> None:
     """Wait until the first jobs poll has landed, so the app is settled before keys are pressed."""
     app = pilot.app
     table = app.query_one("#jobs-table")
-    await wait_for(pilot, lambda: app.query_one("#jobs-status").render().plain != "loading jobs…"
-                   and (rows is None or table.row_count == rows))
+    await wait_for(
+        pilot,
+        lambda: (
+            app.query_one("#jobs-status").render().plain != "loading jobs…"
+            and (rows is None or table.row_count == rows)
+        ),
+    )
     await pilot.pause(0.05)

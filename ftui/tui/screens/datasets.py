@@ -147,8 +147,13 @@ class DatasetsPane(Pane):
     def on_show(self) -> None:
         self.warm_validation()
 
-    @work(thread=True, group="ds-warm", exclusive=True, exit_on_error=False,
-          description="starting the validation process")
+    @work(
+        thread=True,
+        group="ds-warm",
+        exclusive=True,
+        exit_on_error=False,
+        description="starting the validation process",
+    )
     def warm_validation(self) -> None:
         # The helper's start and vocabulary load take about a second: begun when the pane is first
         # shown, they are done before the user picks a file (a no-op once it runs).
@@ -206,14 +211,20 @@ class DatasetsPane(Pane):
         self.validate(path)
         self.load_models()
 
-    @work(thread=True, group="ds-validate", exclusive=True, exit_on_error=False,
-          description="validating the dataset")
+    @work(
+        thread=True,
+        group="ds-validate",
+        exclusive=True,
+        exit_on_error=False,
+        description="validating the dataset",
+    )
     def validate(self, path: Path) -> None:
         # In a helper process: in this thread the tokenizer would hold the GIL, and freeze the UI.
         from ftui.data.validate_process import shared
 
-        report = shared().validate(path, progress=lambda done, total: self.post_message(
-            self.Progressed(done, total)))
+        report = shared().validate(
+            path, progress=lambda done, total: self.post_message(self.Progressed(done, total))
+        )
         self.app.call_from_thread(self._validated, path, report)
 
     def _validated(self, path: Path, report: Any) -> None:
@@ -245,21 +256,26 @@ class DatasetsPane(Pane):
         warnings = list(field(report, "warnings", []) or [])
         tokens = field(report, "tokens", {}) or {}
         summary = Text()
-        summary.append("✓ valid" if valid else f"✗ {len(errors)} errors",
-                       style="bold green" if valid else "bold red")
-        summary.append(f" · {len(warnings)} warnings · format {field(report, 'format', '?')}"
-                       f" · {count(field(report, 'examples'))} examples\n")
+        summary.append(
+            "✓ valid" if valid else f"✗ {len(errors)} errors", style="bold green" if valid else "bold red"
+        )
+        summary.append(
+            f" · {len(warnings)} warnings · format {field(report, 'format', '?')}"
+            f" · {count(field(report, 'examples'))} examples\n"
+        )
         summary.append(
             f"tokens {count(field(tokens, 'total'))} · max {count(field(tokens, 'max_example'))}"
             f" · p50 {count(field(tokens, 'p50'))} · p95 {count(field(tokens, 'p95'))}"
-            f" · over limit {count(field(tokens, 'over_limit'))}")
+            f" · over limit {count(field(tokens, 'over_limit'))}"
+        )
         self.query_one("#ds-summary", Static).update(summary)
         from ftui.data.prices import default_epochs
 
         epochs = default_epochs(int(field(report, "examples", 0) or 0))
         per_epoch = int(field(report, "billed_tokens_per_epoch", 0) or field(tokens, "total", 0) or 0)
-        costs = Table("model", "est. cost", box=None, padding=(0, 1), title=f"{epochs} epochs",
-                      title_justify="left")
+        costs = Table(
+            "model", "est. cost", box=None, padding=(0, 1), title=f"{epochs} epochs", title_justify="left"
+        )
         for model, cost in cost_rows(per_epoch, self.models, epochs):
             costs.add_row(model, cost)
         self.query_one("#ds-costs", Static).update(costs)
@@ -322,17 +338,18 @@ class DatasetsPane(Pane):
         digest = await asyncio.to_thread(sha256_of, path)
         known = app.store.uploaded(app.profile_name, digest)
         if known is not None:
-            app.notify(f"{path.name} is already uploaded as {known['file_id']}; not uploading again",
-                       title="Upload")
+            app.notify(
+                f"{path.name} is already uploaded as {known['file_id']}; not uploading again", title="Upload"
+            )
             self.status(f"{path.name} → {known['file_id']} (uploaded before)")
             return
         self._progress(0, path.stat().st_size)
         provider = await app.get_provider()
-        remote = await app.call("upload", path, "fine-tune",
-                                lambda done, total: self.post_message(self.Progressed(done, total)))
+        remote = await app.call(
+            "upload", path, "fine-tune", lambda done, total: self.post_message(self.Progressed(done, total))
+        )
         self.query_one("#ds-progress").display = False
-        app.store.remember_upload(provider.name, app.profile_name, digest, remote.id, path.name,
-                                  remote.bytes)
+        app.store.remember_upload(provider.name, app.profile_name, digest, remote.id, path.name, remote.bytes)
         app.notify(f"uploaded {path.name} as {remote.id}", title="Upload")
         self.status(f"{path.name} → {remote.id}")
 

@@ -50,13 +50,16 @@ def detail_renderable(job: Job) -> Group:
         hyper.add_row(key, str(value))
     parts: list[object] = [summary, Text("\nhyperparameters", style="bold underline"), hyper]
     if job.error:
-        parts += [Text("\nerror", style="bold underline red"),
-                  Text(f"{job.error.code}: {job.error.message}", style="red")]
-    parts += [Text("\nresult files", style="bold underline"),
-              Text("\n".join(job.result_files) or "-")]
+        parts += [
+            Text("\nerror", style="bold underline red"),
+            Text(f"{job.error.code}: {job.error.message}", style="red"),
+        ]
+    parts += [Text("\nresult files", style="bold underline"), Text("\n".join(job.result_files) or "-")]
     raw = job.raw or job.model_dump(mode="json", exclude={"raw"})
-    parts += [Text("\nraw object", style="bold underline"),
-              Text(json.dumps(raw, indent=2, default=str, ensure_ascii=False))]
+    parts += [
+        Text("\nraw object", style="bold underline"),
+        Text(json.dumps(raw, indent=2, default=str, ensure_ascii=False)),
+    ]
     return Group(*parts)  # type: ignore[arg-type]
 
 

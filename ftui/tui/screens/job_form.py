@@ -39,8 +39,9 @@ def _number(field: str, text: str, kind: type) -> Any:
     try:
         value = kind(text)
     except ValueError:
-        raise FormError(f"{field}: expected {'a whole number' if kind is int else 'a number'} "
-                        f"or auto, got {text!r}") from None
+        raise FormError(
+            f"{field}: expected {'a whole number' if kind is int else 'a number'} or auto, got {text!r}"
+        ) from None
     if value <= 0:
         raise FormError(f"{field}: must be positive, got {text!r}")
     return value
@@ -104,8 +105,13 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
         Binding("ctrl+s", "submit", "Create", priority=True),
     ]
 
-    def __init__(self, initial: JobSpec | None = None, *, training_file: str | None = None,
-                 title: str = "New fine-tuning job") -> None:
+    def __init__(
+        self,
+        initial: JobSpec | None = None,
+        *,
+        training_file: str | None = None,
+        title: str = "New fine-tuning job",
+    ) -> None:
         super().__init__()
         self.initial = initial
         self.title_text = title
@@ -122,17 +128,23 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
                 with Horizontal(classes="form-row"):
                     yield Label("base model")
                     options = [(self.base_model, self.base_model)] if self.base_model else []
-                    yield Select(options, id="base_model", prompt="loading models…",
-                                 value=self.base_model if self.base_model else Select.NULL)
+                    yield Select(
+                        options,
+                        id="base_model",
+                        prompt="loading models…",
+                        value=self.base_model if self.base_model else Select.NULL,
+                    )
                 with Horizontal(classes="form-row"):
                     yield Label("method")
-                    yield Select([(m, m) for m in METHODS], id="method", value=self.method,
-                                 allow_blank=False)
+                    yield Select([(m, m) for m in METHODS], id="method", value=self.method, allow_blank=False)
                 for key, label, placeholder in FIELDS:
                     with Horizontal(classes="form-row"):
                         yield Label(label)
-                        yield Input(self.values.get(key, "auto" if placeholder == "auto" else ""),
-                                    placeholder=placeholder, id=key)
+                        yield Input(
+                            self.values.get(key, "auto" if placeholder == "auto" else ""),
+                            placeholder=placeholder,
+                            id=key,
+                        )
             yield Static("", id="form-error")
             with Horizontal(classes="buttons"):
                 yield Button("Create (ctrl+s)", variant="primary", id="create")

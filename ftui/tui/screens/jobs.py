@@ -181,14 +181,19 @@ class JobsPane(Pane):
         # Not a resume with more steps (the Trainer would run them at learning rate 0): a new job
         # that starts from this one's adapter.
         if not job.fine_tuned_model:
-            self.app.notify(f"{job.id} has no fine-tuned model yet: train longer once it has succeeded",
-                            severity="warning")
+            self.app.notify(
+                f"{job.id} has no fine-tuned model yet: train longer once it has succeeded",
+                severity="warning",
+            )
             return
-        self._open_form(clone_spec(job, init_from=job.fine_tuned_model),
-                        title=f"Train {job.fine_tuned_model} longer: a new job from its weights")
+        self._open_form(
+            clone_spec(job, init_from=job.fine_tuned_model),
+            title=f"Train {job.fine_tuned_model} longer: a new job from its weights",
+        )
 
-    def _open_form(self, initial: JobSpec | None, *, training_file: str | None = None,
-                   title: str = "New fine-tuning job") -> None:
+    def _open_form(
+        self, initial: JobSpec | None, *, training_file: str | None = None, title: str = "New fine-tuning job"
+    ) -> None:
         def after(spec: JobSpec | None) -> None:
             if spec is not None:
                 self.create_job(spec)

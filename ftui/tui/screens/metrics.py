@@ -25,9 +25,17 @@ if TYPE_CHECKING:
 
 POLL_EVERY = 1.0
 LOG_LINES = 2000
-CSV_FIELDS = ("step", "epoch", "train_loss", "train_mean_token_accuracy", "valid_loss",
-              "valid_mean_token_accuracy", "full_valid_loss", "full_valid_mean_token_accuracy",
-              "learning_rate")
+CSV_FIELDS = (
+    "step",
+    "epoch",
+    "train_loss",
+    "train_mean_token_accuracy",
+    "valid_loss",
+    "valid_mean_token_accuracy",
+    "full_valid_loss",
+    "full_valid_mean_token_accuracy",
+    "learning_rate",
+)
 
 
 def _fmt(value: float | None) -> str:
@@ -78,8 +86,9 @@ class MetricsPane(Pane):
         self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("no job selected: press j, or m on a job in Jobs", id="metrics-title",
-                     classes="status-line")
+        yield Static(
+            "no job selected: press j, or m on a job in Jobs", id="metrics-title", classes="status-line"
+        )
         # plotext is only needed once this pane is built, which is after the first frame.
         from ftui.tui.widgets.metric_chart import MetricChart
 
@@ -156,9 +165,14 @@ class MetricsPane(Pane):
         table.clear()
         for c in checkpoints:
             m = c.metrics
-            table.add_row(str(c.step), _fmt(m and m.train_loss), _fmt(m and m.valid_loss),
-                          _fmt(m and m.train_mean_token_accuracy), c.fine_tuned_model_checkpoint,
-                          key=c.fine_tuned_model_checkpoint)
+            table.add_row(
+                str(c.step),
+                _fmt(m and m.train_loss),
+                _fmt(m and m.valid_loss),
+                _fmt(m and m.train_mean_token_accuracy),
+                c.fine_tuned_model_checkpoint,
+                key=c.fine_tuned_model_checkpoint,
+            )
 
     def add_events(self, events: list[JobEvent]) -> None:
         if not events:
@@ -173,8 +187,10 @@ class MetricsPane(Pane):
             return
         loss, acc = self.charts
         for chart, name, attr in (
-            (loss, "train", "train_loss"), (loss, "valid", "valid_loss"),
-            (acc, "train", "train_mean_token_accuracy"), (acc, "valid", "valid_mean_token_accuracy"),
+            (loss, "train", "train_loss"),
+            (loss, "valid", "valid_loss"),
+            (acc, "train", "train_mean_token_accuracy"),
+            (acc, "valid", "valid_mean_token_accuracy"),
         ):
             pairs = [(float(p.step), float(v)) for p in new_points if (v := getattr(p, attr)) is not None]
             if pairs:
@@ -188,8 +204,9 @@ class MetricsPane(Pane):
         text.append_text(status_text(job.status))
         if self.points:
             last = self.points[-1]
-            text.append(f" · step {last[FIELD['step']]:.0f}"
-                        + (f"/{self.total_steps}" if self.total_steps else ""))
+            text.append(
+                f" · step {last[FIELD['step']]:.0f}" + (f"/{self.total_steps}" if self.total_steps else "")
+            )
             text.append(f" · loss {_fmt(last[FIELD['train_loss']])}")
         if job.fine_tuned_model:
             text.append(f" · {job.fine_tuned_model}")

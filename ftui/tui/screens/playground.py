@@ -58,8 +58,9 @@ class PlaygroundPane(Pane):
         with Horizontal(id="pg-chats"):
             yield ChatView(id="chat-a")
             yield ChatView(id="chat-b")
-        yield Input(placeholder="message; enter sends  (ctrl+t compare · ctrl+s save · ctrl+o load)",
-                    id="prompt")
+        yield Input(
+            placeholder="message; enter sends  (ctrl+t compare · ctrl+s save · ctrl+o load)", id="prompt"
+        )
 
     def on_mount(self) -> None:
         self._show_compare()
@@ -180,8 +181,13 @@ class PlaygroundPane(Pane):
             self.history[side].append(ChatMessage(role="user", content=text))
             messages = ([ChatMessage(role="system", content=system)] if system else []) + self.history[side]
             self.query_one(f"#chat-{side}", ChatView).add("user", text)
-            self.run_worker(self._answer(side, model, messages, params), group=f"chat-{side}",
-                            exclusive=True, exit_on_error=False, description=f"chat with {model}")
+            self.run_worker(
+                self._answer(side, model, messages, params),
+                group=f"chat-{side}",
+                exclusive=True,
+                exit_on_error=False,
+                description=f"chat with {model}",
+            )
 
     async def _answer(self, side: str, model: str, messages: list[ChatMessage], params: ChatParams) -> None:
         view = self.query_one(f"#chat-{side}", ChatView)
@@ -216,8 +222,10 @@ class PlaygroundPane(Pane):
             "system": self.query_one("#system", Input).value,
             "compare": self.compare,
             "models": {s: (None if v is Select.NULL else str(v)) for s, v in selects.items()},
-            "params": {"temperature": self.query_one("#temperature", Input).value,
-                       "max_tokens": self.query_one("#max-tokens", Input).value},
+            "params": {
+                "temperature": self.query_one("#temperature", Input).value,
+                "max_tokens": self.query_one("#max-tokens", Input).value,
+            },
             "messages": {s: [m.model_dump() for m in self.history[s]] for s in SIDES},
         }
 

@@ -174,8 +174,9 @@ class RowTable(ScrollView, can_focus=True):
             text = text.copy()
             text.truncate(width, overflow="ellipsis", pad=True)
             text.append(" " * GAP)
-            segments.extend(Segment(s.text, style + s.style if s.style else style)
-                            for s in text.render(self.app.console))
+            segments.extend(
+                Segment(s.text, style + s.style if s.style else style) for s in text.render(self.app.console)
+            )
         return Strip(segments).simplify()
 
     def render_line(self, y: int) -> Strip:

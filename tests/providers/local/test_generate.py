@@ -29,7 +29,8 @@ def test_base_model_streams_several_pieces_and_greedy_is_repeatable():
 def test_seeded_sampling_is_repeatable():
     kw = dict(temperature=1.0, top_p=0.9, max_tokens=10, stop=[], seed=3)
     assert "".join(stream_chat("tiny-llama", None, HELLO, **kw)) == "".join(
-        stream_chat("tiny-llama", None, HELLO, **kw))
+        stream_chat("tiny-llama", None, HELLO, **kw)
+    )
 
 
 def test_stop_string_ends_the_reply_before_it():
@@ -46,8 +47,9 @@ def test_held_back_keeps_a_possible_stop_prefix():
 
 
 def test_adapter_from_a_trained_job_is_applied_and_kept_warm(make_job, chat_file):
-    job = make_job(chat_file, hyperparameters={"n_epochs": 1, "batch_size": 8,
-                                               "learning_rate_multiplier": 50})
+    job = make_job(
+        chat_file, hyperparameters={"n_epochs": 1, "batch_size": 8, "learning_rate_multiplier": 50}
+    )
     assert train.run(job.path) == 0
 
     tuned = list(stream_chat("tiny-llama", job.adapter_dir, HELLO, temperature=0, max_tokens=8, stop=[]))

@@ -20,12 +20,12 @@ pytestmark = pytest.mark.slow
 DEADLINE_S = 240  # a guard against a hung worker, not a speed assertion
 
 
-
-
 def spec(path: Path, epochs: int = 2, batch_size: int = 5) -> JobSpec:
-    return JobSpec(base_model="tiny-llama", training_file=str(path),
-                   hyperparameters=Hyperparameters(n_epochs=epochs, batch_size=batch_size,
-                                                   extra={"lora_r": 4}))
+    return JobSpec(
+        base_model="tiny-llama",
+        training_file=str(path),
+        hyperparameters=Hyperparameters(n_epochs=epochs, batch_size=batch_size, extra={"lora_r": 4}),
+    )
 
 
 async def wait_for(provider: LocalProvider, job_id: str, statuses: set[str]) -> Job:
@@ -36,8 +36,10 @@ async def wait_for(provider: LocalProvider, job_id: str, statuses: set[str]) -> 
         if job.status in statuses:
             return job
         if loop.time() > end:
-            raise AssertionError(f"job {job_id} stuck in {job.status}; log:\n"
-                                 + (jobs_root() / job_id / "worker.log").read_text()[-3000:])
+            raise AssertionError(
+                f"job {job_id} stuck in {job.status}; log:\n"
+                + (jobs_root() / job_id / "worker.log").read_text()[-3000:]
+            )
         await asyncio.sleep(0.2)
 
 
@@ -57,7 +59,8 @@ def provider() -> LocalProvider:
 
 
 async def test_job_runs_in_a_detached_worker_to_succeeded_with_events_and_checkpoints(
-        provider: LocalProvider, tmp_path: Path) -> None:
+    provider: LocalProvider, tmp_path: Path
+) -> None:
     job = await provider.create_job(spec(write_dataset(tmp_path / "train.jsonl")))
     assert job.id.startswith("ftjob-") and len(job.id) == 30
     assert job.status in {"queued", "running"}
@@ -91,13 +94,17 @@ async def test_job_runs_in_a_detached_worker_to_succeeded_with_events_and_checkp
 
 
 async def test_jobs_queue_one_at_a_time_and_cancel_stops_running_and_queued_jobs(
-        provider: LocalProvider, tmp_path: Path) -> None:
+    provider: LocalProvider, tmp_path: Path
+) -> None:
     data = write_dataset(tmp_path / "train.jsonl")
     first = await provider.create_job(spec(data, epochs=20))
     second = await provider.create_job(spec(data))
     third = await provider.create_job(spec(data))
     assert [(await provider.job(j.id)).status for j in (first, second, third)] == [
-        "running", "queued", "queued"]
+        "running",
+        "queued",
+        "queued",
+    ]
     assert [j.id for j in await provider.jobs()] == [third.id, second.id, first.id]  # newest first
     assert [j.id for j in await provider.jobs(after=third.id, limit=1)] == [second.id]
 
@@ -125,7 +132,8 @@ async def test_jobs_queue_one_at_a_time_and_cancel_stops_running_and_queued_jobs
 
 
 async def test_pause_keeps_a_checkpoint_and_resume_finishes_the_job(
-        provider: LocalProvider, tmp_path: Path) -> None:
+    provider: LocalProvider, tmp_path: Path
+) -> None:
     job = await provider.create_job(spec(write_dataset(tmp_path / "train.jsonl"), epochs=3))
     await wait_for_checkpoint(provider, job.id)
     await provider.pause(job.id)

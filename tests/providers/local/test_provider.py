@@ -20,8 +20,15 @@ HELLO = [ChatMessage(role="user", content="Question 1?")]
 
 
 def write_dataset(path: Path, n: int = 10) -> Path:
-    rows = [{"messages": [{"role": "user", "content": f"Question {i}?"},
-                          {"role": "assistant", "content": f"Ahoy! Answer {i}, matey."}]} for i in range(n)]
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": f"Question {i}?"},
+                {"role": "assistant", "content": f"Ahoy! Answer {i}, matey."},
+            ]
+        }
+        for i in range(n)
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
 
@@ -44,14 +51,23 @@ def finished_job() -> Job:
 
     manager = JobManager()
     jd = manager.new_dir()
-    model = get_peft_model(models.load_model("tiny-llama", "cpu"),
-                           LoraConfig(r=4, target_modules="all-linear", init_lora_weights=False))
+    model = get_peft_model(
+        models.load_model("tiny-llama", "cpu"),
+        LoraConfig(r=4, target_modules="all-linear", init_lora_weights=False),
+    )
     model.save_pretrained(str(jd.adapter_dir))
     model.save_pretrained(str(jd.checkpoints_dir / "checkpoint-2"))
     jd.add_checkpoint(2, jd.checkpoints_dir / "checkpoint-2", {"step": 2, "train_loss": 1.5})
-    jd.write_spec({"job_id": jd.job_id, "base_model": "tiny-llama", "method": "supervised",
-                   "suffix": "pirate", "hyperparameters": {},
-                   "fine_tuned_model": fine_tuned_name("tiny-llama", "pirate", jd.job_id)})
+    jd.write_spec(
+        {
+            "job_id": jd.job_id,
+            "base_model": "tiny-llama",
+            "method": "supervised",
+            "suffix": "pirate",
+            "hyperparameters": {},
+            "fine_tuned_model": fine_tuned_name("tiny-llama", "pirate", jd.job_id),
+        }
+    )
     write_json_atomic(jd.state_path, {"status": "succeeded", "created_at": utcnow(), "finished_at": utcnow()})
     return manager.to_job(jd)
 
@@ -61,7 +77,11 @@ def test_model_names_round_trip_openai_style() -> None:
     assert name == "ft:smollm2-135m-instruct:local:my-bot:Abcdefgh"
     ref = parse_fine_tuned(checkpoint_name(name, 12))
     assert ref is not None and (ref.name, ref.base, ref.short, ref.step) == (
-        name, "smollm2-135m-instruct", "Abcdefgh", 12)
+        name,
+        "smollm2-135m-instruct",
+        "Abcdefgh",
+        12,
+    )
     assert parse_fine_tuned("ft:gpt-4o-mini:org::abc") is None
     assert parse_fine_tuned("tiny-llama") is None
 
@@ -87,8 +107,9 @@ async def test_upload_copies_the_file_lists_reads_and_deletes_it(tmp_path: Path)
 
 async def test_invalid_dataset_is_refused_with_line_and_code_and_never_becomes_a_job(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
-    good = json.dumps({"messages": [{"role": "user", "content": "hi"},
-                                    {"role": "assistant", "content": "yo"}]})
+    good = json.dumps(
+        {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}
+    )
     bad.write_text("\n".join([good] * 9 + ["{not json", '{"messages": []}']) + "\n")
     p = provider()
     with pytest.raises(ProviderError) as err:
@@ -139,8 +160,7 @@ async def test_chat_streams_from_base_fine_tuned_and_checkpoint_names(finished_j
 @pytest.mark.slow
 async def test_unknown_models_are_not_found(finished_job: Job) -> None:
     p = provider()
-    for name in ("gpt-5", f"{finished_job.fine_tuned_model}:ckpt-step-999",
-                 "ft:tiny-llama:local::zzzzzzzz"):
+    for name in ("gpt-5", f"{finished_job.fine_tuned_model}:ckpt-step-999", "ft:tiny-llama:local::zzzzzzzz"):
         with pytest.raises(NotFound):
             await collect(p, name)
 

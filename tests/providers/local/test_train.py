@@ -29,10 +29,14 @@ def metric_points(job) -> list[dict]:
 
 
 def test_sft_job_trains_logs_metrics_keeps_three_epoch_checkpoints_and_saves_adapter(
-        make_job, chat_file, tmp_path, capsys):
+    make_job, chat_file, tmp_path, capsys
+):
     valid = write_jsonl(tmp_path / "valid.jsonl", chat_rows(2))
-    job = make_job(chat_file, validation_path=str(valid),
-                   hyperparameters={"n_epochs": 4, "batch_size": 4, "extra": {"lora_r": 4}})
+    job = make_job(
+        chat_file,
+        validation_path=str(valid),
+        hyperparameters={"n_epochs": 4, "batch_size": 4, "extra": {"lora_r": 4}},
+    )
 
     assert train.run(job.path) == 0
 
@@ -54,19 +58,37 @@ def test_sft_job_trains_logs_metrics_keeps_three_epoch_checkpoints_and_saves_ada
     # One checkpoint per epoch, the last three kept on disk and listed.
     assert [c["step"] for c in job.checkpoints()] == [4, 6, 8]
     assert sorted(p.name for p in job.checkpoints_dir.glob("checkpoint-*")) == [
-        "checkpoint-4", "checkpoint-6", "checkpoint-8"]
+        "checkpoint-4",
+        "checkpoint-6",
+        "checkpoint-8",
+    ]
     assert (job.adapter_dir / "adapter_config.json").exists()
     assert (job.adapter_dir / "tokenizer.json").exists()
     with job.result_csv.open() as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == ["step", "train_loss", "train_accuracy", "valid_loss",
-                             "valid_mean_token_accuracy"]
+    assert list(rows[0]) == [
+        "step",
+        "train_loss",
+        "train_accuracy",
+        "valid_loss",
+        "valid_mean_token_accuracy",
+    ]
     assert len(rows) == 8 and rows[0]["train_loss"]
     out = capsys.readouterr().out
-    lines = [json.loads(line.split(" ", 1)[1]) for line in out.splitlines()
-             if line.startswith("FTUI_METRICS ")]
-    assert {"step", "total_steps", "epoch", "train_loss", "train_mean_token_accuracy", "valid_loss",
-            "valid_mean_token_accuracy", "learning_rate", "tokens_per_second"} <= set(lines[0])
+    lines = [
+        json.loads(line.split(" ", 1)[1]) for line in out.splitlines() if line.startswith("FTUI_METRICS ")
+    ]
+    assert {
+        "step",
+        "total_steps",
+        "epoch",
+        "train_loss",
+        "train_mean_token_accuracy",
+        "valid_loss",
+        "valid_mean_token_accuracy",
+        "learning_rate",
+        "tokens_per_second",
+    } <= set(lines[0])
 
 
 def test_pause_saves_a_checkpoint_and_resume_continues_from_it_to_the_end(make_job, chat_file):
@@ -141,8 +163,12 @@ def test_dpo_job_trains_on_openai_preference_data(make_job, tmp_path):
 def test_new_job_can_start_from_a_previous_adapter(make_job, chat_file):
     first = make_job(chat_file, name="ftjob-first", hyperparameters={"n_epochs": 1, "batch_size": 8})
     assert train.run(first.path) == 0
-    second = make_job(chat_file, name="ftjob-second", init_from=str(first.adapter_dir),
-                      hyperparameters={"n_epochs": 1, "batch_size": 8})
+    second = make_job(
+        chat_file,
+        name="ftjob-second",
+        init_from=str(first.adapter_dir),
+        hyperparameters={"n_epochs": 1, "batch_size": 8},
+    )
     assert train.run(second.path) == 0
     assert second.read_state()["status"] == "succeeded"
 
@@ -178,12 +204,22 @@ def test_sagemaker_environment_builds_the_job_and_writes_the_adapter_to_sm_model
     write_jsonl(channel / "data.jsonl", chat_rows(4))
     model_dir, out_dir = tmp_path / "model", tmp_path / "output"
     model_dir.mkdir()
-    env = {**os.environ, "SM_CHANNEL_TRAIN": str(channel), "SM_MODEL_DIR": str(model_dir),
-           "SM_OUTPUT_DATA_DIR": str(out_dir),
-           "SM_HPS": json.dumps({"base_model": "tiny-llama", "n_epochs": "1", "batch_size": "2",
-                                 "lora_r": "4", "device": "cpu"})}
-    proc = subprocess.run([sys.executable, "-m", "ftui_local.train", "--n_epochs", "1"], env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "SM_CHANNEL_TRAIN": str(channel),
+        "SM_MODEL_DIR": str(model_dir),
+        "SM_OUTPUT_DATA_DIR": str(out_dir),
+        "SM_HPS": json.dumps(
+            {"base_model": "tiny-llama", "n_epochs": "1", "batch_size": "2", "lora_r": "4", "device": "cpu"}
+        ),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "ftui_local.train", "--n_epochs", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     metric_lines = [line for line in proc.stdout.splitlines() if line.startswith("FTUI_METRICS ")]
     assert len(metric_lines) == 2
@@ -195,29 +231,37 @@ def test_sagemaker_environment_builds_the_job_and_writes_the_adapter_to_sm_model
 
 def test_entry_script_without_job_dir_or_sagemaker_env_explains_usage():
     env = {k: v for k, v in os.environ.items() if not k.startswith("SM_")}
-    proc = subprocess.run([sys.executable, "-m", "ftui_local.train"], env=env, capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ftui_local.train"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 2
     assert "--job-dir" in proc.stderr and "Traceback" not in proc.stderr
 
 
 # ---- data and hyperparameters -----------------------------------------------------------------
 
+
 def test_weight_zero_turns_are_masked_and_end_of_turn_is_learned_in_collator_output(tmp_path):
     from ftui_local.models import load_tokenizer
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
     tok = load_tokenizer("tiny-llama")
-    rows = [{"messages": [
-        {"role": "user", "content": "hi"},
-        {"role": "assistant", "content": "SKIPPED", "weight": 0},
-        {"role": "user", "content": "again"},
-        {"role": "assistant", "content": "LEARNED"},
-    ]}, {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "ok"}]}]
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "SKIPPED", "weight": 0},
+                {"role": "user", "content": "again"},
+                {"role": "assistant", "content": "LEARNED"},
+            ]
+        },
+        {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "ok"}]},
+    ]
     examples, dropped = load_sft(write_jsonl(tmp_path / "w.jsonl", rows), tok, 512)
     assert dropped == 0
     batch = DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id)(
-        [{"input_ids": e["input_ids"], "labels": e["labels"]} for e in examples])
+        [{"input_ids": e["input_ids"], "labels": e["labels"]} for e in examples]
+    )
     first = batch["labels"][0]
     learned = tok.decode([t for t in first.tolist() if t != IGNORE])
     assert learned == "LEARNED<|im_end|>\n"
@@ -228,23 +272,34 @@ def test_weight_zero_turns_are_masked_and_end_of_turn_is_learned_in_collator_out
     assert first[last_end].item() == im_end  # the end-of-turn token is inside the loss mask
     # Padding never counts.
     second = batch["labels"][1]
-    assert (second[len(examples[1]["input_ids"]):] == IGNORE).all()
+    assert (second[len(examples[1]["input_ids"]) :] == IGNORE).all()
     assert tok.decode([t for t in second.tolist() if t != IGNORE]) == "ok<|im_end|>\n"
 
 
 def test_load_dpo_maps_input_preferred_and_non_preferred(tmp_path):
     rows = load_dpo(write_jsonl(tmp_path / "p.jsonl", dpo_rows(1)))
-    assert rows == [{"prompt": [{"role": "user", "content": "Say hi to Ann"}],
-                     "chosen": [{"role": "assistant", "content": "Hi Ann!"}],
-                     "rejected": [{"role": "assistant", "content": "No."}]}]
+    assert rows == [
+        {
+            "prompt": [{"role": "user", "content": "Say hi to Ann"}],
+            "chosen": [{"role": "assistant", "content": "Hi Ann!"}],
+            "rejected": [{"role": "assistant", "content": "No."}],
+        }
+    ]
 
 
 def test_encode_chat_learns_every_weighted_assistant_turn():
     from ftui_local.models import load_tokenizer
 
     tok = load_tokenizer("tiny-llama")
-    enc = encode_chat(tok, [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
-                            {"role": "user", "content": "c"}, {"role": "assistant", "content": "d"}])
+    enc = encode_chat(
+        tok,
+        [
+            {"role": "user", "content": "a"},
+            {"role": "assistant", "content": "b"},
+            {"role": "user", "content": "c"},
+            {"role": "assistant", "content": "d"},
+        ],
+    )
     learned = tok.decode([t for t in enc["labels"] if t != IGNORE])
     assert learned == "b<|im_end|>\nd<|im_end|>\n"
 
@@ -256,8 +311,14 @@ def test_auto_hyperparameters_scale_with_dataset_size():
     assert auto_batch_size(8, on_gpu=False) == 4
     assert auto_batch_size(2, on_gpu=False) == 2
     assert auto_batch_size(100_000, on_gpu=False) == 8
-    r = resolve({"n_epochs": "auto", "learning_rate_multiplier": 2}, method="supervised", n_examples=50,
-                context_length=8192, vocab_size=49152, on_gpu=False)
+    r = resolve(
+        {"n_epochs": "auto", "learning_rate_multiplier": 2},
+        method="supervised",
+        n_examples=50,
+        context_length=8192,
+        vocab_size=49152,
+        on_gpu=False,
+    )
     assert (r.n_epochs, r.learning_rate, r.batching, r.max_length) == (3, 4e-4, "padding_free", 2048)
     small_vocab = resolve({}, method="dpo", n_examples=50, context_length=None, vocab_size=259, on_gpu=False)
     assert small_vocab.batching == "group_by_length" and small_vocab.beta == 0.1
@@ -267,8 +328,13 @@ def test_bad_hyperparameter_names_the_field():
     from ftui.errors import FtuiError
 
     with pytest.raises(FtuiError, match="n_epochs"):
-        resolve({"n_epochs": 0}, method="supervised", n_examples=5, context_length=None, vocab_size=300,
-                on_gpu=False)
+        resolve(
+            {"n_epochs": 0},
+            method="supervised",
+            n_examples=5,
+            context_length=None,
+            vocab_size=300,
+            on_gpu=False,
+        )
     with pytest.raises(FtuiError, match="beta"):
         resolve({"beta": 5}, method="dpo", n_examples=5, context_length=None, vocab_size=300, on_gpu=False)
-

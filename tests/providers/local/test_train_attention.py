@@ -13,13 +13,22 @@ def _lora_llama(n_heads: int, n_kv_heads: int) -> Any:
     from peft import LoraConfig, get_peft_model
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    config = LlamaConfig(vocab_size=300, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=n_heads, num_key_value_heads=n_kv_heads,
-                         max_position_embeddings=256, attn_implementation="sdpa")
+    config = LlamaConfig(
+        vocab_size=300,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=n_heads,
+        num_key_value_heads=n_kv_heads,
+        max_position_embeddings=256,
+        attn_implementation="sdpa",
+    )
     torch.manual_seed(0)
     model = LlamaForCausalLM(config)
-    model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules="all-linear",
-                                             task_type="CAUSAL_LM"))
+    model = get_peft_model(
+        model,
+        LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules="all-linear", task_type="CAUSAL_LM"),
+    )
     with torch.no_grad():  # LoRA B starts at zero; make the adapter matter for the comparison
         for name, p in model.named_parameters():
             if "lora_B" in name:
@@ -87,8 +96,16 @@ def test_packed_row_builds_no_dense_mask() -> None:
     position_ids = _packed_batch()["position_ids"]
     embeds = torch.zeros(1, position_ids.shape[1], 64)
     config = model.get_base_model().config
-    assert create_causal_mask(config=config, inputs_embeds=embeds, attention_mask=None, past_key_values=None,
-                              position_ids=position_ids) is None
+    assert (
+        create_causal_mask(
+            config=config,
+            inputs_embeds=embeds,
+            attention_mask=None,
+            past_key_values=None,
+            position_ids=position_ids,
+        )
+        is None
+    )
 
 
 def test_bf16_attention_on_cpu_is_computed_in_fp32_and_returned_in_bf16():
@@ -105,7 +122,8 @@ def test_bf16_attention_on_cpu_is_computed_in_fp32_and_returned_in_bf16():
 
     exact, _ = varlen_sdpa(Attn(), q, k, v, None, position_ids=position_ids)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        half, _ = varlen_sdpa(Attn(), q.bfloat16(), k.bfloat16(), v.bfloat16(), None,
-                              position_ids=position_ids)
+        half, _ = varlen_sdpa(
+            Attn(), q.bfloat16(), k.bfloat16(), v.bfloat16(), None, position_ids=position_ids
+        )
     assert half.dtype == torch.bfloat16
     assert torch.allclose(half.float(), exact, atol=3e-2)

@@ -60,8 +60,14 @@ def test_install_replaces_the_dropout_of_every_lora_layer():
     from peft import LoraConfig, get_peft_model
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    config = LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
-                         num_attention_heads=2, num_key_value_heads=2)
+    config = LlamaConfig(
+        vocab_size=64,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+    )
     lora = LoraConfig(r=2, lora_dropout=0.05, target_modules="all-linear")
     model = get_peft_model(LlamaForCausalLM(config), lora)
     assert install(model) == 2 * 7

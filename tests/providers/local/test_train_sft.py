@@ -18,8 +18,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize("batching", ["padding_free", "group_by_length"])
 @pytest.mark.parametrize("chunked", [False, True])
-def test_cpu_loss_head_matches_trl_loss_gradients_and_token_accuracy(tmp_path: Path, monkeypatch, batching,
-                                                                     chunked):
+def test_cpu_loss_head_matches_trl_loss_gradients_and_token_accuracy(
+    tmp_path: Path, monkeypatch, batching, chunked
+):
     import torch
     from trl import SFTTrainer
 
@@ -31,14 +32,33 @@ def test_cpu_loss_head_matches_trl_loss_gradients_and_token_accuracy(tmp_path: P
         enc = encode_chat(tokenizer, row["messages"])
         rows.append({**enc, "length": len(enc["input_ids"])})
     hp = {"n_epochs": 1, "batch_size": 8, "extra": {"batching": batching, "lora_dropout": 0.0, "lora_r": 4}}
-    resolved = resolve(hp, method="supervised", n_examples=len(rows), context_length=2048,
-                       vocab_size=len(tokenizer), on_gpu=False)
+    resolved = resolve(
+        hp,
+        method="supervised",
+        n_examples=len(rows),
+        context_length=2048,
+        vocab_size=len(tokenizer),
+        on_gpu=False,
+    )
     job = JobDir(tmp_path / "job")
     job.path.mkdir()
     torch.manual_seed(0)
     model = models.load_model("tiny-llama", "cpu", trainable=True)
-    trainer = train._build_trainer(job, "supervised", model, tokenizer, rows, None, resolved, 0, "cpu",
-                                   {"hyperparameters": hp}, StopFlag(), True, False)
+    trainer = train._build_trainer(
+        job,
+        "supervised",
+        model,
+        tokenizer,
+        rows,
+        None,
+        resolved,
+        0,
+        "cpu",
+        {"hyperparameters": hp},
+        StopFlag(),
+        True,
+        False,
+    )
     assert isinstance(trainer, train_sft.FtuiSFTTrainer)
     trainer.model.train()
     batch = next(iter(trainer.get_train_dataloader()))
@@ -70,14 +90,33 @@ def test_bf16_on_cpu_trains_under_autocast_with_bf16_base_and_fp32_lora_weights(
     losses = {}
     for bf16 in (False, True):
         hp = {"n_epochs": 1, "batch_size": 8, "extra": {"lora_dropout": 0.0, "lora_r": 4, "bf16": bf16}}
-        resolved = resolve(hp, method="supervised", n_examples=len(rows), context_length=2048,
-                           vocab_size=len(tokenizer), on_gpu=False)
+        resolved = resolve(
+            hp,
+            method="supervised",
+            n_examples=len(rows),
+            context_length=2048,
+            vocab_size=len(tokenizer),
+            on_gpu=False,
+        )
         job = JobDir(tmp_path / f"job-{bf16}")
         job.path.mkdir()
         torch.manual_seed(0)
         model = models.load_model("tiny-llama", "cpu", trainable=True)
-        trainer = train._build_trainer(job, "supervised", model, tokenizer, rows, None, resolved, 0, "cpu",
-                                       {"hyperparameters": hp}, StopFlag(), True, False)
+        trainer = train._build_trainer(
+            job,
+            "supervised",
+            model,
+            tokenizer,
+            rows,
+            None,
+            resolved,
+            0,
+            "cpu",
+            {"hyperparameters": hp},
+            StopFlag(),
+            True,
+            False,
+        )
         trainer.model.train()
         dtypes = {}
         for name, p in trainer.model.named_parameters():

@@ -12,8 +12,16 @@ pytestmark = pytest.mark.slow
 
 def test_two_processes_share_the_batches_and_only_rank_zero_writes_the_job(make_job, tmp_path):
     data = write_jsonl(tmp_path / "train.jsonl", chat_rows(16))
-    job = make_job(data, hyperparameters={"n_epochs": 2, "batch_size": 4, "learning_rate_multiplier": "auto",
-                                          "beta": "auto", "extra": {}})
+    job = make_job(
+        data,
+        hyperparameters={
+            "n_epochs": 2,
+            "batch_size": 4,
+            "learning_rate_multiplier": "auto",
+            "beta": "auto",
+            "extra": {},
+        },
+    )
 
     assert worker.launch_distributed(job, 2) == 0
 

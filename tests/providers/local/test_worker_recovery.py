@@ -20,8 +20,6 @@ from ftui.model import Hyperparameters, Job, JobSpec
 DEADLINE_S = 240  # a guard against a hung worker, not a speed assertion
 
 
-
-
 async def wait_for(provider: LocalProvider, job_id: str, statuses: set[str]) -> Job:
     loop = asyncio.get_running_loop()
     end = loop.time() + DEADLINE_S
@@ -33,19 +31,31 @@ async def wait_for(provider: LocalProvider, job_id: str, statuses: set[str]) -> 
 
 def queued_job(manager: JobManager, status: str = "queued", **state: object) -> str:
     jd = manager.new_dir()
-    jd.write_spec({"job_id": jd.job_id, "base_model": "tiny-llama", "method": "supervised",
-                   "training_path": "/nonexistent.jsonl", "fine_tuned_model": "ft:x:local::y"})
+    jd.write_spec(
+        {
+            "job_id": jd.job_id,
+            "base_model": "tiny-llama",
+            "method": "supervised",
+            "training_path": "/nonexistent.jsonl",
+            "fine_tuned_model": "ft:x:local::y",
+        }
+    )
     write_json_atomic(jd.state_path, {"status": status, "created_at": utcnow(), **state})
     return jd.job_id
 
 
 @pytest.mark.slow
 async def test_sigkilled_worker_reads_as_died_and_resume_continues_from_the_last_checkpoint(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     provider = LocalProvider(LocalSettings(device="cpu"))
-    job = await provider.create_job(JobSpec(
-        base_model="tiny-llama", training_file=str(write_dataset(tmp_path / "train.jsonl")),
-        hyperparameters=Hyperparameters(n_epochs=3, batch_size=2, extra={"lora_r": 4})))
+    job = await provider.create_job(
+        JobSpec(
+            base_model="tiny-llama",
+            training_file=str(write_dataset(tmp_path / "train.jsonl")),
+            hyperparameters=Hyperparameters(n_epochs=3, batch_size=2, extra={"lora_r": 4}),
+        )
+    )
     loop = asyncio.get_running_loop()
     end = loop.time() + DEADLINE_S
     while not await provider.checkpoints(job.id):  # the first epoch (5 steps) is done

@@ -17,7 +17,6 @@ KEY_ENV = "FTUI_TEST_OPENAI_KEY"
 KEY = "sk-test-0123456789"
 
 
-
 @pytest.fixture
 def server(local_provider: Any) -> Iterator[Served]:
     with serve(local_provider, api_key=KEY) as served:
@@ -30,5 +29,6 @@ def make_provider(base_url: str, monkeypatch: pytest.MonkeyPatch, **settings: An
 
     monkeypatch.setenv(KEY_ENV, KEY)
     settings.setdefault("max_retries", 2)
-    return OpenAIProvider(OpenAISettings(base_url=base_url, api_key_env=KEY_ENV, **settings),
-                          profile="remote")
+    return OpenAIProvider(
+        OpenAISettings(base_url=base_url, api_key_env=KEY_ENV, **settings), profile="remote"
+    )

@@ -15,16 +15,35 @@ pytestmark = pytest.mark.slow
 
 
 def test_jobs_create_wait_trains_through_the_openai_provider_without_showing_the_key(
-        server: Served, tmp_path: Path) -> None:
+    server: Served, tmp_path: Path
+) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(f'[profiles.srv]\nprovider = "openai"\nbase_url = "{server.url}"\n'
-                      f'api_key_env = "{KEY_ENV}"\n')
+    config.write_text(
+        f'[profiles.srv]\nprovider = "openai"\nbase_url = "{server.url}"\napi_key_env = "{KEY_ENV}"\n'
+    )
     data = write_chat_examples(tmp_path / "train.jsonl", n=10)
     env = {**os.environ, KEY_ENV: KEY, "FTUI_HOME": str(tmp_path / "client")}
     out = subprocess.run(
-        [sys.executable, "-m", "ftui", "--config", str(config), "jobs", "create", "--model", "tiny-llama",
-         "--training-file", str(data), "--epochs", "1", "--wait"],
-        env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "ftui",
+            "--config",
+            str(config),
+            "jobs",
+            "create",
+            "--model",
+            "tiny-llama",
+            "--training-file",
+            str(data),
+            "--epochs",
+            "1",
+            "--wait",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "succeeded" in out.stdout and "ft:tiny-llama:local:" in out.stdout

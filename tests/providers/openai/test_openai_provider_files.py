@@ -11,8 +11,9 @@ from serve_harness import write_chat_examples
 from ftui.errors import FtuiError, NotFound, ProviderError
 
 
-async def test_upload_reuses_a_file_already_uploaded_with_the_same_content(server, monkeypatch,
-                                                                           tmp_path: Path) -> None:
+async def test_upload_reuses_a_file_already_uploaded_with_the_same_content(
+    server, monkeypatch, tmp_path: Path
+) -> None:
     provider = make_provider(server.url, monkeypatch)
     data = write_chat_examples(tmp_path / "train.jsonl")
     seen: list[tuple[int, int]] = []
@@ -30,8 +31,7 @@ async def test_upload_reuses_a_file_already_uploaded_with_the_same_content(serve
     await provider.aclose()
 
 
-async def test_large_files_go_through_the_uploads_api_in_parts(server, monkeypatch,
-                                                               tmp_path: Path) -> None:
+async def test_large_files_go_through_the_uploads_api_in_parts(server, monkeypatch, tmp_path: Path) -> None:
     provider = make_provider(server.url, monkeypatch)
     provider.upload_threshold, provider.upload_part_size = 2000, 1500
     data = write_chat_examples(tmp_path / "big.jsonl", n=30)
@@ -44,8 +44,9 @@ async def test_large_files_go_through_the_uploads_api_in_parts(server, monkeypat
     await provider.aclose()
 
 
-async def test_an_interrupted_chunked_upload_resumes_from_its_saved_session(server, monkeypatch,
-                                                                          tmp_path: Path) -> None:
+async def test_an_interrupted_chunked_upload_resumes_from_its_saved_session(
+    server, monkeypatch, tmp_path: Path
+) -> None:
     provider = make_provider(server.url, monkeypatch)
     provider.upload_threshold, provider.upload_part_size = 2000, 1500
     data = write_chat_examples(tmp_path / "big.jsonl", n=30)
@@ -74,8 +75,7 @@ async def test_an_interrupted_chunked_upload_resumes_from_its_saved_session(serv
     await provider.aclose()
 
 
-async def test_missing_api_key_names_the_variable_and_wrong_key_is_never_echoed(server, monkeypatch
-                                                                               ) -> None:
+async def test_missing_api_key_names_the_variable_and_wrong_key_is_never_echoed(server, monkeypatch) -> None:
     provider = make_provider(server.url, monkeypatch)
     monkeypatch.delenv("FTUI_TEST_OPENAI_KEY")
     with pytest.raises(FtuiError, match="FTUI_TEST_OPENAI_KEY"):
@@ -95,12 +95,16 @@ async def test_not_found_maps_to_ftui_not_found(server, monkeypatch) -> None:
     await provider.aclose()
 
 
-async def test_training_not_available_says_so_and_suggests_ftui_serve(server, local_provider,
-                                                                     monkeypatch, tmp_path) -> None:
+async def test_training_not_available_says_so_and_suggests_ftui_serve(
+    server, local_provider, monkeypatch, tmp_path
+) -> None:
     async def refuse(spec):
-        raise ProviderError("OpenAI is winding down the fine-tuning platform and your organization is "
-                            "no longer able to create new fine-tuning training jobs.",
-                            code="training_not_available", status=403)
+        raise ProviderError(
+            "OpenAI is winding down the fine-tuning platform and your organization is "
+            "no longer able to create new fine-tuning training jobs.",
+            code="training_not_available",
+            status=403,
+        )
 
     local_provider.create_job = refuse
     provider = make_provider(server.url, monkeypatch)

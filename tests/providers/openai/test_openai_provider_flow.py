@@ -18,8 +18,9 @@ from ftui.serve.faults import Fault, FaultProxy
 pytestmark = pytest.mark.slow
 
 
-async def test_provider_flow_survives_faults_and_never_duplicates_a_create(server, monkeypatch,
-                                                                          tmp_path: Path) -> None:
+async def test_provider_flow_survives_faults_and_never_duplicates_a_create(
+    server, monkeypatch, tmp_path: Path
+) -> None:
     data = write_chat_examples(tmp_path / "train.jsonl", n=10)
     with FaultProxy("127.0.0.1", urlparse(server.url).port) as proxy:
         provider = make_provider(proxy.url, monkeypatch, max_retries=3)
@@ -32,9 +33,15 @@ async def test_provider_flow_survives_faults_and_never_duplicates_a_create(serve
             Fault("500", route=r"/chat/completions$"),
             Fault("latency", count=3, delay=0.1),  # faults match in order: this one takes the rest
         )
-        job = await provider.create_job(JobSpec(
-            base_model="tiny-llama", training_file=str(data), suffix="faulty",
-            hyperparameters=Hyperparameters(n_epochs=1, batch_size=5), metadata={"who": "test"}))
+        job = await provider.create_job(
+            JobSpec(
+                base_model="tiny-llama",
+                training_file=str(data),
+                suffix="faulty",
+                hyperparameters=Hyperparameters(n_epochs=1, batch_size=5),
+                metadata={"who": "test"},
+            )
+        )
         assert job.status in ("validating_files", "queued", "running") and job.metadata["who"] == "test"
         assert len(server.client().fine_tuning.jobs.list().data) == 1  # one job, not two
         assert proxy.injected("drop_response") and proxy.injected("429") and proxy.injected("500")
@@ -57,16 +64,22 @@ async def test_provider_flow_survives_faults_and_never_duplicates_a_create(serve
         assert len(seen) == len(set(seen)) and seen == sorted(seen)  # each event once, in order
         everything = await provider.events(job.id)
         assert [e.id for e in everything] == seen
-        assert any(e.metrics and e.metrics.train_loss is not None and e.metrics.total_steps
-                   for e in everything)
+        assert any(
+            e.metrics and e.metrics.train_loss is not None and e.metrics.total_steps for e in everything
+        )
 
         checkpoints = await provider.checkpoints(job.id)
         assert checkpoints and checkpoints[0].fine_tuned_model_checkpoint.startswith(job.fine_tuned_model)
         assert checkpoints[0].metrics is not None and checkpoints[0].metrics.step == checkpoints[0].step
 
-        pieces = [p async for p in provider.chat(job.fine_tuned_model,
-                                                 [ChatMessage(role="user", content="Ahoy?")],
-                                                 ChatParams(max_tokens=5, temperature=0))]
+        pieces = [
+            p
+            async for p in provider.chat(
+                job.fine_tuned_model,
+                [ChatMessage(role="user", content="Ahoy?")],
+                ChatParams(max_tokens=5, temperature=0),
+            )
+        ]
         assert all(isinstance(p, str) for p in pieces)
         assert proxy.injected("500")[-1].path.endswith("/chat/completions")
 
