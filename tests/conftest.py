@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # shared test helpers: `from factories import ...`
+sys.path.insert(0, str(Path(__file__).parent))  # shared test helpers: `from support.factories import ...`
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

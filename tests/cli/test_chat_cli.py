@@ -8,7 +8,7 @@ import pytest
 from ftui_local.jobdir import JobDir, utcnow, write_json_atomic
 from ftui_local.jobs import JobManager
 from ftui_local.naming import fine_tuned_name
-from run_cli import ftui
+from support.run_cli import ftui
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from run_cli import ftui
+from support.run_cli import ftui
 
 from ftui.data.samples import sample_path
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from run_cli import ftui
+from support.run_cli import ftui
 
 
 def test_upload_prints_the_id_and_the_same_content_is_not_uploaded_twice(tmp_path: Path) -> None:

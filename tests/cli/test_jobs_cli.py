@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from factories import write_dataset
-from run_cli import ftui
+from support.factories import write_dataset
+from support.run_cli import ftui
 
 from ftui import hookimpl
 from ftui.model import Job

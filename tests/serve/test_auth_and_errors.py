@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx2
 import openai
 import pytest
-from serve_harness import serve, write_chat_examples
+from support.serve_harness import serve, write_chat_examples
 
 from ftui.errors import ProviderError, UsageError
 from ftui.serve.server import check_exposure

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import openai
 import pytest
-from serve_harness import TERMINAL, serve, wait_for, write_chat_examples
+from support.serve_harness import TERMINAL, serve, wait_for, write_chat_examples
 
 pytestmark = pytest.mark.slow
 

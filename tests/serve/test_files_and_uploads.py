@@ -7,7 +7,7 @@ from pathlib import Path
 
 import openai
 import pytest
-from serve_harness import serve, write_chat_examples
+from support.serve_harness import serve, write_chat_examples
 
 
 def test_file_create_list_retrieve_content_delete_round_trip(local_provider, tmp_path: Path) -> None:

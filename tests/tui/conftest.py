@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.tui_fakes import NOW, CannedProvider, CannedSession
 from textual.widgets import Input
-from tui_fakes import NOW, CannedProvider, CannedSession
 
 from ftui.tui.app import FtuiApp
 

@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 from rich.console import Console
+from support.tui_fakes import CannedProvider, CannedSession, ready, screen_text, wait_for, write_config
 from textual.widgets import TabbedContent
-from tui_fakes import CannedProvider, CannedSession, ready, screen_text, wait_for, write_config
 
 from ftui.tui.commands import CommandError, parse_command
 from ftui.tui.screens.help import HelpScreen, bindings_table

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from tui_fakes import CannedProvider, ready, screen_text, wait_for
+from support.tui_fakes import CannedProvider, ready, screen_text, wait_for
 
 from ftui.tui.screens.datasets import DatasetsPane
 from ftui.tui.screens.line_view import LineViewScreen, read_lines
@@ -32,7 +32,7 @@ async def test_validation_lists_errors_with_line_numbers_and_token_stats(make_ap
         pane = await open_datasets(pilot)
         assert list(pane.paths) == ["train.jsonl"]
         await pilot.press("enter")
-        await wait_for(pilot, lambda: pane.report is not None, tries=1500)  # the helper may be starting
+        await wait_for(pilot, lambda: pane.report is not None, timeout=60)  # the helper may be starting
         errors = app.query_one("#ds-errors")
         lines = [errors.get_row_at(i)[0] for i in range(errors.row_count)]
         assert "5" in lines
@@ -46,7 +46,7 @@ async def test_enter_on_an_error_shows_that_line_of_the_file(make_app, dataset_d
     async with app.run_test(size=(120, 40)) as pilot:
         pane = await open_datasets(pilot)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: pane.report is not None, tries=1500)  # the helper may be starting
+        await wait_for(pilot, lambda: pane.report is not None, timeout=60)  # the helper may be starting
         errors = app.query_one("#ds-errors")
         row = next(i for i in range(errors.row_count) if errors.get_row_at(i)[0] == "5")
         errors.focus()

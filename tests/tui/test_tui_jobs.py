@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tui_fakes import NOW, CannedProvider, canned_jobs, screen_text, wait_for
+from support.tui_fakes import NOW, CannedProvider, canned_jobs, screen_text, wait_for
 
 from ftui.model import Job
 from ftui.tui.screens.job_detail import JobDetailScreen

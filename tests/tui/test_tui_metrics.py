@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import csv
 
-from tui_fakes import CannedProvider, ready, wait_for
+from support.tui_fakes import CannedProvider, ready, wait_for
 
 from ftui.tui.downsample import bucket_mean, ema
 from ftui.tui.screens.metrics import FIELD, MetricsPane

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tui_fakes import CannedProvider, ready, wait_for
+from support.tui_fakes import CannedProvider, ready, wait_for
 
 from ftui.tui.screens.pick import PickScreen
 from ftui.tui.screens.playground import PlaygroundPane

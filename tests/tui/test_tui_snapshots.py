@@ -9,7 +9,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from tui_fakes import ready, wait_for
+from support.tui_fakes import ready, wait_for
 
 from ftui.tui.screens.datasets import DatasetsPane
 from ftui.tui.screens.metrics import MetricsPane

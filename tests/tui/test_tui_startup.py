@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tui_fakes import wait_for
+from support.tui_fakes import wait_for
 
 from ftui.tui.app import FtuiApp
 

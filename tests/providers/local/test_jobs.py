@@ -8,10 +8,10 @@ import os
 from pathlib import Path
 
 import pytest
-from factories import write_dataset
 from ftui_local.jobs import JobManager, jobs_root
 from ftui_local.provider import LocalProvider
 from ftui_local.settings import LocalSettings
+from support.factories import write_dataset
 
 from ftui.errors import ProviderError
 from ftui.model import ChatMessage, ChatParams, Hyperparameters, Job, JobSpec

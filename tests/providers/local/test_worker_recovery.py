@@ -9,11 +9,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from factories import write_dataset
 from ftui_local.jobdir import utcnow, write_json_atomic
 from ftui_local.jobs import JobManager
 from ftui_local.provider import LocalProvider
 from ftui_local.settings import LocalSettings
+from support.factories import write_dataset
 
 from ftui.model import Hyperparameters, Job, JobSpec
 

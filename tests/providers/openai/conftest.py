@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "serve"))
 
-from serve_harness import Served, serve
+from support.serve_harness import Served, serve
 
 KEY_ENV = "FTUI_TEST_OPENAI_KEY"
 KEY = "sk-test-0123456789"

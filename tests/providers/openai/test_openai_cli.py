@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import KEY, KEY_ENV
-from serve_harness import Served, write_chat_examples
+from support.serve_harness import Served, write_chat_examples
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from conftest import KEY, make_provider
-from serve_harness import write_chat_examples
+from support.serve_harness import write_chat_examples
 
 from ftui.errors import FtuiError, NotFound, ProviderError
 

@@ -10,10 +10,10 @@ from urllib.parse import urlparse
 
 import pytest
 from conftest import make_provider
-from serve_harness import write_chat_examples
+from support.faults import Fault, FaultProxy
+from support.serve_harness import write_chat_examples
 
 from ftui.model import ChatMessage, ChatParams, Hyperparameters, JobSpec
-from ftui.serve.faults import Fault, FaultProxy
 
 pytestmark = pytest.mark.slow
 

@@ -28,6 +28,7 @@ from ftui.model import (
 )
 from ftui.provider import ProfileSettings, Provider
 from ftui.session import Session
+from support.eventually import eventually
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 NOW = T0 + timedelta(hours=2)
@@ -247,13 +248,9 @@ def screen_text(app: Any) -> str:
     return console.export_text()
 
 
-async def wait_for(pilot: Any, condition: Any, tries: int = 300) -> None:
+async def wait_for(pilot: Any, condition: Any, timeout: float = 30) -> None:
     """Let the app run until `condition()` holds (bounded; never a timing assertion)."""
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("condition not met")
+    await eventually(condition, pause=pilot.pause, interval=0.02, timeout=timeout)
 
 
 async def ready(pilot: Any, rows: int | None = None) -> None:

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: factories, servers, fakes and the one polling helper."""
