@@ -5,10 +5,11 @@ Names follow OpenAI's fine-tuning API where it has one: users already think in t
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ftui.status import ACTIVE_STATUSES as ACTIVE_STATUSES
 from ftui.status import TERMINAL_STATUSES as TERMINAL_STATUSES
@@ -27,12 +28,31 @@ class _Model(BaseModel):
 
 
 class Hyperparameters(_Model):
+    """Bounds live in `ftui.hyperparameters` (one table for the CLI, the API and the TUI)."""
+
     n_epochs: int | Auto = "auto"
     batch_size: int | Auto = "auto"
     learning_rate_multiplier: float | Auto = "auto"
     beta: float | Auto | None = None  # dpo
-    # Provider-specific knobs (e.g. lora_r, lora_alpha for the local trainer).
+    # Provider-specific knobs (e.g. lora_r, lora_alpha for the local trainer); which names and
+    # values a provider takes is checked against its `extra_hyperparameters`.
     extra: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("n_epochs", "batch_size", "learning_rate_multiplier", "beta", mode="before")
+    @classmethod
+    def _in_bounds(cls, value: Any, info: Any) -> Any:
+        from ftui.hyperparameters import BY_METHOD
+
+        if value is None and info.field_name == "beta":
+            return None
+        return BY_METHOD["dpo"][info.field_name].check(info.field_name, value)
+
+    @field_validator("extra")
+    @classmethod
+    def _finite_extra(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from ftui.hyperparameters import finite
+
+        return finite(value)
 
 
 class JobSpec(_Model):
@@ -98,6 +118,17 @@ class MetricPoint(_Model):
     tokens_per_second: float | None = None
     extra: dict[str, float] = Field(default_factory=dict)  # e.g. dpo rewards, grader scores
 
+    # A diverged step logs NaN: shown as no value, never written out as NaN or Infinity (strict
+    # JSON parsers reject both).
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nan(cls, value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: v for k, v in value.items() if not (isinstance(v, float) and not math.isfinite(v))}
+        return value
+
 
 class JobEvent(_Model):
     id: str
@@ -150,12 +181,18 @@ class ChatMessage(_Model):
     content: str
 
 
+SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1  # OpenAI's chat seed: a signed 64-bit integer
+
+
 class ChatParams(_Model):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
     temperature: float = Field(default=0.7, ge=0, le=2)
     top_p: float = Field(default=1.0, gt=0, le=1)
+    # The provider caps it to what the model's context leaves after the prompt.
     max_tokens: int = Field(default=256, ge=1)
-    stop: list[str] = Field(default_factory=list)
-    seed: int | None = None
+    stop: list[str] = Field(default_factory=list, max_length=4)
+    seed: int | None = Field(default=None, ge=SEED_MIN, le=SEED_MAX)
 
 
 class Usage(_Model):

@@ -9,7 +9,7 @@ so listing providers and opening the TUI stay fast.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -30,6 +30,7 @@ from ftui.model import (
 
 if TYPE_CHECKING:
     from ftui.data.tokens import Tokenizer
+    from ftui.hyperparameters import Bound
 
 Progress = Callable[[int, int], None]  # (bytes or items done, total)
 
@@ -50,6 +51,9 @@ class Provider:
     description: ClassVar[str] = ""
     capabilities: ClassVar[frozenset[str]] = frozenset()
     settings_model: ClassVar[type[ProfileSettings]] = ProfileSettings
+    # Backend-only knobs a job's `hyperparameters.extra` may set (name -> allowed values); any other
+    # name is refused before a job exists (see `ftui.hyperparameters.check`).
+    extra_hyperparameters: ClassVar[Mapping[str, Bound]] = {}
     # Importable modules the provider needs, and the pip extra that brings them.
     requires: ClassVar[tuple[str, ...]] = ()
     extra: ClassVar[str | None] = None

@@ -16,6 +16,16 @@ import click
 from ftui.cli import pass_session, run
 from ftui.cli.output import emit_json, is_tty, table, warn
 from ftui.errors import UsageError
+from ftui.hyperparameters import (
+    BATCH_SIZE,
+    BETA,
+    EPOCHS,
+    LR_MULTIPLIER,
+    NAMED,
+    Bound,
+    HyperparameterError,
+    check_value,
+)
 from ftui.model import Hyperparameters, Job, JobEvent, JobSpec
 from ftui.provider import Provider
 from ftui.session import Session
@@ -162,20 +172,52 @@ def _validate_locally(provider: Provider, path: Path, method: str, model: str, q
     sys.exit(1)
 
 
-def _extra_hyperparameters(pairs: tuple[str, ...]) -> dict[str, Any]:
+class BoundedNumber(click.ParamType):
+    """A hyperparameter option, checked against ftui.hyperparameters (click's FloatRange lets
+    `inf` and `nan` through)."""
+
+    def __init__(self, name: str, bound: Bound) -> None:
+        self.hp_name, self.bound = name, bound
+        self.name = bound.describe()
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            number: Any = self.bound.kind(value)
+        except ValueError:
+            self.fail(f"expected {self.bound.describe()}, got {value!r}", param, ctx)
+        try:
+            return self.bound.check(self.hp_name, number)
+        except HyperparameterError as exc:
+            self.fail(exc.reason, param, ctx)
+
+
+def _parse_value(text: str) -> Any:
+    """--hp VALUE as the trainer takes it: a number, true/false, else the text itself."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            continue
+    return text
+
+
+def _extra_hyperparameters(pairs: tuple[str, ...], method: str, provider: Provider) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
+        key = key.strip()
         if not sep or not key:
             raise UsageError(f"--hp {pair!r}: expected KEY=VALUE, e.g. --hp lora_r=16")
-        parsed: Any = value
-        for cast in (int, float):
-            try:
-                parsed = cast(value)
-                break
-            except ValueError:
-                continue
-        extra[key.strip()] = parsed
+        if key in NAMED:
+            raise UsageError(f"--hp {key}: use its own option (see ftui jobs create --help)")
+        try:
+            extra[key] = check_value(key, _parse_value(value.strip()), method, provider.extra_hyperparameters)
+        except HyperparameterError as exc:
+            raise UsageError(f"--hp {key}: {exc.reason}") from None
     return extra
 
 
@@ -198,14 +240,16 @@ def command() -> None:
     default="supervised",
     show_default=True,
 )
-@click.option("--epochs", "n_epochs", type=click.IntRange(1, 50), help="Epochs (default: auto).")
-@click.option("--batch-size", type=click.IntRange(1, 256), help="Batch size (default: auto).")
+@click.option("--epochs", "n_epochs", type=BoundedNumber("n_epochs", EPOCHS), help="Epochs (default: auto).")
+@click.option(
+    "--batch-size", type=BoundedNumber("batch_size", BATCH_SIZE), help="Batch size (default: auto)."
+)
 @click.option(
     "--lr-multiplier",
-    type=click.FloatRange(min=0, min_open=True),
+    type=BoundedNumber("learning_rate_multiplier", LR_MULTIPLIER),
     help="Learning-rate multiplier (default: auto).",
 )
-@click.option("--beta", type=click.FloatRange(0, 2, min_open=True), help="DPO beta (default: auto).")
+@click.option("--beta", type=BoundedNumber("beta", BETA), help="DPO beta (default: auto).")
 @click.option(
     "--hp",
     "extra",
@@ -251,6 +295,16 @@ def create(
     provider = session.provider()
     if len(suffix or "") > 64:
         raise UsageError("--suffix: at most 64 characters")
+    # Settings first: a bad one is refused before minutes of dataset validation.
+    if beta is not None and method != "dpo":
+        raise UsageError("--beta: only dpo jobs take beta (add --method dpo)")
+    hyper = Hyperparameters(
+        n_epochs=n_epochs if n_epochs is not None else "auto",
+        batch_size=batch_size if batch_size is not None else "auto",
+        learning_rate_multiplier=lr_multiplier if lr_multiplier is not None else "auto",
+        beta=beta,
+        extra=_extra_hyperparameters(extra, method, provider),
+    )
     for option, ref in (("--training-file", training_file), ("--validation-file", validation_file)):
         if ref is None:
             continue
@@ -259,13 +313,6 @@ def create(
             _validate_locally(provider, path, method, model, quiet=as_json)
         elif path.exists() or not ref.startswith("file-"):
             raise UsageError(f"{option}: {ref} is not a file (give a dataset path or an uploaded file id)")
-    hyper = Hyperparameters(
-        n_epochs=n_epochs if n_epochs is not None else "auto",
-        batch_size=batch_size if batch_size is not None else "auto",
-        learning_rate_multiplier=lr_multiplier if lr_multiplier is not None else "auto",
-        beta=beta,
-        extra=_extra_hyperparameters(extra),
-    )
     spec = JobSpec(
         base_model=model,
         training_file=training_file,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import datetime
 from typing import Any
@@ -10,17 +9,25 @@ from typing import Any
 import click
 from pydantic import BaseModel
 
+from ftui import strict_json
 
-def _default(obj: Any) -> Any:
+
+def _plain(obj: Any) -> Any:
     if isinstance(obj, BaseModel):
-        return obj.model_dump(mode="json")
+        return _plain(obj.model_dump(mode="json"))
     if isinstance(obj, datetime):
         return obj.isoformat()
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if obj is None or isinstance(obj, str | int | float | bool):
+        return obj
     return str(obj)
 
 
 def emit_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, default=_default, indent=2))
+    click.echo(strict_json.dumps(_plain(obj), indent=2))
 
 
 def warn(message: str) -> None:

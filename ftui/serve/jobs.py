@@ -20,24 +20,19 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ftui.errors import NotFound, ProviderError
+from ftui.hyperparameters import NAMED, HyperparameterError, check_value
 from ftui.model import Hyperparameters, Job, JobError, JobEvent, JobSpec
 from ftui.serve.errors import DATA_ERROR_CODES, bad_request, no_such
 from ftui.serve.files import all_files
 from ftui.serve.objects import checkpoint_object, event_object, job_object, list_object, page
 
 if TYPE_CHECKING:
+    from ftui.provider import Provider
     from ftui.serve.app import ServeContext
 
 # Files bigger than this are left to the provider's validator rather than counted here.
 COUNT_LIMIT_BYTES = 64 * 1024 * 1024
 _ALNUM = string.ascii_letters + string.digits
-HP_RULES: dict[str, tuple[type, float, float, bool]] = {
-    # name: (type, low, high, low is exclusive)
-    "n_epochs": (int, 1, 50, False),
-    "batch_size": (int, 1, 256, False),
-    "learning_rate_multiplier": (float, 0, float("inf"), True),
-    "beta": (float, 0, 2, True),
-}
 
 
 class CreateJob(BaseModel):
@@ -53,31 +48,25 @@ class CreateJob(BaseModel):
     metadata: dict[str, str] | None = None
 
 
-def _hyperparameters(values: dict[str, Any], where: str) -> Hyperparameters:
-    known: dict[str, Any] = {}
+def _hyperparameters(values: dict[str, Any], where: str, method: str, provider: Provider) -> Hyperparameters:
+    """OpenAI's names go to the model's fields; any other key must be one the method or the
+    provider knows (a misspelt name is refused, not silently ignored). Bounds: ftui.hyperparameters."""
+    named: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for key, value in values.items():
-        if key not in HP_RULES:
-            extra[key] = value
-            continue
-        kind, low, high, exclusive = HP_RULES[key]
-        if value == "auto":
-            known[key] = value
-            continue
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if ok and kind is int:
-            ok = float(value).is_integer()
-        if ok:
-            ok = (value > low if exclusive else value >= low) and value <= high
-        if not ok:
+        try:
+            checked = check_value(key, value, method, provider.extra_hyperparameters)
+        except HyperparameterError as exc:
             raise bad_request(
-                f"Invalid value for '{where}.{key}': {value!r}.", param=f"{where}.{key}", code="invalid_value"
-            )
-        known[key] = kind(value)
-    return Hyperparameters(**known, extra=extra)
+                f"Invalid value for '{where}.{key}': {exc.reason}.",
+                param=f"{where}.{key}",
+                code="invalid_value",
+            ) from None
+        (named if key in NAMED else extra)[key] = checked
+    return Hyperparameters(**named, extra=extra)
 
 
-def _spec(body: CreateJob) -> JobSpec:
+def _spec(body: CreateJob, provider: Provider) -> JobSpec:
     method = body.method or {}
     kind = method.get("type", "supervised")
     if kind not in ("supervised", "dpo", "reinforcement"):
@@ -113,7 +102,7 @@ def _spec(body: CreateJob) -> JobSpec:
         training_file=body.training_file,
         validation_file=body.validation_file,
         method=kind,
-        hyperparameters=_hyperparameters(hp, f"method.{kind}.hyperparameters"),
+        hyperparameters=_hyperparameters(hp, f"method.{kind}.hyperparameters", kind, provider),
         suffix=body.suffix,
         seed=body.seed,
         metadata=metadata,
@@ -212,7 +201,7 @@ def router(ctx: ServeContext) -> APIRouter:
 
     @api.post("/fine_tuning/jobs")
     async def create_job(body: CreateJob) -> dict[str, Any]:
-        spec = _spec(body)
+        spec = _spec(body, provider)
         files = {f.id: f for f, _ in await all_files(ctx)}
         for param in ("training_file", "validation_file"):
             file_id = getattr(spec, param)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ftui.errors import NotFound, ProviderError
+from ftui.hyperparameters import lenient
 from ftui.model import (
     TERMINAL_STATUSES,
     Checkpoint,
@@ -110,10 +111,7 @@ def _hyperparameters(asked: dict[str, Any], resolved: dict[str, Any]) -> Hyperpa
         **{k: v for k, v in resolved.items() if k not in Hyperparameters.model_fields},
         **(asked.get("extra") or {}),
     }
-    try:
-        return Hyperparameters(**fields, extra=extra)
-    except ValueError:
-        return Hyperparameters(extra=extra)
+    return lenient(fields, extra)
 
 
 def _eta(state: dict[str, Any]) -> datetime | None:

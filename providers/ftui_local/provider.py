@@ -33,6 +33,7 @@ from ftui_local.jobdir import JobDir
 from ftui_local.jobs import JobManager, _parse_time
 from ftui_local.naming import FILE_PREFIX, fine_tuned_name, parse_fine_tuned, short_id
 from ftui_local.settings import LocalSettings
+from ftui_local.train_hparams import EXTRA as TRAINER_KNOBS
 
 _MAX_ERRORS_IN_MESSAGE = 3
 
@@ -61,6 +62,7 @@ class LocalProvider(Provider):
     description = "LoRA fine-tuning on this machine (CPU or GPU), offline"
     capabilities = frozenset({"supervised", "dpo", "pause", "checkpoints", "stream", "upload"})
     settings_model = LocalSettings
+    extra_hyperparameters = TRAINER_KNOBS
     requires: ClassVar[tuple[str, ...]] = ("torch", "transformers", "peft", "trl")
     extra = "local"
 
@@ -224,7 +226,13 @@ class LocalProvider(Provider):
     def _create(self, spec: JobSpec) -> Job:
         if spec.method == "reinforcement":
             raise NotSupported(self.name, "reinforcement fine-tuning (no local graders yet)")
+        from ftui.hyperparameters import check
         from ftui_local.models import resolve_base
+
+        # Whatever the worker would refuse is refused here, before a job exists.
+        spec = spec.model_copy(
+            update={"hyperparameters": check(spec.hyperparameters, spec.method, self.extra_hyperparameters)}
+        )
 
         # An unknown base model fails here, before any job exists. A folder is kept as its absolute
         # path (the worker runs elsewhere), and named by its folder in the model name.

@@ -42,6 +42,21 @@ RESULT_COLUMNS = ["step", "train_loss", "train_accuracy", "valid_loss", "valid_m
 BF16_CPU_MIN_PARAMS = 100_000_000
 
 
+class Diverged(FtuiError):
+    """The loss or its gradients went NaN or infinite: the job fails and publishes nothing."""
+
+    code = "training_diverged"
+
+    def __init__(self, step: int | None, resolved: Any) -> None:
+        where = f"at step {step}" if step else "during training"
+        super().__init__(
+            f"training diverged {where}: the loss or its gradients became NaN or infinite "
+            f"(learning rate {resolved.learning_rate:.2g}, learning_rate_multiplier "
+            f"{resolved.learning_rate_multiplier:g}); no model was published. Lower "
+            "learning_rate_multiplier, or check the training data"
+        )
+
+
 def _is_main() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
@@ -235,6 +250,10 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
     callback = trainer._ftui_callback
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
+    from ftui_local.train_callback import trainable_finite
+
+    if callback.outcome == "diverged" or (callback.outcome is None and not trainable_finite(trainer.model)):
+        raise Diverged(callback.diverged_at or trainer.state.global_step, resolved)
     if not is_main:
         return 0
     if callback.outcome == "cancel":
@@ -317,6 +336,8 @@ def _build_trainer(
         gradient_checkpointing=False,
         report_to="none",
         disable_tqdm=True,
+        # The Trainer would log the average of earlier losses in place of a NaN one.
+        logging_nan_inf_filter=False,
         include_num_input_tokens_seen="non_padding",
         dataloader_num_workers=0,
         save_only_model=False,

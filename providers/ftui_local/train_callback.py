@@ -3,6 +3,11 @@
 At every step end it reads the job's control file (and the SIGTERM flag): "cancel" stops the loop,
 "pause" makes the trainer save a resumable checkpoint first. On several GPUs the ranks agree on the
 decision through an all-reduce, so no rank keeps training alone.
+
+Before every optimizer step it checks that the gradients are finite: a NaN or infinite loss shows up
+there (the Trainer's own logging hides it behind the average of earlier losses). The first
+non-finite step stops training with outcome "diverged", and no checkpoint whose weights are not
+finite is ever indexed, so a diverged job never publishes a model.
 """
 
 from __future__ import annotations
@@ -45,6 +50,21 @@ class StopFlag:
         self.value: str | None = None
 
 
+def all_finite(tensors: list[Any]) -> bool:
+    """One device sync for the lot: the norm of a tensor holding NaN or inf is not finite."""
+    import torch
+
+    tensors = [t.detach() for t in tensors if t is not None]
+    if not tensors:
+        return True
+    norms = torch._foreach_norm([t.float() if t.dtype != torch.float32 else t for t in tensors])
+    return bool(torch.isfinite(torch.stack(norms)).all())
+
+
+def trainable_finite(model: Any) -> bool:
+    return all_finite([p for p in model.parameters() if p.requires_grad])
+
+
 def _finite(x: Any) -> float | None:
     try:
         f = float(x)
@@ -56,7 +76,8 @@ def _finite(x: Any) -> float | None:
 class JobCallback(TrainerCallback):
     def __init__(self, job: JobDir, stop: StopFlag, *, is_main: bool) -> None:
         self.job, self.stop, self.is_main = job, stop, is_main
-        self.outcome: str | None = None  # None (ran to the end), "pause" or "cancel"
+        self.outcome: str | None = None  # None (ran to the end), "pause", "cancel" or "diverged"
+        self.diverged_at: int | None = None  # the step whose gradients were not finite
         self.total_steps = 0
         self.last_metrics: dict[str, Any] | None = None
         self._t0 = time.monotonic()
@@ -86,7 +107,27 @@ class JobCallback(TrainerCallback):
                 step=state.global_step, total_steps=state.max_steps, epoch=round(state.epoch or 0, 4)
             )
 
+    def on_pre_optimizer_step(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        model = kwargs.get("model")
+        if model is None or self.outcome == "diverged":
+            return control
+        grads = [p.grad for p in model.parameters() if p.requires_grad and p.grad is not None]
+        if not all_finite(grads):
+            self.outcome = "diverged"
+            self.diverged_at = state.global_step + 1
+            # Keep the weights as they were: this step's update would turn them to NaN too.
+            optimizer = kwargs.get("optimizer")
+            if optimizer is not None:
+                optimizer.zero_grad(set_to_none=True)
+            control.should_training_stop = True
+            control.should_save = False
+        return control
+
     def on_step_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        if self.outcome == "diverged":
+            control.should_training_stop = True
+            control.should_save = False
+            return control
         wanted = self._decision()
         if wanted == "cancel":
             self.outcome = "cancel"
@@ -174,12 +215,22 @@ class JobCallback(TrainerCallback):
         self.job.update_state(step=step, total_steps=state.max_steps, epoch=point["epoch"])
 
     def on_save(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
-        if not self.is_main:
-            return
         from pathlib import Path
 
         path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        if not path.exists():
+        model = kwargs.get("model")
+        # Every rank checks (their weights are the same), so all of them stop together.
+        if model is not None and not trainable_finite(model):
+            # Weights that are already NaN make no checkpoint anyone may chat with or resume from.
+            if self.is_main:
+                import shutil
+
+                shutil.rmtree(path, ignore_errors=True)
+            self.outcome = "diverged"
+            self.diverged_at = self.diverged_at or state.global_step
+            control.should_training_stop = True
+            return control
+        if not self.is_main or not path.exists():
             return
         metrics = None
         if self.last_metrics:

@@ -22,27 +22,39 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ftui.errors import FtuiError
+from ftui.hyperparameters import Bound, HyperparameterError, check_value, refused
 
 BASE_LR = {"supervised": 2e-4, "dpo": 5e-5}
 TARGET_EPOCHS, MIN_TARGET_EXAMPLES, MAX_TARGET_EXAMPLES = 3, 100, 25_000
 MIN_DEFAULT_EPOCHS, MAX_DEFAULT_EPOCHS = 1, 25
 BATCHINGS = ("auto", "padded", "group_by_length", "padding_free")
+# The trainer's own knobs (`hyperparameters.extra`): LocalProvider.extra_hyperparameters, checked
+# when a job is created and again here, in the worker.
+EXTRA: dict[str, Bound] = {
+    "lora_r": Bound(int, 1, 1024, auto=False),
+    "lora_alpha": Bound(float, 0, 65536, low_open=True, auto=False),
+    "lora_dropout": Bound(float, 0, 1, high_open=True, auto=False),
+    "max_length": Bound(int, 8, 1_048_576, auto=False),  # and at most the model's context
+    "batching": Bound(str, choices=BATCHINGS),
+    "gradient_accumulation_steps": Bound(int, 1, 1024, auto=False),
+    "bf16": Bound(bool, auto=False),
+}
 
 
 class Resolved(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     n_epochs: int = Field(ge=1, le=50)
     batch_size: int = Field(ge=1, le=256)
-    learning_rate_multiplier: float = Field(gt=0)
-    learning_rate: float
+    learning_rate_multiplier: float = Field(gt=0, le=10)
+    learning_rate: float = Field(gt=0)
     beta: float | None = Field(default=None, gt=0, le=2)
-    lora_r: int = Field(ge=1)
+    lora_r: int = Field(ge=1, le=1024)
     lora_alpha: float = Field(gt=0)
     lora_dropout: float = Field(ge=0, lt=1)
     max_length: int = Field(ge=8)
     batching: str
-    gradient_accumulation_steps: int = Field(ge=1)
+    gradient_accumulation_steps: int = Field(ge=1, le=1024)
 
 
 def auto_epochs(n: int) -> int:
@@ -81,34 +93,39 @@ def resolve(
     vocab_size: int,
     on_gpu: bool,
 ) -> Resolved:
-    extra = dict(hp.get("extra") or {})
     try:
-        n_epochs = _value(hp, "n_epochs")
-        batch_size = _value(hp, "batch_size")
-        mult = _value(hp, "learning_rate_multiplier")
-        beta = _value(hp, "beta")
+        extra = {k: check_value(k, v, method, EXTRA) for k, v in (hp.get("extra") or {}).items()}
         batching = extra.get("batching", "auto")
-        if batching not in BATCHINGS:
-            raise FtuiError(f"hyperparameters.extra.batching must be one of {', '.join(BATCHINGS)}")
         if batching == "auto":
             batching = choose_batching(vocab_size, on_gpu)
         max_len_cap = min(context_length or 2048, 2048)
-        mult = float(mult) if mult is not None else 1.0
-        return Resolved(
-            n_epochs=int(n_epochs) if n_epochs is not None else auto_epochs(n_examples),
-            batch_size=int(batch_size) if batch_size is not None else auto_batch_size(n_examples, on_gpu),
-            learning_rate_multiplier=mult,
-            learning_rate=BASE_LR.get(method, BASE_LR["supervised"]) * mult,
-            beta=(float(beta) if beta is not None else 0.1) if method == "dpo" else None,
-            lora_r=int(extra.get("lora_r", 16)),
-            lora_alpha=float(extra.get("lora_alpha", 2 * int(extra.get("lora_r", 16)))),
-            lora_dropout=float(extra.get("lora_dropout", 0.05)),
-            max_length=int(extra.get("max_length", max_len_cap)),
-            batching=batching,
-            gradient_accumulation_steps=int(extra.get("gradient_accumulation_steps", 1)),
+        epochs, batch = _value(hp, "n_epochs"), _value(hp, "batch_size")
+        mult, beta = _value(hp, "learning_rate_multiplier"), _value(hp, "beta")
+        mult = 1.0 if mult is None else mult
+        lora_r = extra.get("lora_r", 16)
+        return Resolved.model_validate(
+            {
+                "n_epochs": auto_epochs(n_examples) if epochs is None else epochs,
+                "batch_size": auto_batch_size(n_examples, on_gpu) if batch is None else batch,
+                "learning_rate_multiplier": mult,
+                "learning_rate": BASE_LR.get(method, BASE_LR["supervised"]) * float(mult),
+                "beta": (0.1 if beta is None else beta) if method == "dpo" else None,
+                "lora_r": lora_r,
+                "lora_alpha": extra.get("lora_alpha", 2 * lora_r),
+                "lora_dropout": extra.get("lora_dropout", 0.05),
+                # Past the model's context the position embeddings run out: cap it there.
+                "max_length": min(extra.get("max_length", max_len_cap), context_length or 1 << 30),
+                "batching": batching,
+                "gradient_accumulation_steps": extra.get("gradient_accumulation_steps", 1),
+            }
         )
+    except HyperparameterError:
+        raise
     except (TypeError, ValueError) as exc:
         # pydantic's ValidationError is a ValueError: name the field, not the traceback.
+        inner = refused(exc)
+        if inner is not None:
+            raise inner from None
         errors = getattr(exc, "errors", None)
         if callable(errors):
             first = errors()[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from ftui.hyperparameters import lenient
 from ftui.model import (
     OPENAI_STATUS,
     Checkpoint,
@@ -68,10 +69,7 @@ def _hyperparameters(raw: dict[str, Any]) -> Hyperparameters:
         if value is not None:
             fields[key] = value
     extra = {k: v for k, v in hp.items() if k not in fields and v is not None}
-    try:
-        return Hyperparameters(**fields, extra=extra)
-    except ValueError:
-        return Hyperparameters(extra=hp)
+    return lenient(fields, extra)
 
 
 def to_job(obj: Any, provider: str) -> Job:

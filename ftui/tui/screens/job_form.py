@@ -32,19 +32,22 @@ class FormError(ValueError):
     pass
 
 
-def _number(field: str, text: str, kind: type) -> Any:
+def _number(field: str, text: str, name: str) -> Any:
+    """The form's text for hyperparameter `name`, checked against the one table of bounds."""
+    from ftui.hyperparameters import BY_METHOD, HyperparameterError
+
+    bound = BY_METHOD["dpo"][name]
     text = text.strip()
     if not text or text == "auto":
         return "auto"
     try:
-        value = kind(text)
+        value = bound.kind(text)
     except ValueError:
-        raise FormError(
-            f"{field}: expected {'a whole number' if kind is int else 'a number'} or auto, got {text!r}"
-        ) from None
-    if value <= 0:
-        raise FormError(f"{field}: must be positive, got {text!r}")
-    return value
+        raise FormError(f"{field}: expected {bound.describe()}, got {text!r}") from None
+    try:
+        return bound.check(name, value)
+    except HyperparameterError as exc:
+        raise FormError(f"{field}: {exc.reason}") from None
 
 
 def build_spec(values: dict[str, str], base_model: str | None, method: str) -> JobSpec:
@@ -64,9 +67,11 @@ def build_spec(values: dict[str, str], base_model: str | None, method: str) -> J
     except ValueError:
         raise FormError(f"seed: expected a whole number, got {seed_text!r}") from None
     hyper = Hyperparameters(
-        n_epochs=_number("epochs", values.get("n_epochs", ""), int),
-        batch_size=_number("batch size", values.get("batch_size", ""), int),
-        learning_rate_multiplier=_number("lr multiplier", values.get("learning_rate_multiplier", ""), float),
+        n_epochs=_number("epochs", values.get("n_epochs", ""), "n_epochs"),
+        batch_size=_number("batch size", values.get("batch_size", ""), "batch_size"),
+        learning_rate_multiplier=_number(
+            "lr multiplier", values.get("learning_rate_multiplier", ""), "learning_rate_multiplier"
+        ),
     )
     try:
         return JobSpec(

@@ -1,0 +1,36 @@
+"""The TUI's job form checks hyperparameters against the same table as the CLI and the API."""
+
+from __future__ import annotations
+
+import pytest
+
+from ftui.tui.screens.job_form import FormError, build_spec
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "says"),
+    [
+        ("learning_rate_multiplier", "inf", "lr multiplier: must be a finite number"),
+        ("learning_rate_multiplier", "nan", "lr multiplier: must be a finite number"),
+        (
+            "learning_rate_multiplier",
+            "1e300",
+            "lr multiplier: expected a finite number above 0 and at most 10",
+        ),
+        ("n_epochs", "51", "epochs: expected a whole number at least 1 and at most 50"),
+        ("batch_size", "1e9", "batch size: expected a whole number"),
+        ("seed", "99999999999999999999", "seed"),
+    ],
+)
+def test_out_of_range_values_are_a_form_error_naming_the_field(field: str, text: str, says: str) -> None:
+    with pytest.raises(FormError, match=says):
+        build_spec({"training_file": "a.jsonl", field: text}, "tiny-llama", "supervised")
+
+
+def test_values_at_the_bounds_are_accepted() -> None:
+    spec = build_spec(
+        {"training_file": "a.jsonl", "n_epochs": "50", "batch_size": "256", "learning_rate_multiplier": "10"},
+        "tiny-llama",
+        "supervised",
+    )
+    assert spec.hyperparameters.n_epochs == 50 and spec.hyperparameters.learning_rate_multiplier == 10
