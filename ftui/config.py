@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from ftui.errors import ConfigError
 from ftui.paths import config_dir
 from ftui.provider import ProfileSettings
+from ftui.secrets import looks_like_secret, mask_value
 
 # Keys that would hold a secret in clear text. They are never read from the TOML.
 SECRET_KEYS = frozenset(
@@ -114,7 +115,7 @@ class Config:
         if first["type"] == "extra_forbidden":
             message = f"unknown key {key!r} in profile {profile!r}; allowed keys: {allowed}"
         else:
-            message = f"{key}: {first['msg']} (got {first.get('input')!r})"
+            message = f"{key}: {first['msg']} (got {mask_value(first.get('input'))!r})"
         return self.error(message, "profiles", profile, key)
 
 
@@ -139,20 +140,28 @@ def _key_lines(text: str) -> dict[tuple[str, ...], int]:
     return lines
 
 
+def _config_file(path: Path, source: str) -> Path:
+    if path.is_dir():
+        raise ConfigError(
+            f"is a folder, not a config file ({source}); remove it or point at a file", path=str(path)
+        )
+    if not path.is_file():
+        raise ConfigError(f"config file not found ({source})", path=str(path))
+    return path
+
+
 def find_config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
     if explicit:
-        path = Path(explicit).expanduser()
-        if not path.is_file():
-            raise ConfigError("config file not found (from --config)", path=str(path))
-        return path
+        return _config_file(Path(explicit).expanduser(), "from --config")
     env = os.environ.get("FTUI_CONFIG")
     if env:
-        path = Path(env).expanduser()
-        if not path.is_file():
-            raise ConfigError("config file not found (from FTUI_CONFIG)", path=str(path))
-        return path
+        return _config_file(Path(env).expanduser(), "from FTUI_CONFIG")
     path = config_dir() / "config.toml"
-    return path if path.is_file() else None
+    if path.exists() or path.is_symlink():
+        # A folder (or a dangling link) where the file should be is a mistake to report, not a
+        # reason to fall back to the built-in profile silently.
+        return _config_file(path, "the default location")
+    return None
 
 
 def builtin_config() -> Config:
@@ -166,7 +175,8 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
     if path is None:
         return builtin_config()
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: editors on Windows save a byte-order mark that TOML would call a bad statement.
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file: {exc}", path=str(path)) from None
     try:
@@ -197,12 +207,44 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
         )
 
     for pname, fields in cfg.raw_profiles.items():
-        for key in fields:
+        for key, value in fields.items():
+            line = cfg.line_of("profiles", pname, key)
             if key.lower() in SECRET_KEYS:
-                line = cfg.line_of("profiles", pname, key)
                 cfg.warnings.append(
                     f"{path}:{line}: profile {pname!r} holds a secret in `{key}` in clear text; it is "
                     "ignored. Put it in an environment variable (see api_key_env), the keyring "
                     "(`ftui secrets set`), or the provider's own credential chain."
                 )
+            elif isinstance(value, str):
+                warning = _misplaced_secret(pname, key, value)
+                if warning:
+                    cfg.warnings.append(f"{path}:{line}: {warning}")
     return cfg
+
+
+def _misplaced_secret(profile: str, key: str, value: str) -> str | None:
+    """A warning when a field meant for a name or a URL holds something shaped like a key."""
+    from urllib.parse import urlsplit
+
+    if looks_like_secret(value):
+        if key.endswith("_env"):
+            return (
+                f"profile {profile!r}: `{key}` holds what looks like a key itself (***), not the name of "
+                "an environment variable. Put the key in a variable (e.g. export OPENAI_API_KEY=...) "
+                f"and that variable's name in `{key}`, then rotate the key: it is in this file in clear text."
+            )
+        return (
+            f"profile {profile!r}: `{key}` holds something shaped like a credential (***); "
+            "keys belong in an environment variable or the keyring, never in the config file."
+        )
+    if "://" in value:
+        try:
+            userinfo = urlsplit(value).username is not None
+        except ValueError:
+            userinfo = False
+        if userinfo:
+            return (
+                f"profile {profile!r}: `{key}` carries credentials in its user-info (https://***@...); "
+                "they are shown nowhere, but keep keys in an environment variable instead."
+            )
+    return None

@@ -21,10 +21,13 @@ class ConfigError(FtuiError):
     def __init__(
         self, message: str, *, path: str | None = None, line: int | None = None, key: str | None = None
     ) -> None:
+        from ftui.secrets import mask_credentials
+
         where = path or "config"
         if line:
             where = f"{where}:{line}"
-        super().__init__(f"{where}: {message}")
+        # A value quoted back from the file may be a key typed into the wrong field.
+        super().__init__(f"{where}: {mask_credentials(message)}")
         self.path, self.line, self.key = path, line, key
 
 

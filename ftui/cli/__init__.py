@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import sqlite3
 import sys
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -102,3 +103,20 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
+    except (OSError, sqlite3.Error) as exc:
+        # A full disk, a folder we may not write, a file that vanished: one line, never a traceback.
+        click.echo(click.style("error: ", fg="red", bold=True) + _os_error(exc), err=True)
+        sys.exit(1)
+
+
+def _os_error(exc: OSError | sqlite3.Error) -> str:
+    from ftui import disk
+    from ftui.paths import data_dir
+
+    full = disk.describe(exc, data_dir())
+    if full:
+        return full
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}"
+    return f"the local state database failed ({exc}); see {data_dir()}"

@@ -5,6 +5,7 @@ import click
 from ftui.cli import pass_session
 from ftui.cli.output import emit_json
 from ftui.paths import config_dir
+from ftui.secrets import mask_value
 from ftui.session import Session
 
 
@@ -17,15 +18,18 @@ def command() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_session
 def check(session: Session, as_json: bool) -> None:
-    """Validate every profile in the config file; exit 2 on the first bad one."""
+    """Validate every profile in the config file, and the one selected; exit 2 on the first bad one."""
     cfg = session.config
     profiles = [cfg.profile(name) for name in cfg.profile_names]
+    selected = session.profile  # --profile / FTUI_PROFILE naming no profile fails here
     rows = [
         {
             "name": p.name,
             "provider": p.provider,
             "default": p.name == cfg.default_profile,
-            "settings": p.settings.model_dump(exclude={"provider"}),
+            "selected": p.name == selected.name,
+            # Shown, so masked: a key pasted into a name or URL field must not be printed.
+            "settings": mask_value(p.settings.model_dump(mode="json", exclude={"provider"})),
         }
         for p in profiles
     ]

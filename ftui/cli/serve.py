@@ -41,9 +41,8 @@ def command(session: Session, host: str, port: int, api_key: str | None) -> None
     check_exposure(host, api_key)
     provider = session.provider()
 
-    import uvicorn
-
     from ftui.serve.app import create_app
+    from ftui.serve.server import server
 
     app = create_app(provider, api_key=api_key)
     auth = "a bearer key is required" if api_key else "no API key required (loopback only)"
@@ -52,4 +51,4 @@ def command(session: Session, host: str, port: int, api_key: str | None) -> None
         f"http://{host}:{port}/v1 — {auth}. Ctrl-C stops the server; running jobs go on.",
         err=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+    server(app, host=host, port=port, log_level="info").run()

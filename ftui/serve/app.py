@@ -2,19 +2,27 @@
 
 `create_app(provider)` builds it; `ftui serve` runs it with uvicorn, tests run it on a free port in a
 thread. Everything under /v1 mirrors OpenAI's paths, objects and errors.
+
+Nothing a client sends makes a 500: bad JSON, bad types and out-of-range values are 400s naming the
+parameter; bodies over a route's limit are refused from their declared length (413) before they are
+read, and a request without the bearer key is refused (401) from its headers alone; a full disk is
+a 507 that says so. Responses never carry a server path or a non-finite number.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ftui import disk, strict_json
 from ftui.errors import FtuiError
 from ftui.provider import Provider
 from ftui.serve.errors import APIError, envelope, from_ftui
@@ -22,8 +30,13 @@ from ftui.serve.state import ServeState
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("ftui.serve")
+
+# Request bodies: JSON routes take up to this much; the two upload routes their own limits.
+MAX_JSON_BODY = 16 * 1024 * 1024
+MULTIPART_OVERHEAD = 1024 * 1024
 
 
 @dataclass
@@ -33,6 +46,120 @@ class ServeContext:
     organization: str = "local"
     # OpenAI fails a job whose training file has fewer examples than this.
     min_examples: int = 10
+    stopping: bool = False
+    # Requests doing long work (generating a reply): cancelled when the server stops.
+    _working: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    @contextmanager
+    def working(self) -> Iterator[None]:
+        task = asyncio.current_task()
+        if task is not None:
+            self._working.add(task)
+        try:
+            yield
+        finally:
+            if task is not None:
+                self._working.discard(task)
+
+    def stop_work(self) -> None:
+        """The server was asked to stop (SIGTERM, Ctrl-C): end long requests now, so shutdown
+        does not wait for a reply that may take minutes. Runs on the server's loop."""
+        self.stopping = True
+        for task in list(self._working):
+            task.cancel()
+
+
+def error_response(err: APIError) -> Any:
+    from fastapi.responses import JSONResponse
+
+    headers = dict(err.headers)
+    if err.status != 429:
+        # Only a busy upstream is worth retrying; the SDK retries every 5xx on its own otherwise.
+        headers.setdefault("x-should-retry", "true" if err.retryable else "false")
+    return JSONResponse(err.body(), status_code=err.status, headers=headers)
+
+
+class Gate:
+    """Outside the routes: a request id on every response, and the bearer key checked from the
+    headers alone, so an unauthenticated request is answered before a byte of its body is read."""
+
+    def __init__(self, app: ASGIApp, api_key: str | None) -> None:
+        self.app, self.api_key = app, api_key
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = "req_" + secrets.token_hex(16)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        refusal = self.refusal(scope)
+        if refusal is not None:
+            await error_response(refusal)(scope, receive, send_with_id)
+            return
+        await self.app(scope, receive, send_with_id)
+
+    def refusal(self, scope: Scope) -> APIError | None:
+        if self.api_key is None:
+            return None
+        given = ""
+        for name, value in scope.get("headers", []):
+            if name == b"authorization":
+                given = value.decode("latin-1")
+        if not given:
+            return APIError(
+                401,
+                "You didn't provide an API key. Provide it in an Authorization header "
+                "(Authorization: Bearer YOUR_KEY).",
+                code="missing_api_key",
+            )
+        scheme, _, token = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.encode("utf-8", "surrogateescape"), self.api_key.encode()
+        ):
+            # Never echo the key back: it may be a real secret pasted in the wrong place.
+            return APIError(401, "Incorrect API key provided.", code="invalid_api_key")
+        return None
+
+
+def _param(loc: tuple[Any, ...]) -> str | None:
+    """pydantic's location as OpenAI names a parameter: ('body', 'messages', 0, 'role') ->
+    messages[0].role."""
+    out = ""
+    for part in loc:
+        if part in ("body", "query", "path") and not out:
+            continue
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or None
+
+
+def validation_error(errors: list[Any]) -> APIError:
+    first = errors[0] if errors else {}
+    kind = first.get("type", "")
+    param = _param(tuple(first.get("loc", ())))
+    if kind == "json_invalid":
+        return APIError(400, "We could not parse the JSON body of your request.", code="invalid_json")
+    if param is None:
+        if kind == "missing":
+            return APIError(
+                400, "The request has no body: send a JSON object.", code="missing_required_parameter"
+            )
+        return APIError(400, "The request body must be a JSON object.", code="invalid_request_body")
+    if kind == "missing":
+        return APIError(
+            400, f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter"
+        )
+    inner = (first.get("ctx") or {}).get("error")
+    reason = getattr(inner, "reason", None) or first.get("msg", "invalid")
+    return APIError(400, f"Invalid value for '{param}': {reason}.", param=param, code="invalid_value")
 
 
 def create_app(
@@ -57,45 +184,29 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        ctx.stop_work()
         ctx.state.close()
 
-    app = FastAPI(title="ftui serve", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    class StrictJSON(JSONResponse):
+        """No NaN or Infinity on the wire (strict parsers reject both); Starlette's own would
+        raise on them, a 500."""
+
+        def render(self, content: Any) -> bytes:
+            return strict_json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+
+    app = FastAPI(
+        title="ftui serve",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+        default_response_class=StrictJSON,
+        max_body_size=MAX_JSON_BODY,
+    )
     app.state.ctx = ctx
     for module in (files, uploads, jobs, models, chat):
         app.include_router(module.router(ctx), prefix="/v1")
-
-    def error_response(err: APIError, request_id: str | None = None) -> JSONResponse:
-        headers = dict(err.headers)
-        if err.status not in (429,) and err.status < 500:
-            headers.setdefault("x-should-retry", "false")
-        return JSONResponse(err.body(), status_code=err.status, headers=headers)
-
-    @app.middleware("http")
-    async def request_id_and_auth(request: Request, call_next: Any) -> Any:
-        request_id = "req_" + secrets.token_hex(16)
-        if api_key is not None:
-            given = request.headers.get("authorization", "")
-            scheme, _, token = given.partition(" ")
-            if not given:
-                response = error_response(
-                    APIError(
-                        401,
-                        "You didn't provide an API key. Provide it in an Authorization header "
-                        "(Authorization: Bearer YOUR_KEY).",
-                        code="missing_api_key",
-                    )
-                )
-            elif scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), api_key.encode()):
-                # Never echo the key back: it may be a real secret pasted in the wrong place.
-                response = error_response(
-                    APIError(401, "Incorrect API key provided.", code="invalid_api_key")
-                )
-            else:
-                response = await call_next(request)
-        else:
-            response = await call_next(request)
-        response.headers["x-request-id"] = request_id
-        return response
+    app.add_middleware(Gate, api_key=api_key)
 
     @app.exception_handler(APIError)
     async def on_api_error(request: Request, exc: APIError) -> JSONResponse:
@@ -107,36 +218,46 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {}
-        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
-        param = ".".join(loc) or None
-        if first.get("type") == "missing":
-            err = APIError(
-                400, f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter"
-            )
-        elif first.get("type") == "json_invalid":
-            err = APIError(400, "We could not parse the JSON body of your request.", code=None)
-        else:
-            err = APIError(
-                400,
-                f"Invalid value for '{param}': {first.get('msg', 'invalid')}.",
-                param=param,
-                code="invalid_value",
-            )
-        return error_response(err)
+        return error_response(validation_error(list(exc.errors())))
 
     @app.exception_handler(HTTPException)
     async def on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
         if exc.status_code == 404:
-            message = f"Invalid URL ({request.method} {request.url.path})"
+            message, code = f"Invalid URL ({request.method} {request.url.path})", None
+        elif exc.status_code == 405:
+            message, code = f"Method {request.method} is not allowed on {request.url.path}.", None
+        elif exc.status_code == 413:
+            limit = request.scope.get("starlette.max_body_size")
+            said = f" (at most {limit:,} bytes)" if isinstance(limit, int) else ""
+            message, code = f"The request body is too large for this route{said}.", "request_too_large"
+        elif exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            # Python's json refuses 100,000-deep nesting and 5000-digit numbers: not JSON we take.
+            message, code = "We could not parse the JSON body of your request.", "invalid_json"
         else:
-            message = str(exc.detail)
-        return JSONResponse(
-            envelope(message), status_code=exc.status_code, headers={"x-should-retry": "false"}
-        )
+            message, code = str(exc.detail), None
+        return error_response(APIError(exc.status_code, message, code=code, headers=exc.headers))
+
+    @app.exception_handler(OSError)
+    async def on_os_error(request: Request, exc: OSError) -> JSONResponse:
+        return await on_unexpected(request, exc)
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def on_db_error(request: Request, exc: sqlite3.OperationalError) -> JSONResponse:
+        return await on_unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if disk.is_full(exc):
+            log.error("disk full on %s %s: %s", request.method, request.url.path, exc)
+            return error_response(
+                APIError(
+                    507,
+                    "The server's disk is full: it cannot store this request. Ask its operator to "
+                    "free space; nothing was changed.",
+                    type="server_error",
+                    code="insufficient_storage",
+                )
+            )
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return JSONResponse(
             envelope("The server had an error while processing your request.", "server_error"),

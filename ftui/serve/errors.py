@@ -6,6 +6,7 @@ anything else a handler did not foresee is a 500 that says not to retry.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ftui.errors import FtuiError, NotFound, NotSupported, ProviderError
@@ -37,8 +38,23 @@ class APIError(Exception):
         self.status, self.message, self.type = status, message, type
         self.param, self.code, self.headers = param, code, dict(headers or {})
 
+    @property
+    def retryable(self) -> bool:
+        return self.status in (429, 503)
+
     def body(self) -> dict[str, Any]:
         return envelope(self.message, self.type, self.param, self.code)
+
+
+# An absolute path on this machine: a slash at the start of a word (not inside a URL or a model id,
+# and not this API's own /v1/... routes, which error messages name).
+_PATH = re.compile(r"(?<![\w:/.~-])/(?!v1/)(?:[^/\s'\"(),;]+/)*[^/\s'\"(),;:]*")
+
+
+def public(text: str) -> str:
+    """`text` with this server's paths cut to their last part: a client learns nothing of the
+    server's folders (`/home/u/.local/share/ftui/local/jobs/ftjob-x/worker.log` -> `worker.log`)."""
+    return _PATH.sub(lambda m: m.group(0).rstrip("/").rsplit("/", 1)[-1] or "/", text)
 
 
 def envelope(
@@ -66,7 +82,7 @@ def model_not_found(model: str) -> APIError:
 
 def from_ftui(exc: FtuiError) -> APIError:
     """An ftui error raised by the provider, as the status and envelope OpenAI would send."""
-    message = str(exc)
+    message = public(str(exc))
     if isinstance(exc, NotFound):
         return APIError(404, message, param="id", code=None)
     if isinstance(exc, NotSupported):

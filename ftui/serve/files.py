@@ -32,9 +32,25 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 CHUNK = 1 << 20
 
 
+MAX_NAME_BYTES = 200  # under every filesystem's 255, with room for a prefix
+
+
 def safe_filename(name: str | None, default: str = "upload.jsonl") -> str:
-    name = Path(name or "").name.strip()
-    return name if name not in ("", ".", "..") else default
+    """A client's file name made safe to store and show: its last part only, no control characters
+    (a NUL would make every later open fail), at most MAX_NAME_BYTES of UTF-8 with its extension
+    kept."""
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable()).strip()
+    if name in ("", ".", ".."):
+        return default
+    encoded = name.encode("utf-8", "replace")
+    if len(encoded) > MAX_NAME_BYTES:
+        stem, dot, ext = name.rpartition(".")
+        ext = ext if dot and len(ext.encode()) <= 16 else ""
+        keep = MAX_NAME_BYTES - len(ext.encode()) - (1 if ext else 0)
+        head = (stem if ext else name).encode("utf-8", "replace")[:keep].decode("utf-8", "ignore")
+        name = f"{head}.{ext}" if ext else head
+    return name
 
 
 def check_jsonl(path: Path) -> None:
@@ -45,7 +61,9 @@ def check_jsonl(path: Path) -> None:
                 continue
             try:
                 value = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            except (ValueError, RecursionError):
+                # Not JSON, not UTF-8, or JSON that Python will not hold: nested too deep, or an
+                # integer of more than 4300 digits.
                 value = None
             if not isinstance(value, dict):
                 raise bad_request(

@@ -22,8 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from ftui.errors import NotFound, ProviderError
 from ftui.hyperparameters import NAMED, HyperparameterError, check_value
 from ftui.model import Hyperparameters, Job, JobError, JobEvent, JobSpec
-from ftui.serve.errors import DATA_ERROR_CODES, bad_request, no_such
+from ftui.serve.errors import DATA_ERROR_CODES, bad_request, no_such, public
 from ftui.serve.files import all_files
+from ftui.serve.models import exposed
 from ftui.serve.objects import checkpoint_object, event_object, job_object, list_object, page
 
 if TYPE_CHECKING:
@@ -202,6 +203,13 @@ def router(ctx: ServeContext) -> APIRouter:
     @api.post("/fine_tuning/jobs")
     async def create_job(body: CreateJob) -> dict[str, Any]:
         spec = _spec(body, provider)
+        if not await exposed(ctx, body.model):
+            raise bad_request(
+                f"Model {body.model!r} is not available for fine-tuning on this server; "
+                "GET /v1/models lists the ones that are.",
+                param="model",
+                code="model_not_available",
+            )
         files = {f.id: f for f, _ in await all_files(ctx)}
         for param in ("training_file", "validation_file"):
             file_id = getattr(spec, param)
@@ -228,7 +236,7 @@ def router(ctx: ServeContext) -> APIRouter:
         try:
             job = await provider.create_job(spec)
         except NotFound as exc:
-            raise bad_request(str(exc), param="model", code="model_not_available") from None
+            raise bad_request(public(str(exc)), param="model", code="model_not_available") from None
         except ProviderError as exc:
             if exc.code not in DATA_ERROR_CODES:
                 raise

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 # create_app, never on the `ftui --help` path.
 from fastapi import APIRouter
 
-from ftui.errors import NotFound
+from ftui.errors import NotFound, NotSupported
 from ftui.serve.errors import bad_request, model_not_found
 from ftui.serve.objects import list_object, model_object, owner_of
 
@@ -17,6 +17,18 @@ if TYPE_CHECKING:
     from ftui.serve.app import ServeContext
 
 CHECKPOINT_MARK = ":ckpt-step-"
+
+
+async def exposed(ctx: ServeContext, model: str) -> bool:
+    """Whether a client may name `model`: a base model the provider lists, or a fine-tuned or
+    checkpoint name (`ft:...`, found through the provider's jobs). Never a path on this machine: a
+    provider that takes folders would otherwise tell a client which folders exist."""
+    if model.startswith("ft:"):
+        return True
+    try:
+        return model in {m.id for m in await ctx.provider.base_models()}
+    except NotSupported:
+        return True  # a provider that cannot list its models decides for itself
 
 
 def router(ctx: ServeContext) -> APIRouter:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from ftui.model import Checkpoint, Job, JobEvent, MetricPoint, RemoteFile
+from ftui.serve.errors import public
 
 METRIC_KEYS = (
     "step",
@@ -83,18 +84,20 @@ def job_object(job: Job, organization: str, result_files: list[str] | None = Non
     if job.method == "reinforcement" and isinstance(grader, dict):
         method["reinforcement"]["grader"] = grader
     error: dict[str, Any] = (
-        {"code": job.error.code, "message": job.error.message, "param": job.error.param} if job.error else {}
+        {"code": job.error.code, "message": public(job.error.message), "param": job.error.param}
+        if job.error
+        else {}
     )
     succeeded = job.status == "succeeded"
     return {
         "id": job.id,
         "object": "fine_tuning.job",
         "created_at": ts(job.created_at),
-        "model": job.base_model,
+        "model": public(job.base_model),
         "organization_id": f"org-{organization}",
         "status": job.status,
-        "training_file": job.training_file or "",
-        "validation_file": job.validation_file,
+        "training_file": public(job.training_file or ""),
+        "validation_file": public(job.validation_file) if job.validation_file else None,
         "fine_tuned_model": job.fine_tuned_model if succeeded else None,
         "finished_at": ts(job.finished_at) if job.done else None,
         "trained_tokens": job.trained_tokens if succeeded else None,
@@ -126,7 +129,7 @@ def event_object(e: JobEvent) -> dict[str, Any]:
         "id": e.id,
         "created_at": ts(e.created_at),
         "level": e.level,
-        "message": e.message,
+        "message": public(e.message),
         "type": "metrics" if metrics else "message",
         "data": metrics_data(e.metrics) if metrics and e.metrics else {},
     }

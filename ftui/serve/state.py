@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import sqlite3
 import threading
@@ -24,7 +25,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS uploads (
     id TEXT PRIMARY KEY, filename TEXT NOT NULL, purpose TEXT NOT NULL, bytes INTEGER NOT NULL,
     mime_type TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
-    status TEXT NOT NULL, file_id TEXT
+    status TEXT NOT NULL, file_id TEXT, part_ids TEXT
 );
 CREATE TABLE IF NOT EXISTS upload_parts (
     id TEXT PRIMARY KEY, upload_id TEXT NOT NULL, created_at INTEGER NOT NULL, bytes INTEGER NOT NULL
@@ -52,9 +53,15 @@ class ServeState:
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)
-        # Multipart bodies cut short by a crash are never picked up again.
-        shutil.rmtree(self.root / "incoming", ignore_errors=True)
-        (self.root / "incoming").mkdir()
+        columns = {r["name"] for r in self.db.execute("PRAGMA table_info(uploads)")}
+        if "part_ids" not in columns:  # state from before completes were idempotent
+            self.db.execute("ALTER TABLE uploads ADD COLUMN part_ids TEXT")
+        # A server stopped in the middle of completing an upload: the client may complete it again.
+        self.db.execute("UPDATE uploads SET status='pending' WHERE status='completing'")
+        # Multipart bodies cut short by a crash are never picked up again. The folder itself stays:
+        # making it anew needs room, and a server must start on a full disk to say so per request.
+        for leftover in (self.root / "incoming").iterdir():
+            shutil.rmtree(leftover, ignore_errors=True)
 
     def close(self) -> None:
         self.db.close()
@@ -69,8 +76,8 @@ class ServeState:
 
     def add_upload(self, row: dict[str, Any]) -> None:
         self._exec(
-            "INSERT INTO uploads VALUES (:id,:filename,:purpose,:bytes,:mime_type,:created_at,"
-            ":expires_at,:status,:file_id)",
+            "INSERT INTO uploads (id, filename, purpose, bytes, mime_type, created_at, expires_at, "
+            "status, file_id) VALUES (?,?,?,?,?,?,?,?,?)",
             tuple(
                 row[k]
                 for k in (
@@ -103,8 +110,23 @@ class ServeState:
             "UPDATE uploads SET status=?, file_id=COALESCE(?, file_id) WHERE id=?",
             (status, file_id, upload_id),
         )
-        if status != "pending":
+        if status not in ("pending", "completing"):
             shutil.rmtree(self.upload_dir(upload_id), ignore_errors=True)
+
+    def move_upload(self, upload_id: str, from_status: str, to_status: str) -> bool:
+        """Atomically `from_status` -> `to_status`; False if it was not in `from_status` (someone
+        else got there first). The check and the change are one statement."""
+        cursor = self._exec(
+            "UPDATE uploads SET status=? WHERE id=? AND status=?", (to_status, upload_id, from_status)
+        )
+        return cursor.rowcount == 1
+
+    def complete_upload(self, upload_id: str, file_id: str, part_ids: list[str]) -> None:
+        self._exec(
+            "UPDATE uploads SET status='completed', file_id=?, part_ids=? WHERE id=?",
+            (file_id, json.dumps(part_ids), upload_id),
+        )
+        shutil.rmtree(self.upload_dir(upload_id), ignore_errors=True)
 
     def add_part(self, part_id: str, upload_id: str, size: int) -> int:
         created = int(time.time())
@@ -143,7 +165,8 @@ class ServeState:
 
     def add_result_file(self, file_id: str, job_id: str, filename: str, content: bytes) -> None:
         path = self.result_path(file_id)
-        tmp = path.with_suffix(".tmp")
+        # Two requests may build the same result file at once: each writes its own temp file.
+        tmp = path.with_name(f".{file_id}.{secrets.token_hex(4)}.tmp")
         tmp.write_bytes(content)
         tmp.replace(path)
         self._exec(

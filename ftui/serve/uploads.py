@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import secrets
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ from ftui.serve.files import (
     PURPOSES,
     check_fine_tune_name,
     file_object,
+    find_file,
     provider_upload,
     safe_filename,
 )
@@ -144,7 +146,11 @@ def router(ctx: ServeContext) -> APIRouter:
                 )
             part_id = "part_" + secrets.token_hex(12)
             dest = state.upload_dir(upload_id) / part_id
-            size = await asyncio.to_thread(_write_part, data.file, dest)
+            try:
+                size = await asyncio.to_thread(_write_part, data.file, dest)
+            except FileNotFoundError:  # completed or cancelled meanwhile: its folder is gone
+                pending(upload_id)
+                raise
             if size > MAX_PART_BYTES:
                 dest.unlink(missing_ok=True)
                 raise bad_request("A part can hold at most 64 MB.", param="data", code="invalid_value")
@@ -153,8 +159,40 @@ def router(ctx: ServeContext) -> APIRouter:
         created = state.add_part(part_id, upload_id, size)
         return {"id": part_id, "object": "upload.part", "created_at": created, "upload_id": upload_id}
 
+    # Completes in flight in this server, by upload id: a second complete (an SDK retrying a slow
+    # one) waits for the first and answers with its file instead of making another.
+    completing: dict[str, asyncio.Event] = {}
+
+    async def completed(upload_id: str, part_ids: list[str]) -> dict[str, Any]:
+        row = state.upload(upload_id)
+        assert row is not None
+        if row["status"] != "completed" or row["file_id"] is None:
+            raise bad_request(f"Upload {upload_id} is {row['status']}, not pending.", param="upload_id")
+        if row.get("part_ids") and json.loads(row["part_ids"]) != part_ids:
+            raise bad_request(f"Upload {upload_id} was already completed with other parts.", param="part_ids")
+        try:
+            file, _ = await find_file(ctx, row["file_id"])
+        except APIError:
+            raise bad_request(
+                f"Upload {upload_id} was completed, and its file {row['file_id']} has since been deleted.",
+                param="upload_id",
+            ) from None
+        return upload_object(row, file_object(file))
+
     @api.post("/uploads/{upload_id}/complete")
     async def complete(upload_id: str, body: CompleteUpload) -> dict[str, Any]:
+        row = state.upload(upload_id)
+        if row is None:
+            raise no_such("Upload", upload_id, "upload_id")
+        if row["status"] == "completing" and upload_id in completing:
+            await completing[upload_id].wait()
+            row = state.upload(upload_id) or row
+        if row["status"] == "completed":
+            return await completed(upload_id, body.part_ids)
+        if row["status"] == "completing":  # another server process has it
+            raise APIError(
+                409, f"Upload {upload_id} is being completed; retry in a moment.", param="upload_id"
+            )
         row = pending(upload_id)
         known = state.parts(upload_id)
         for part_id in body.part_ids:
@@ -169,22 +207,34 @@ def router(ctx: ServeContext) -> APIRouter:
                 param="bytes",
                 code="invalid_value",
             )
+        # The check and the claim are one statement: of two completes, exactly one goes on.
+        if not state.move_upload(upload_id, "pending", "completing"):
+            return await complete(upload_id, body)
+        done = completing[upload_id] = asyncio.Event()
         folder = state.upload_dir(upload_id)
         assembled = folder / "assembled" / row["filename"]
-        assembled.parent.mkdir(exist_ok=True)
         try:
+            assembled.parent.mkdir(exist_ok=True)
             await asyncio.to_thread(_assemble, folder, body.part_ids, assembled, body.md5)
             remote = await provider_upload(ctx, assembled, row["purpose"])
+        except BaseException:
+            state.move_upload(upload_id, "completing", "pending")  # the client may fix it and retry
+            raise
+        else:
+            state.complete_upload(upload_id, remote.id, body.part_ids)
         finally:
             assembled.unlink(missing_ok=True)
-        state.set_upload_status(upload_id, "completed", remote.id)
+            completing.pop(upload_id, None)
+            done.set()
         row.update(status="completed", file_id=remote.id)
         return upload_object(row, file_object(remote))
 
     @api.post("/uploads/{upload_id}/cancel")
     async def cancel(upload_id: str) -> dict[str, Any]:
         row = pending(upload_id)
-        state.set_upload_status(upload_id, "cancelled")
+        if not state.move_upload(upload_id, "pending", "cancelled"):  # a complete got there first
+            row = pending(upload_id)
+        state.set_upload_status(upload_id, "cancelled")  # and its parts go
         row["status"] = "cancelled"
         return upload_object(row)
 

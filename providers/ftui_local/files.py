@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ftui import disk
 from ftui.errors import FtuiError, NotFound
 from ftui.paths import data_dir
 from ftui_local.jobdir import read_json, utcnow, write_json_atomic
@@ -61,20 +62,25 @@ class FileStore:
                     if progress:
                         progress(done, total)
             os.replace(tmp, dest)
-        except BaseException:
+            meta = {
+                "id": file_id,
+                "filename": path.name,
+                "bytes": done,
+                "sha256": digest.hexdigest(),
+                "purpose": purpose,
+                "created_at": utcnow(),
+            }
+            write_json_atomic(self.root / f"{file_id}.json", meta)
+        except BaseException as exc:
+            # Nothing half-stored: no content without its metadata, no stray temp file.
             tmp.unlink(missing_ok=True)
+            dest.unlink(missing_ok=True)
+            full = disk.describe(exc, self.root)
+            if full:
+                raise FtuiError(f"{path}: not uploaded: {full}") from None
             raise
         if progress and total == 0:
             progress(0, 0)
-        meta = {
-            "id": file_id,
-            "filename": path.name,
-            "bytes": done,
-            "sha256": digest.hexdigest(),
-            "purpose": purpose,
-            "created_at": utcnow(),
-        }
-        write_json_atomic(self.root / f"{file_id}.json", meta)
         return meta
 
     def get(self, file_id: str) -> dict[str, Any]:

@@ -1,23 +1,76 @@
 """Streaming chat with a local base model, a fine-tuned adapter or a checkpoint (base weights plus adapter).
 
 The last few loaded (base, adapter, device) models stay warm in a small LRU cache, so a second turn
-does not reload weights. One lock serializes generation: on a CPU box two concurrent generations only
-slow each other down, and it keeps the seeded sampling reproducible.
+does not reload weights.
+
+Generations take turns, one token each, in the order they asked (`Turns`): on a CPU box two
+generations at once only slow each other down, but a long answer must not hold every other chat
+until it ends. Each keeps its own random state across its turns, so a seeded answer is the same
+whether it ran alone or beside others. A reply never asks for more tokens than the model's context
+leaves after the prompt, stops at its next token when its reader goes away (`ChatStream.cancel`),
+and `cancel_all` stops every one of them (a server shutting down).
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from ftui.errors import ProviderError
 
 WARM_MODELS = 2
 
 _cache: OrderedDict[tuple[str, str | None, str], tuple[Any, Any]] = OrderedDict()
 _cache_lock = threading.Lock()
-_generate_lock = threading.Lock()
+
+
+class Turns:
+    """A fair lock: holders leave in the order they came, and `pass_turn` goes to the back of the
+    line only when someone is waiting (a lone generation pays nothing)."""
+
+    def __init__(self) -> None:
+        self._line: deque[object] = deque()
+        self._changed = threading.Condition()
+
+    def take(self) -> object:
+        ticket = object()
+        with self._changed:
+            self._line.append(ticket)
+            self._changed.wait_for(lambda: self._line[0] is ticket)
+        return ticket
+
+    def give_back(self, ticket: object) -> None:
+        with self._changed:
+            self._line.remove(ticket)
+            self._changed.notify_all()
+
+    def pass_turn(self, ticket: object) -> object:
+        with self._changed:
+            if len(self._line) == 1:
+                return ticket
+        self.give_back(ticket)
+        return self.take()
+
+    @property
+    def waiting(self) -> int:
+        with self._changed:
+            return len(self._line)
+
+
+_turns = Turns()
+_streams: set[ChatStream] = set()
+_streams_lock = threading.Lock()
+
+
+def cancel_all() -> None:
+    """Stop every generation in flight at its next token (from any thread)."""
+    with _streams_lock:
+        streams = list(_streams)
+    for stream in streams:
+        stream.cancel()
 
 
 def get_model(base_model: str, adapter: str | Path | None = None, device: str = "auto") -> tuple[Any, Any]:
@@ -78,79 +131,135 @@ def _held_back(text: str, stops: list[str]) -> int:
     return keep
 
 
+class ChatStream:
+    """One reply being written. Iterate it for the text in pieces (stop strings applied);
+    `cancel()` from any thread stops the generation at its next token."""
+
+    def __init__(
+        self,
+        base_model: str,
+        adapter: str | Path | None,
+        messages: list[dict[str, Any]],
+        *,
+        temperature: float = 0.7,
+        top_p: float = 1.0,
+        max_tokens: int = 256,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+        device: str = "auto",
+    ) -> None:
+        import torch
+        from transformers import TextIteratorStreamer
+
+        from ftui_local import models
+
+        model, tokenizer = get_model(base_model, adapter, device)
+        prompt = prompt_ids(tokenizer, messages)
+        context = models.context_length(models.resolve_base(base_model)) or 2048
+        room = context - len(prompt)
+        if room <= 0:
+            raise ProviderError(
+                f"the prompt is {len(prompt):,} tokens, and {base_model}'s context holds "
+                f"{context:,}: shorten the messages",
+                code="context_length_exceeded",
+                status=400,
+            )
+        self.max_new_tokens = min(max_tokens, room)
+        self.stops = [s for s in (stop or []) if s]
+        self.halt = threading.Event()
+        self.failure: list[BaseException] = []
+        self.streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+        ids = torch.tensor([prompt], device=model.device)
+        self._model, self._seed = model, seed
+        self._kwargs: dict[str, Any] = dict(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=self.max_new_tokens,
+            streamer=self.streamer,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+        )
+        if temperature and temperature > 0:
+            self._kwargs.update(do_sample=True, temperature=temperature, top_p=top_p, top_k=0)
+        else:
+            self._kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        self._thread = threading.Thread(target=self._work, name="ftui-generate", daemon=True)
+        with _streams_lock:
+            _streams.add(self)
+        self._thread.start()
+
+    def cancel(self) -> None:
+        self.halt.set()
+
+    def _work(self) -> None:
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        stream = self
+        cuda = self._model.device.type == "cuda"
+        ticket = _turns.take()
+        try:
+            if self.halt.is_set():
+                return
+            if self._seed is not None:
+                torch.manual_seed(self._seed)
+
+            class TakeTurns(StoppingCriteria):
+                """Runs between tokens: stop if asked, else let the next generation in line run one
+                token, keeping this one's random state aside meanwhile."""
+
+                def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
+                    nonlocal ticket
+                    if stream.halt.is_set():
+                        return True
+                    if _turns.waiting > 1:
+                        rng = torch.get_rng_state()
+                        cuda_rng = torch.cuda.get_rng_state() if cuda else None
+                        ticket = _turns.pass_turn(ticket)
+                        torch.set_rng_state(rng)
+                        if cuda_rng is not None:
+                            torch.cuda.set_rng_state(cuda_rng)
+                    return stream.halt.is_set()
+
+            with torch.inference_mode():
+                self._model.generate(**self._kwargs, stopping_criteria=StoppingCriteriaList([TakeTurns()]))
+        except BaseException as exc:  # reported to the reader
+            self.failure.append(exc)
+        finally:
+            _turns.give_back(ticket)
+            self.streamer.end()
+            with _streams_lock:
+                _streams.discard(self)
+
+    def __iter__(self) -> Iterator[str]:
+        pending = ""
+        stops = self.stops
+        try:
+            for piece in self.streamer:
+                pending += piece
+                hit = min((i for i in (pending.find(s) for s in stops) if i >= 0), default=-1)
+                if hit >= 0:
+                    if pending[:hit]:
+                        yield pending[:hit]
+                    return
+                keep = _held_back(pending, stops)
+                out, pending = (pending[:-keep], pending[-keep:]) if keep else (pending, "")
+                if out:
+                    yield out
+            if self.failure:
+                raise self.failure[0]
+            if pending:
+                yield pending
+        finally:
+            # Also runs when the reader stops reading: the generation stops at its next token.
+            self.cancel()
+
+
 def stream_chat(
     base_model: str,
     adapter: str | Path | None,
     messages: list[dict[str, Any]],
-    *,
-    temperature: float = 0.7,
-    top_p: float = 1.0,
-    max_tokens: int = 256,
-    stop: list[str] | None = None,
-    seed: int | None = None,
-    device: str = "auto",
+    **kwargs: Any,
 ) -> Iterator[str]:
     """Yield the reply in pieces as the model writes it. Temperature 0 is greedy decoding."""
-    import torch
-    from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
-
-    model, tokenizer = get_model(base_model, adapter, device)
-    stops = [s for s in (stop or []) if s]
-    ids = torch.tensor([prompt_ids(tokenizer, messages)], device=model.device)
-    halt = threading.Event()
-
-    class Halt(StoppingCriteria):
-        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
-            return halt.is_set()
-
-    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
-    kwargs: dict[str, Any] = dict(
-        input_ids=ids,
-        attention_mask=torch.ones_like(ids),
-        max_new_tokens=max_tokens,
-        streamer=streamer,
-        stopping_criteria=StoppingCriteriaList([Halt()]),
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    if temperature and temperature > 0:
-        kwargs.update(do_sample=True, temperature=temperature, top_p=top_p, top_k=0)
-    else:
-        kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-    failure: list[BaseException] = []
-
-    def work() -> None:
-        with _generate_lock:
-            try:
-                if seed is not None:
-                    torch.manual_seed(seed)
-                with torch.inference_mode():
-                    model.generate(**kwargs)
-            except BaseException as exc:  # reported to the consumer below
-                failure.append(exc)
-                streamer.end()
-
-    thread = threading.Thread(target=work, name="ftui-generate", daemon=True)
-    thread.start()
-    pending = ""
-    try:
-        for piece in streamer:
-            pending += piece
-            hit = min((i for i in (pending.find(s) for s in stops) if i >= 0), default=-1)
-            if hit >= 0:
-                if pending[:hit]:
-                    yield pending[:hit]
-                pending = ""
-                return
-            keep = _held_back(pending, stops)
-            out, pending = (pending[:-keep], pending[-keep:]) if keep else (pending, "")
-            if out:
-                yield out
-        if failure:
-            raise failure[0]
-        if pending:
-            yield pending
-    finally:
-        # Also runs when the consumer stops reading: the generation thread stops at its next token.
-        halt.set()
-        thread.join(timeout=60)
+    yield from ChatStream(base_model, adapter, messages, **kwargs)

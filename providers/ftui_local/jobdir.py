@@ -9,13 +9,19 @@
     adapter/           the final LoRA adapter and tokenizer
     result.csv         step metrics, OpenAI's result-file columns
     worker.log         the worker's stdout and stderr
+    .reserve           room kept back for the last words of a job on a full disk (see below)
 
 Every JSON write is atomic (temp file + rename), so a reader never sees half a file and a killed
 worker never leaves a corrupt one.
+
+A full disk must not leave a job `running` with nobody to say why: each job folder holds a small
+reserve file, and a state or event write that fails for want of space deletes it and tries once
+more, so the job can still end `failed` with the reason (and stay resumable).
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -27,15 +33,48 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+RESERVE_NAME = ".reserve"
+RESERVE_BYTES = 256 * 1024
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
 
 def utcnow() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def keep_reserve(folder: Path) -> None:
+    """Set aside room in `folder` (a no-op if it is there already). Raises on a full disk."""
+    reserve = folder / RESERVE_NAME
+    if reserve.exists():
+        return
+    with open(reserve, "wb") as fh:
+        fh.write(b"\0" * RESERVE_BYTES)  # real blocks: a sparse file would free nothing
+
+
+def with_room(folder: Path, write: Any) -> Any:
+    """Run `write()`; if the disk is full, give back the folder's reserve and run it once more."""
+    try:
+        return write()
+    except OSError as exc:
+        reserve = folder / RESERVE_NAME
+        if exc.errno not in _FULL or not reserve.exists():
+            raise
+        reserve.unlink()
+        return write()
+
+
 def write_json_atomic(path: Path, obj: Any) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+
+    def write() -> None:
+        try:
+            tmp.write_text(json.dumps(obj, indent=1, default=str), encoding="utf-8")
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        os.replace(tmp, path)
+
+    with_room(path.parent, write)
 
 
 def read_json(path: Path, default: Any = None) -> Any:
@@ -119,8 +158,17 @@ class JobDir:
             "metrics": metrics,
         }
         line = json.dumps(event, default=str) + "\n"
-        with self.lock(), open(self.events_path, "a", encoding="utf-8") as fh:
-            fh.write(line)
+        tries = 0
+
+        def write() -> None:
+            nonlocal tries
+            tries += 1
+            with open(self.events_path, "a", encoding="utf-8") as fh:
+                # A retry starts a fresh line: the failed try may have left half of one.
+                fh.write(line if tries == 1 else "\n" + line)
+
+        with self.lock():
+            with_room(self.path, write)
         return event
 
     def events(self, after: str | None = None) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ftui import disk
 from ftui.errors import NotFound, ProviderError
 from ftui.hyperparameters import lenient
 from ftui.model import (
@@ -38,12 +39,14 @@ from ftui.model import (
     MetricPoint,
 )
 from ftui.paths import data_dir
-from ftui_local.jobdir import JobDir, file_lock, read_json, utcnow, write_json_atomic
+from ftui_local.jobdir import JobDir, file_lock, keep_reserve, read_json, utcnow, write_json_atomic
 from ftui_local.naming import JOB_PREFIX, checkpoint_id, checkpoint_name, new_job_id
 
 WORKER_MODULE = "ftui_local.worker"
 LIVE_STATUSES = frozenset({"validating_files", "running"})
-RESUMABLE_ERRORS = frozenset({"worker_died"})
+RESUMABLE_ERRORS = frozenset({"worker_died", "disk_full"})
+# Less room than this where a job's folder is: the likely reason its worker died.
+LOW_SPACE_BYTES = 16 * 1024 * 1024
 _JOB_ID = re.compile(rf"^{JOB_PREFIX}[A-Za-z0-9]+$")
 _METRIC_FIELDS = frozenset(MetricPoint.model_fields) - {"extra"}
 
@@ -188,6 +191,7 @@ class JobManager:
 
     def submit(self, jd: JobDir, spec: dict[str, Any], *, notes: Sequence[str] = ()) -> None:
         """Record a new job as queued; `schedule()` then starts it when a slot is free."""
+        keep_reserve(jd.path)  # on a full disk this fails now, before any job exists
         write_json_atomic(jd.state_path, {"status": "queued", "created_at": utcnow(), "worker_pid": None})
         jd.append_event(f"Created fine-tuning job: {jd.job_id}")
         for note in notes:
@@ -227,17 +231,27 @@ class JobManager:
             if ckpts
             else "the beginning (no checkpoint was saved)"
         )
-        message = (
-            f"The training worker stopped unexpectedly (killed, or the machine restarted; "
-            f"its log: {jd.log_path}). `ftui jobs resume {jd.job_id}` will continue from {where}."
-        )
+        free = disk.free_bytes(jd.path)
+        if free is not None and free < LOW_SPACE_BYTES:
+            code = "disk_full"
+            message = (
+                f"The training worker stopped unexpectedly, and the disk holding {jd.path.parent} "
+                f"({disk.mount_point(jd.path)}) is full ({disk.human(free)} free): the likely reason. "
+                f"Free some space, then `ftui jobs resume {jd.job_id}` will continue from {where}."
+            )
+        else:
+            code = "worker_died"
+            message = (
+                f"The training worker stopped unexpectedly (killed, or the machine restarted; "
+                f"its log: {jd.log_path}). `ftui jobs resume {jd.job_id}` will continue from {where}."
+            )
         state = self.transition(
             jd,
             LIVE_STATUSES,
             status="failed",
             finished_at=utcnow(),
             worker_pid=None,
-            error={"code": "worker_died", "message": message},
+            error={"code": code, "message": message},
         )
         if state is not None:
             jd.append_event(message, level="error")
@@ -354,6 +368,7 @@ class JobManager:
                 code="invalid_state",
                 status=400,
             )
+        keep_reserve(jd.path)  # still full: this says so, and the job stays as it is
         ckpts = jd.checkpoints()
         spec = jd.read_spec()
         spec["resume"] = bool(ckpts)

@@ -12,6 +12,7 @@ import contextlib
 import random
 import shutil
 import sys
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -36,6 +37,21 @@ from ftui_local.settings import LocalSettings
 from ftui_local.train_hparams import EXTRA as TRAINER_KNOBS
 
 _MAX_ERRORS_IN_MESSAGE = 3
+
+
+class _Failed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _generation_error(exc: BaseException) -> FtuiError:
+    """What a generation that failed tells the user: one line, never a traceback."""
+    if isinstance(exc, FtuiError):
+        return exc
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "inf" in text and "nan" in text:  # torch.multinomial on a model whose weights went NaN
+        text = "the model's outputs are not finite numbers (its weights may be broken)"
+    return ProviderError(f"generation failed: {text}", code="generation_failed", status=500)
 
 
 def _field(obj: Any, name: str, default: Any = None) -> Any:
@@ -74,6 +90,7 @@ class LocalProvider(Provider):
     async def aclose(self) -> None:
         generate = sys.modules.get("ftui_local.generate")  # only if chat ever loaded a model
         if generate is not None:
+            generate.cancel_all()
             await asyncio.to_thread(generate.clear_cache)
 
     @property
@@ -350,35 +367,47 @@ class LocalProvider(Provider):
         base, adapter = await asyncio.to_thread(self.resolve_model, model)
 
         def start() -> Any:
-            from ftui_local.generate import stream_chat
+            from ftui_local.generate import ChatStream
 
-            return iter(
-                stream_chat(
-                    base,
-                    adapter,
-                    [m.model_dump() for m in messages],
-                    temperature=params.temperature,
-                    top_p=params.top_p,
-                    max_tokens=params.max_tokens,
-                    stop=params.stop,
-                    seed=params.seed,
-                    device=self.settings.device,
-                )
+            return ChatStream(
+                base,
+                adapter,
+                [m.model_dump() for m in messages],
+                temperature=params.temperature,
+                top_p=params.top_p,
+                max_tokens=params.max_tokens,
+                stop=params.stop,
+                seed=params.seed,
+                device=self.settings.device,
             )
 
-        pieces = await asyncio.to_thread(start)
+        stream = await asyncio.to_thread(start)
+        # One thread of our own reads the reply and hands pieces to the loop: the shared thread
+        # pool would be used up by a few long replies, and every other call would wait behind them.
+        loop = asyncio.get_running_loop()
+        pieces: asyncio.Queue[Any] = asyncio.Queue()
         done = object()
+
+        def hand(item: Any) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is reading
+                loop.call_soon_threadsafe(pieces.put_nowait, item)
+
+        def read() -> None:
+            try:
+                for piece in stream:
+                    hand(piece)
+            except BaseException as exc:
+                hand(_Failed(exc))
+            hand(done)
+
+        threading.Thread(target=read, name="ftui-chat-reader", daemon=True).start()
         try:
-            while True:
-                piece = await asyncio.to_thread(next, pieces, done)
-                if piece is done:
-                    break
-                yield piece
+            while (item := await pieces.get()) is not done:
+                if isinstance(item, _Failed):
+                    raise _generation_error(item.error) from None
+                yield item
         finally:
-            close = getattr(pieces, "close", None)
-            if close is not None:
-                with contextlib.suppress(ValueError):  # still running in an abandoned thread
-                    await asyncio.to_thread(close)
+            stream.cancel()  # the reader left, or the reply ended: either way, stop generating
 
     def tokenizer(self, model: str) -> Any:
         ref = parse_fine_tuned(model)

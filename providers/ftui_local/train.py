@@ -81,8 +81,10 @@ def run(job_dir: Path) -> int:
             return 0
         traceback.print_exc()
         sys.stdout.flush()
-        code, message = _classify(exc)
+        code, message = _classify(exc, job)
         if is_main:
+            if code == "disk_full":
+                _drop_partial_checkpoints(job.checkpoints_dir)  # room for the last words
             job.update_state(status="failed", error={"code": code, "message": message}, finished_at=utcnow())
             job.append_event(f"Fine-tuning job failed: {message}", level="error")
         return 1
@@ -105,7 +107,13 @@ def _install_sigterm(stop: Any, job: JobDir) -> Any:
     return signal.signal(signal.SIGTERM, handler)
 
 
-def _classify(exc: BaseException) -> tuple[str, str]:
+def _classify(exc: BaseException, job: JobDir | None = None) -> tuple[str, str]:
+    from ftui import disk
+
+    full = disk.describe(exc, job.path if job else None)
+    if full:
+        resume = f" `ftui jobs resume {job.job_id}` continues from the last checkpoint." if job else ""
+        return "disk_full", f"{full}.{resume}"
     if isinstance(exc, FtuiError):
         return getattr(exc, "code", None) or "invalid_request", str(exc).splitlines()[0]
     text = str(exc)
@@ -119,6 +127,13 @@ def _finish_cancelled(job: JobDir) -> None:
     job.update_state(status="cancelled", finished_at=utcnow())
     job.append_event("Fine-tuning job cancelled")
     job.clear_control()
+
+
+def _drop_partial_checkpoints(folder: Path) -> None:
+    """Checkpoint folders a failed save left without their trainer state: never resumable."""
+    for d in folder.glob("checkpoint-*") if folder.is_dir() else ():
+        if not (d / "trainer_state.json").exists():
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def _latest_checkpoint(folder: Path) -> Path | None:

@@ -10,12 +10,14 @@ with CPU processes, is what the tests run: no GPU has been lent to this project 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
 import traceback
 
-from ftui_local.jobdir import JobDir, utcnow
+from ftui import disk
+from ftui_local.jobdir import JobDir, keep_reserve, utcnow
 from ftui_local.jobs import LIVE_STATUSES, JobManager
 
 
@@ -89,10 +91,18 @@ def main(argv: list[str] | None = None) -> int:
     rc = 1
     try:
         jd.update_state(worker_pid=os.getpid())
+        with contextlib.suppress(OSError):
+            keep_reserve(jd.path)  # a resumed job gets its reserve back where there is room
         rc = train(jd)
     except Exception as exc:
         traceback.print_exc()  # the whole story goes to worker.log; the job gets one line
-        _fail(jd, "training_error", f"Training failed: {type(exc).__name__}: {exc}")
+        full = disk.describe(exc, jd.path)
+        if full:
+            _fail(
+                jd, "disk_full", f"{full}. `ftui jobs resume {jd.job_id}` continues from the last checkpoint."
+            )
+        else:
+            _fail(jd, "training_error", f"Training failed: {type(exc).__name__}: {exc}")
     finally:
         if jd.read_state().get("status") in LIVE_STATUSES:
             _fail(

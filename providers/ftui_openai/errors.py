@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ftui.errors import FtuiError, NotFound, ProviderError
-from ftui.secrets import redact
+from ftui.secrets import mask_credentials, redact
 
 TRAINING_NOT_AVAILABLE = (
     "{base_url} refused to create the job (403 training_not_available): OpenAI is winding down "
@@ -36,7 +36,7 @@ def map_error(exc: Exception, *, base_url: str, key_env: str, secret: str | None
     import openai
 
     def clean(text: str) -> str:
-        return redact(text, secret)
+        return mask_credentials(redact(text, secret))
 
     if isinstance(exc, openai.APITimeoutError):
         return ProviderError(

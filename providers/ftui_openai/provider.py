@@ -27,6 +27,7 @@ from ftui.model import (
     RemoteFile,
 )
 from ftui.provider import Progress, Provider
+from ftui.secrets import MASK, looks_like_secret, mask_url, mask_value
 from ftui_openai.convert import create_params, to_checkpoint, to_event, to_file, to_job
 from ftui_openai.errors import map_error
 from ftui_openai.settings import OpenAISettings
@@ -89,6 +90,14 @@ class OpenAIProvider(Provider):
             from ftui.secrets import get_secret
 
             env = self.settings.api_key_env
+            if looks_like_secret(env):
+                # The key itself was pasted where the variable's name goes: never print it.
+                raise FtuiError(
+                    f"profile {self.profile!r} (openai): api_key_env holds what looks like an API key, "
+                    "not the name of an environment variable. Put the key in a variable (export "
+                    "OPENAI_API_KEY=...), set api_key_env to that name, and rotate the key: it is in "
+                    "your config file in clear text."
+                )
             key = get_secret(env, self.profile)
             if not key:
                 raise FtuiError(
@@ -119,8 +128,8 @@ class OpenAIProvider(Provider):
     def _error(self, exc: Exception) -> FtuiError:
         return map_error(
             exc,
-            base_url=self.settings.base_url,
-            key_env=self.settings.api_key_env,
+            base_url=mask_url(self.settings.base_url),
+            key_env=MASK if looks_like_secret(self.settings.api_key_env) else self.settings.api_key_env,
             secret=self._secret,
             retries=self.settings.max_retries,
         )
@@ -400,6 +409,6 @@ class OpenAIProvider(Provider):
         # The base URL is shown, the key never is.
         return {
             **super().describe(),
-            "base_url": self.settings.base_url,
-            "api_key_env": self.settings.api_key_env,
+            "base_url": mask_url(self.settings.base_url),
+            "api_key_env": mask_value(self.settings.api_key_env),
         }
