@@ -39,10 +39,16 @@ class ProviderError(FtuiError):
     """
 
     def __init__(
-        self, message: str, *, code: str | None = None, status: int | None = None, retryable: bool = False
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        retryable: bool = False,
+        param: str | None = None,
     ) -> None:
         super().__init__(message)
-        self.code, self.status, self.retryable = code, status, retryable
+        self.code, self.status, self.retryable, self.param = code, status, retryable, param
 
 
 class NotSupported(ProviderError):

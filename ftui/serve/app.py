@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import re
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
@@ -34,9 +35,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ftui.serve")
 
-# Request bodies: JSON routes take up to this much; the two upload routes their own limits.
+# Request bodies: the two upload routes take what OpenAI takes (with room for the multipart
+# framing); every other route a JSON body of up to MAX_JSON_BODY.
 MAX_JSON_BODY = 16 * 1024 * 1024
-MULTIPART_OVERHEAD = 1024 * 1024
+_FRAMING = 1024 * 1024
+BODY_LIMITS: list[tuple[str, re.Pattern[str], int]] = [
+    ("POST", re.compile(r"^/v1/files/?$"), 512 * 1024 * 1024 + _FRAMING),
+    ("POST", re.compile(r"^/v1/uploads/[^/]+/parts/?$"), 64 * 1024 * 1024 + _FRAMING),
+]
+
+
+def body_limit(method: str, path: str) -> int:
+    for m, pattern, limit in BODY_LIMITS:
+        if m == method and pattern.match(path):
+            return limit
+    return MAX_JSON_BODY
 
 
 @dataclass
@@ -79,9 +92,25 @@ def error_response(err: APIError) -> Any:
     return JSONResponse(err.body(), status_code=err.status, headers=headers)
 
 
+class BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"request body over {limit} bytes")
+        self.limit = limit
+
+
+def too_large(limit: int) -> APIError:
+    return APIError(
+        413,
+        f"The request body is too large for this route (at most {limit:,} bytes).",
+        code="request_too_large",
+    )
+
+
 class Gate:
-    """Outside the routes: a request id on every response, and the bearer key checked from the
-    headers alone, so an unauthenticated request is answered before a byte of its body is read."""
+    """Outside the routes: a request id on every response; the bearer key checked from the headers
+    alone; a body over the route's limit refused from its declared length. Either refusal is sent
+    before a byte of the body is read. A body with no declared length is counted as it arrives
+    and cut off at the limit."""
 
     def __init__(self, app: ASGIApp, api_key: str | None) -> None:
         self.app, self.api_key = app, api_key
@@ -98,11 +127,34 @@ class Gate:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
-        refusal = self.refusal(scope)
+        limit = body_limit(scope["method"], scope["path"])
+        refusal = self.refusal(scope) or self.oversized(scope, limit)
         if refusal is not None:
             await error_response(refusal)(scope, receive, send_with_id)
             return
-        await self.app(scope, receive, send_with_id)
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, counted, send_with_id)
+
+    @staticmethod
+    def oversized(scope: Scope, limit: int) -> APIError | None:
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    return APIError(400, "Content-Length is not a number.", code="invalid_request")
+                return too_large(limit) if declared > limit else None
+        return None
 
     def refusal(self, scope: Scope) -> APIError | None:
         if self.api_key is None:
@@ -201,7 +253,6 @@ def create_app(
         openapi_url=None,
         lifespan=lifespan,
         default_response_class=StrictJSON,
-        max_body_size=MAX_JSON_BODY,
     )
     app.state.ctx = ctx
     for module in (files, uploads, jobs, models, chat):
@@ -226,16 +277,18 @@ def create_app(
             message, code = f"Invalid URL ({request.method} {request.url.path})", None
         elif exc.status_code == 405:
             message, code = f"Method {request.method} is not allowed on {request.url.path}.", None
-        elif exc.status_code == 413:
-            limit = request.scope.get("starlette.max_body_size")
-            said = f" (at most {limit:,} bytes)" if isinstance(limit, int) else ""
-            message, code = f"The request body is too large for this route{said}.", "request_too_large"
+        elif isinstance(exc.__cause__, BodyTooLarge):  # FastAPI wraps what cut its read short
+            return error_response(too_large(exc.__cause__.limit))
         elif exc.status_code == 400 and exc.detail == "There was an error parsing the body":
             # Python's json refuses 100,000-deep nesting and 5000-digit numbers: not JSON we take.
             message, code = "We could not parse the JSON body of your request.", "invalid_json"
         else:
             message, code = str(exc.detail), None
         return error_response(APIError(exc.status_code, message, code=code, headers=exc.headers))
+
+    @app.exception_handler(BodyTooLarge)
+    async def on_too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return error_response(too_large(exc.limit))
 
     @app.exception_handler(OSError)
     async def on_os_error(request: Request, exc: OSError) -> JSONResponse:

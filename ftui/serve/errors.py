@@ -92,7 +92,7 @@ def from_ftui(exc: FtuiError) -> APIError:
         if exc.code == "training_not_available":
             return APIError(403, message, type="invalid_request_error", code=exc.code)
         if status in (401, 403, 404, 422):
-            return APIError(status, message, code=exc.code)
+            return APIError(status, message, code=exc.code, param=exc.param)
         if status == 429 or exc.retryable:
             # An upstream provider is busy: say so, and let the client back off and retry.
             return APIError(
@@ -102,5 +102,5 @@ def from_ftui(exc: FtuiError) -> APIError:
                 code=exc.code,
                 headers={"retry-after": "1"},
             )
-        return APIError(400, message, code=exc.code)
+        return APIError(400, message, code=exc.code, param=exc.param)
     return APIError(400, message)

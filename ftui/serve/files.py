@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 MAX_FILE_BYTES = 512 * 1024 * 1024
+MULTIPART_OVERHEAD = 1024 * 1024
 CHUNK = 1 << 20
 
 

@@ -163,6 +163,7 @@ class ChatStream:
                 f"{context:,}: shorten the messages",
                 code="context_length_exceeded",
                 status=400,
+                param="messages",
             )
         self.max_new_tokens = min(max_tokens, room)
         self.stops = [s for s in (stop or []) if s]
