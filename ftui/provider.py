@@ -13,7 +13,7 @@ TUI stay fast. Calls that block run in threads (`asyncio.to_thread`), never on t
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, get_args
 
@@ -67,6 +67,31 @@ CAPABILITY_VERBS: dict[str, tuple[str, ...]] = {
     "deploy": ("deploy", "deployments", "deployment", "undeploy"),
     "no_deploy_needed": (),
 }
+
+
+T = TypeVar("T")
+
+
+def page_after(items: Sequence[T], limit: int, cursor: str | None, key: Callable[[T], str]) -> Page[T]:
+    """A page of an in-memory list whose cursor is the key of the last item already seen."""
+    start = 0
+    if cursor is not None:
+        keys = [key(item) for item in items]
+        start = keys.index(cursor) + 1 if cursor in keys else len(items)
+    chunk = list(items[start : start + limit])
+    more = start + limit < len(items)
+    return Page[T](items=chunk, next_cursor=key(chunk[-1]) if more and chunk else None, has_more=more)
+
+
+async def collect(fetch: Callable[[str | None], Awaitable[Page[T]]], cursor: str | None = None) -> list[T]:
+    """Every item from `cursor` on: all pages of a list, or every event newer than `cursor`."""
+    found: list[T] = []
+    while True:
+        page = await fetch(cursor)
+        found += page.items
+        if not page.has_more or page.next_cursor in (None, cursor):
+            return found
+        cursor = page.next_cursor
 
 
 class ProfileSettings(BaseModel):
@@ -154,15 +179,10 @@ class Provider(Generic[S]):
         """One file, or NotFound. The default looks through `files()`."""
         from ftui.errors import NotFound
 
-        cursor: str | None = None
-        while True:
-            page = await self.files(limit=100, cursor=cursor)
-            for f in page.items:
-                if f.id == file_id:
-                    return f
-            if page.next_cursor is None:
-                raise NotFound("file", file_id)
-            cursor = page.next_cursor
+        for f in await collect(lambda c: self.files(limit=100, cursor=c)):
+            if f.id == file_id:
+                return f
+        raise NotFound("file", file_id)
 
     async def delete_file(self, file_id: str) -> None:
         raise self._unsupported("deleting files")
@@ -216,24 +236,18 @@ class Provider(Generic[S]):
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
-        cursor: str | None = None
-        while True:
-            page = await self.events(job_id, cursor)
-            for event in page.items:
-                m = event.metrics
-                if m is None:
-                    continue
-                row = (
-                    m.step,
-                    m.train_loss,
-                    m.train_mean_token_accuracy,
-                    m.valid_loss,
-                    m.valid_mean_token_accuracy,
-                )
-                writer.writerow(["" if v is None else v for v in row])
-            if not page.has_more or page.next_cursor in (None, cursor):
-                break
-            cursor = page.next_cursor
+        for event in await collect(lambda c: self.events(job_id, c)):
+            m = event.metrics
+            if m is None:
+                continue
+            row = (
+                m.step,
+                m.train_loss,
+                m.train_mean_token_accuracy,
+                m.valid_loss,
+                m.valid_mean_token_accuracy,
+            )
+            writer.writerow(["" if v is None else v for v in row])
         return out.getvalue().encode()
 
     # -- cost -------------------------------------------------------------------------------

@@ -67,6 +67,13 @@ async def upload_once(
     return Uploaded(remote.model_copy(update={"sha256": sha}), sha, deduplicated=False)
 
 
+async def uploaded_id(provider: Provider[Any], path: Path) -> str | None:
+    """The file id these bytes were uploaded as on this profile, if they were (not re-checked)."""
+    sha = await asyncio.to_thread(sha256_file, Path(path))
+    known = provider.store.uploaded(provider.profile, sha)
+    return str(known["file_id"]) if known is not None else None
+
+
 async def file_ref(provider: Provider[Any], ref: str | None, progress: Progress | None = None) -> str | None:
     """A job's training or validation file: a local dataset path is uploaded once; anything else is
     taken as the backend's file id."""
