@@ -11,21 +11,20 @@ a 507 that says so. Responses never carry a server path or a non-finite number.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
 import re
 import secrets
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftui import disk, strict_json
 from ftui.errors import FtuiError
 from ftui.provider import Provider
+from ftui.serve.context import ServeContext
 from ftui.serve.errors import APIError, envelope, from_ftui
 from ftui.serve.state import ServeState
 
@@ -50,36 +49,6 @@ def body_limit(method: str, path: str) -> int:
         if m == method and pattern.match(path):
             return limit
     return MAX_JSON_BODY
-
-
-@dataclass
-class ServeContext:
-    provider: Provider
-    state: ServeState
-    organization: str = "local"
-    # OpenAI fails a job whose training file has fewer examples than this.
-    min_examples: int = 10
-    stopping: bool = False
-    # Requests doing long work (generating a reply): cancelled when the server stops.
-    _working: set[asyncio.Task[Any]] = field(default_factory=set)
-
-    @contextmanager
-    def working(self) -> Iterator[None]:
-        task = asyncio.current_task()
-        if task is not None:
-            self._working.add(task)
-        try:
-            yield
-        finally:
-            if task is not None:
-                self._working.discard(task)
-
-    def stop_work(self) -> None:
-        """The server was asked to stop (SIGTERM, Ctrl-C): end long requests now, so shutdown
-        does not wait for a reply that may take minutes. Runs on the server's loop."""
-        self.stopping = True
-        for task in list(self._working):
-            task.cancel()
 
 
 def error_response(err: APIError) -> Any:
@@ -215,7 +184,7 @@ def validation_error(errors: list[Any]) -> APIError:
 
 
 def create_app(
-    provider: Provider,
+    provider: Provider[Any],
     api_key: str | None = None,
     *,
     state_dir: Path | None = None,

@@ -22,7 +22,7 @@ from ftui.serve.errors import APIError, bad_request, from_ftui, model_not_found
 from ftui.serve.models import exposed
 
 if TYPE_CHECKING:
-    from ftui.serve.app import ServeContext
+    from ftui.serve.context import ServeContext
 
 CLIENT_GONE = 499  # nginx's "client closed request": logged, never received
 
