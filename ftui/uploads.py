@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftui.errors import FtuiError, NotFound
+from ftui.locks import async_file_lock, named_lock_path
 from ftui.model import RemoteFile
 
 if TYPE_CHECKING:
@@ -52,18 +53,21 @@ async def upload_once(
     except OSError as exc:
         raise FtuiError(f"{path}: cannot read: {exc.strerror or exc}") from None
     store, profile = provider.store, provider.profile
-    known = None if force else store.uploaded(profile, sha)
-    if known is not None:
-        try:
-            remote = await provider.file(known["file_id"])
-        except NotFound:
-            store.forget_upload(profile, known["file_id"])
-        else:
-            if progress:
-                progress(size, size)
-            return Uploaded(remote.model_copy(update={"sha256": sha}), sha, deduplicated=True)
-    remote = await provider.upload(path, purpose, progress, sha256=sha)
-    store.remember_upload(provider.name, profile, sha, remote.id, path.name, size)
+    # Look, upload and remember under one lock per (profile, content): of two uploads of the same
+    # bytes at once (two terminals, the TUI and a job), one sends them and the other finds them.
+    async with async_file_lock(named_lock_path("upload", profile, sha)):
+        known = None if force else store.uploaded(profile, sha)
+        if known is not None:
+            try:
+                remote = await provider.file(known["file_id"])
+            except NotFound:
+                store.forget_upload(profile, known["file_id"])
+            else:
+                if progress:
+                    progress(size, size)
+                return Uploaded(remote.model_copy(update={"sha256": sha}), sha, deduplicated=True)
+        remote = await provider.upload(path, purpose, progress, sha256=sha)
+        store.remember_upload(provider.name, profile, sha, remote.id, path.name, size)
     return Uploaded(remote.model_copy(update={"sha256": sha}), sha, deduplicated=False)
 
 

@@ -22,16 +22,16 @@ more, so the job can still end `failed` with the reason (and stay resumable).
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import os
 import secrets
 import time
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from ftui.locks import file_lock as file_lock  # the job folders' and the scheduler's locks
 
 RESERVE_NAME = ".reserve"
 RESERVE_BYTES = 256 * 1024
@@ -82,17 +82,6 @@ def read_json(path: Path, default: Any = None) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return default
-
-
-@contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock between processes, held on `path` (created if missing)."""
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def new_event_id() -> str:
