@@ -114,6 +114,20 @@ class FileStore:
         return self.path(file_id).read_bytes()
 
 
-def copy_into(src: Path, dest: Path) -> None:
-    """Copy a dataset into a job's folder so later edits of the original do not change the job."""
-    shutil.copyfile(src, dest)
+def keep_for_job(src: Path, dest: Path, *, immutable: bool) -> Path:
+    """`src` under the job's own name `dest`. An uploaded file never changes, so a hard link
+    (no copy, and deleting the upload leaves the job its data); anything else is copied, so later
+    edits of the original do not reach the job."""
+    try:
+        if immutable:
+            try:
+                os.link(src, dest)
+                return dest
+            except FileNotFoundError:
+                raise
+            except OSError:
+                pass  # another filesystem, or links not allowed: copy instead
+        shutil.copyfile(src, dest)
+    except FileNotFoundError:
+        raise FtuiError(f"{src.name} was deleted before the job could keep it; upload it again") from None
+    return dest

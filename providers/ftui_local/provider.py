@@ -30,7 +30,7 @@ from ftui.model import (
     RemoteFile,
 )
 from ftui.provider import Capability, Progress, Provider, page_after
-from ftui_local.files import FileStore, copy_into
+from ftui_local.files import FileStore, keep_for_job
 from ftui_local.jobdir import JobDir
 from ftui_local.jobs import JobManager, _parse_time
 from ftui_local.naming import FILE_PREFIX, fine_tuned_name, parse_fine_tuned, short_id
@@ -288,13 +288,16 @@ class LocalProvider(Provider[LocalSettings]):
         manager = self.manager
         jd = manager.new_dir()
         try:
-            # Jobs train on their own copy, so editing the original later changes nothing.
-            if not spec.training_file.startswith(FILE_PREFIX) or train_path.parent != self.file_store.root:
-                copy_into(train_path, jd.path / "training.jsonl")
-                train_path = jd.path / "training.jsonl"
-            if valid_path is not None and valid_path.parent != self.file_store.root:
-                copy_into(valid_path, jd.path / "validation.jsonl")
-                valid_path = jd.path / "validation.jsonl"
+            # A job keeps what it needs: its own name for its data, so deleting the uploaded file
+            # while it trains, or editing the original, changes nothing about the job.
+            store = self.file_store.root
+            train_path = keep_for_job(
+                train_path, jd.path / "training.jsonl", immutable=train_path.parent == store
+            )
+            if valid_path is not None:
+                valid_path = keep_for_job(
+                    valid_path, jd.path / "validation.jsonl", immutable=valid_path.parent == store
+                )
             examples = _field(report, "examples")
             tokens = _field(_field(report, "tokens"), "total")
             note = (
