@@ -16,10 +16,23 @@ from pathlib import Path
 FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
-def is_full(exc: BaseException) -> bool:
+# SQLite says "disk I/O error" when it cannot create its WAL files on a full disk: with less room
+# than this left, that is what it means.
+NEARLY_FULL = 1024 * 1024
+
+
+def is_full(exc: BaseException, where: Path | None = None) -> bool:
     if isinstance(exc, OSError):
         return exc.errno in FULL
-    return isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower()
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    text = str(exc).lower()
+    if "full" in text:
+        return True
+    if "disk i/o error" in text and where is not None:
+        free = free_bytes(where)
+        return free is not None and free < NEARLY_FULL
+    return False
 
 
 def mount_point(path: Path) -> Path:
@@ -50,7 +63,7 @@ def human(n: int) -> str:
 def describe(exc: BaseException, where: Path | None = None) -> str | None:
     """One line for a full disk, naming it; None if `exc` is something else. `where` is the folder
     that was being written when the error carries no file name (SQLite's never does)."""
-    if not is_full(exc):
+    if not is_full(exc, where):
         return None
     target = getattr(exc, "filename", None) or where
     if target is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -47,27 +48,33 @@ SCHEMA_VERSION = len(MIGRATIONS)
 class Store:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or ensure(data_dir()) / "state.db"
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA busy_timeout=30000")
-        self._migrate()
 
-    def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+    @cached_property
+    def db(self) -> sqlite3.Connection:
+        """Opened on first use: a command that never touches local state (listing jobs) works on a
+        full disk, where opening the database (its WAL files) cannot."""
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA busy_timeout=30000")
+        self._migrate(db)
+        return db
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
         if version >= SCHEMA_VERSION:
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        db.execute("BEGIN IMMEDIATE")
         try:
-            version = self.db.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
+            version = db.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
             for n in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[n].split(";"):
                     if statement.strip():
-                        self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version={n + 1}")
-            self.db.execute("COMMIT")
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version={n + 1}")
+            db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            db.execute("ROLLBACK")
             raise
 
     @property
@@ -75,7 +82,8 @@ class Store:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def close(self) -> None:
-        self.db.close()
+        if "db" in self.__dict__:
+            self.db.close()
 
     # uploads: one file content is uploaded once per profile
     def uploaded(self, profile: str, sha256: str) -> sqlite3.Row | None:

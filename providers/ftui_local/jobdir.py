@@ -15,8 +15,9 @@ Every JSON write is atomic (temp file + rename), so a reader never sees half a f
 worker never leaves a corrupt one.
 
 A full disk must not leave a job `running` with nobody to say why: each job folder holds a small
-reserve file, and a state or event write that fails for want of space deletes it and tries once
-more, so the job can still end `failed` with the reason (and stay resumable).
+reserve file. Writes during training never touch it (a write that fails for want of space stops
+the job); only a job's last words (`last_words`: its failed state and the event saying why) may
+give it back to get written, so the job ends `failed` with the reason and stays resumable.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def keep_reserve(folder: Path) -> None:
 
 
 def with_room(folder: Path, write: Any) -> Any:
-    """Run `write()`; if the disk is full, give back the folder's reserve and run it once more."""
+    """Run `write()`; if the disk is full, give back the folder's reserve and run it once more.
+    For a job's last words only: see the module's docstring."""
     try:
         return write()
     except OSError as exc:
@@ -65,16 +67,12 @@ def with_room(folder: Path, write: Any) -> Any:
 
 def write_json_atomic(path: Path, obj: Any) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-    def write() -> None:
-        try:
-            tmp.write_text(json.dumps(obj, indent=1, default=str), encoding="utf-8")
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        os.replace(tmp, path)
-
-    with_room(path.parent, write)
+    try:
+        tmp.write_text(json.dumps(obj, indent=1, default=str), encoding="utf-8")
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half-written temp file behind
+        raise
+    os.replace(tmp, path)
 
 
 def read_json(path: Path, default: Any = None) -> Any:
@@ -118,6 +116,17 @@ class JobDir:
         self.path.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.spec_path, spec)
 
+    def last_words(self, code: str, message: str, event: str | None = None) -> None:
+        """End the job `failed` with error (code, message), and `event` (else the message) as an
+        error event; on a full disk, with the room the reserve kept for exactly this."""
+        with_room(
+            self.path,
+            lambda: self.update_state(
+                status="failed", error={"code": code, "message": message}, finished_at=utcnow()
+            ),
+        )
+        with_room(self.path, lambda: self.append_event(event or message, level="error"))
+
     # state
     def read_state(self) -> dict[str, Any]:
         return read_json(self.state_path, {})
@@ -147,17 +156,14 @@ class JobDir:
             "metrics": metrics,
         }
         line = json.dumps(event, default=str) + "\n"
-        tries = 0
-
-        def write() -> None:
-            nonlocal tries
-            tries += 1
-            with open(self.events_path, "a", encoding="utf-8") as fh:
-                # A retry starts a fresh line: the failed try may have left half of one.
-                fh.write(line if tries == 1 else "\n" + line)
-
-        with self.lock():
-            with_room(self.path, write)
+        with self.lock(), open(self.events_path, "a+b") as fh:
+            # A write cut short by a full disk may have left half a line: start a fresh one.
+            end = fh.seek(0, os.SEEK_END)
+            if end:
+                fh.seek(end - 1)
+                if fh.read(1) != b"\n":
+                    line = "\n" + line
+            fh.write(line.encode("utf-8"))
         return event
 
     def events(self, after: str | None = None) -> list[dict[str, Any]]:

@@ -39,7 +39,15 @@ from ftui.model import (
     MetricPoint,
 )
 from ftui.paths import data_dir
-from ftui_local.jobdir import JobDir, file_lock, keep_reserve, read_json, utcnow, write_json_atomic
+from ftui_local.jobdir import (
+    JobDir,
+    file_lock,
+    keep_reserve,
+    read_json,
+    utcnow,
+    with_room,
+    write_json_atomic,
+)
 from ftui_local.naming import JOB_PREFIX, checkpoint_id, checkpoint_name, new_job_id
 
 WORKER_MODULE = "ftui_local.worker"
@@ -245,16 +253,20 @@ class JobManager:
                 f"The training worker stopped unexpectedly (killed, or the machine restarted; "
                 f"its log: {jd.log_path}). `ftui jobs resume {jd.job_id}` will continue from {where}."
             )
-        state = self.transition(
-            jd,
-            LIVE_STATUSES,
-            status="failed",
-            finished_at=utcnow(),
-            worker_pid=None,
-            error={"code": code, "message": message},
+        # The job's last words: on a full disk they use the room its folder kept back.
+        state = with_room(
+            jd.path,
+            lambda: self.transition(
+                jd,
+                LIVE_STATUSES,
+                status="failed",
+                finished_at=utcnow(),
+                worker_pid=None,
+                error={"code": code, "message": message},
+            ),
         )
         if state is not None:
-            jd.append_event(message, level="error")
+            with_room(jd.path, lambda: jd.append_event(message, level="error"))
 
     def _start_worker(self, jd: JobDir) -> bool:
         cmd = [

@@ -23,7 +23,9 @@ padding-free batches with large vocabularies and length-grouped batches with sma
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import errno
 import json
 import math
 import os
@@ -79,14 +81,14 @@ def run(job_dir: Path) -> int:
             if is_main:
                 _finish_cancelled(job)
             return 0
-        traceback.print_exc()
-        sys.stdout.flush()
+        with contextlib.suppress(OSError):  # worker.log is on the same full disk, maybe
+            traceback.print_exc()
+            sys.stdout.flush()
         code, message = _classify(exc, job)
         if is_main:
             if code == "disk_full":
-                _drop_partial_checkpoints(job.checkpoints_dir)  # room for the last words
-            job.update_state(status="failed", error={"code": code, "message": message}, finished_at=utcnow())
-            job.append_event(f"Fine-tuning job failed: {message}", level="error")
+                _drop_partial_checkpoints(job.checkpoints_dir)  # never resumable, and room back
+            job.last_words(code, message, event=f"Fine-tuning job failed: {message}")
         return 1
     finally:
         if previous is not None:
@@ -111,6 +113,12 @@ def _classify(exc: BaseException, job: JobDir | None = None) -> tuple[str, str]:
     from ftui import disk
 
     full = disk.describe(exc, job.path if job else None)
+    if full is None and job is not None and not isinstance(exc, FtuiError):
+        # torch.save reports a full disk as a RuntimeError ("iostream error"): no room left where
+        # the job writes is the reason whatever the exception says.
+        free = disk.free_bytes(job.path)
+        if free is not None and free < disk.NEARLY_FULL:
+            full = disk.describe(OSError(errno.ENOSPC, "No space left on device", str(job.path)))
     if full:
         resume = f" `ftui jobs resume {job.job_id}` continues from the last checkpoint." if job else ""
         return "disk_full", f"{full}.{resume}"

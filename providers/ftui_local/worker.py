@@ -17,16 +17,13 @@ import sys
 import traceback
 
 from ftui import disk
-from ftui_local.jobdir import JobDir, keep_reserve, utcnow
+from ftui_local.jobdir import JobDir, keep_reserve
 from ftui_local.jobs import LIVE_STATUSES, JobManager
 
 
 def _fail(jd: JobDir, code: str, message: str) -> None:
-    state = JobManager.transition(
-        jd, LIVE_STATUSES, status="failed", finished_at=utcnow(), error={"code": code, "message": message}
-    )
-    if state is not None:
-        jd.append_event(message, level="error")
+    if jd.read_state().get("status") in LIVE_STATUSES:
+        jd.last_words(code, message)
 
 
 def cuda_device_count(device: str) -> int:
@@ -95,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             keep_reserve(jd.path)  # a resumed job gets its reserve back where there is room
         rc = train(jd)
     except Exception as exc:
-        traceback.print_exc()  # the whole story goes to worker.log; the job gets one line
+        with contextlib.suppress(OSError):  # the whole story goes to worker.log; the job gets one line
+            traceback.print_exc()
         full = disk.describe(exc, jd.path)
         if full:
             _fail(
