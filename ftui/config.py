@@ -226,7 +226,7 @@ def _misplaced_secret(profile: str, key: str, value: str) -> str | None:
     """A warning when a field meant for a name or a URL holds something shaped like a key."""
     from urllib.parse import urlsplit
 
-    if looks_like_secret(value):
+    if looks_like_secret(value) and "://" not in value:
         if key.endswith("_env"):
             return (
                 f"profile {profile!r}: `{key}` holds what looks like a key itself (***), not the name of "
@@ -242,9 +242,9 @@ def _misplaced_secret(profile: str, key: str, value: str) -> str | None:
             userinfo = urlsplit(value).username is not None
         except ValueError:
             userinfo = False
-        if userinfo:
+        if userinfo or looks_like_secret(value):
             return (
-                f"profile {profile!r}: `{key}` carries credentials in its user-info (https://***@...); "
-                "they are shown nowhere, but keep keys in an environment variable instead."
+                f"profile {profile!r}: `{key}` carries a credential (in its user-info or query); it is "
+                "shown nowhere, but keep keys in an environment variable instead."
             )
     return None

@@ -103,6 +103,8 @@ def mask_credentials(text: str) -> str:
 def mask_value(value: object) -> object:
     """A config value as it may be shown: strings masked, containers walked."""
     if isinstance(value, str):
+        if "://" in value:  # a URL stays readable: only its user-info and key-shaped parts go
+            return mask_credentials(value)
         return MASK if looks_like_secret(value) else mask_credentials(value)
     if isinstance(value, dict):
         return {k: (MASK if str(k).lower() in SECRET_PARAMS else mask_value(v)) for k, v in value.items()}

@@ -126,6 +126,8 @@ def test_sigterm_mid_reply_ends_the_stream_cleanly_and_the_server_promptly(tmp_p
         env=env,
         text=True,
     )
+    guard = threading.Timer(300, proc.kill)  # a server that never starts must not hang the suite
+    guard.start()
     try:
         port = None
         log: list[str] = []
@@ -148,6 +150,7 @@ def test_sigterm_mid_reply_ends_the_stream_cleanly_and_the_server_promptly(tmp_p
         log += proc.stderr.readlines()  # type: ignore[union-attr]
         assert not any("graceful shutdown exceeded" in line for line in log), "".join(log)
     finally:
+        guard.cancel()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
