@@ -21,4 +21,7 @@ def finite(obj: Any) -> Any:
 
 
 def dumps(obj: Any, **kwargs: Any) -> str:
-    return json.dumps(finite(obj), allow_nan=False, **kwargs)
+    try:
+        return json.dumps(obj, allow_nan=False, **kwargs)  # nearly always: no walk needed
+    except ValueError:
+        return json.dumps(finite(obj), allow_nan=False, **kwargs)

@@ -17,14 +17,17 @@ from typing import TYPE_CHECKING, Any
 # FastAPI resolves route annotations from module globals; this module is only imported by
 # create_app, never on the `ftui --help` path.
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from ftui import strict_json
 from ftui.errors import NotFound, ProviderError
 from ftui.hyperparameters import NAMED, HyperparameterError, check_value
 from ftui.model import Hyperparameters, Job, JobError, JobEvent, JobSpec
 from ftui.provider import collect
 from ftui.serve.errors import DATA_ERROR_CODES, bad_request, no_such, public
 from ftui.serve.files import all_files
+from ftui.serve.fresh import Fresh
 from ftui.serve.models import exposed
 from ftui.serve.objects import checkpoint_object, event_object, job_object, list_object, page
 
@@ -247,21 +250,38 @@ def router(ctx: ServeContext) -> APIRouter:
             )
         return await render(job)
 
+    class Listing:
+        """One wave's view of every job, newest first, and the pages already rendered from it
+        (200 clients polling the same page get one rendering, not 200)."""
+
+        def __init__(self, jobs: list[Job]) -> None:
+            self.jobs = sorted(jobs, key=lambda j: (j.created_at, j.id), reverse=True)
+            self.pages: dict[str, bytes] = {}
+
+    async def listing() -> Listing:
+        return Listing([*await collect(lambda c: provider.jobs(limit=1000, cursor=c)), *state.failed_jobs()])
+
+    every_job = Fresh(listing)
+
     @api.get("/fine_tuning/jobs")
-    async def list_jobs(request: Request, after: str | None = None, limit: int = 20) -> dict[str, Any]:
+    async def list_jobs(request: Request, after: str | None = None, limit: int = 20) -> Response:
         if not 1 <= limit <= 10000:
             raise bad_request("limit must be between 1 and 10000", param="limit", code="invalid_value")
-        jobs = [*await collect(lambda c: provider.jobs(limit=1000, cursor=c)), *state.failed_jobs()]
-        wants_null, pairs = _metadata_filter(request.query_params)
-        if wants_null:
-            jobs = [j for j in jobs if not j.metadata]
-        if pairs:
-            jobs = [j for j in jobs if all(j.metadata.get(k) == v for k, v in pairs.items())]
-        jobs.sort(key=lambda j: (j.created_at, j.id), reverse=True)
-        # Cursor over ids first, then render only the page: rendering may build result files.
-        ids, more = page([{"id": j.id} for j in jobs], after, limit)
-        by_id = {j.id: j for j in jobs}
-        return list_object([await render(by_id[i["id"]]) for i in ids], more)
+        view = await every_job.get()
+        key = str(request.query_params)
+        if key not in view.pages:
+            jobs = view.jobs
+            wants_null, pairs = _metadata_filter(request.query_params)
+            if wants_null:
+                jobs = [j for j in jobs if not j.metadata]
+            if pairs:
+                jobs = [j for j in jobs if all(j.metadata.get(k) == v for k, v in pairs.items())]
+            # Cursor over ids first, then render only the page: rendering may build result files.
+            ids, more = page([{"id": j.id} for j in jobs], after, limit)
+            by_id = {j.id: j for j in jobs}
+            body = list_object([await render(by_id[i["id"]]) for i in ids], more)
+            view.pages[key] = strict_json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        return Response(view.pages[key], media_type="application/json")
 
     @api.get("/fine_tuning/jobs/{fine_tuning_job_id}")
     async def retrieve_job(fine_tuning_job_id: str) -> dict[str, Any]:
