@@ -33,17 +33,28 @@ def cli(ctx: click.Context, config_path: str | None, profile: str | None) -> Non
 
     session = Session(config_path, profile, warn=warn)
     ctx.obj = session
+    if ctx.invoked_subcommand in WARN_RUNNING_DEPLOYMENTS:
+        from ftui.cli.deployments import warn_running
+
+        warn_running(session)
     if ctx.invoked_subcommand is None:
         from ftui.tui.app import run_app
 
         run_app(session)
 
 
+# Commands that work a backend warn first about deployments ftui created that still bill by the hour
+# (`deployments` lists them itself; `--help` never gets here).
+WARN_RUNNING_DEPLOYMENTS = frozenset({"jobs", "files", "chat", "deploy", "eval"})
+
+
 def _add_commands() -> None:
-    from ftui.cli import chat, config, data, eval, files, jobs, providers, serve, web
+    from ftui.cli import chat, config, data, deployments, eval, files, jobs, providers, serve, web
 
     for module in (providers, config, data, files, jobs, chat, eval, serve, web):
         cli.add_command(module.command)
+    for command in (deployments.deploy, deployments.deployments, deployments.undeploy):
+        cli.add_command(command)
 
 
 _add_commands()
