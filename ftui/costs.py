@@ -87,7 +87,7 @@ def money(value: float) -> str:
 def estimate_line(estimate: CostEstimate) -> str:
     """One line: the figure, how it was reached, and where the price came from and when."""
     if estimate.total is not None:
-        head = f"≈ {money(estimate.total)}"
+        head = f"≈ {money(estimate.total)}" if estimate.total else money(0)  # nothing: exactly nothing
     elif estimate.per_hour is not None:
         head = f"{money(estimate.per_hour)}/hour"
     else:

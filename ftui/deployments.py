@@ -188,6 +188,8 @@ def still_running(store: Store, profile: str | None = None) -> list[Running]:
 
 def age_text(seconds: float) -> str:
     minutes = max(0, int(seconds // 60))
+    if minutes < 1:
+        return "<1 min"
     if minutes < 60:
         return f"{minutes} min"
     hours, minutes = divmod(minutes, 60)

@@ -359,7 +359,6 @@ class LocalProvider(Provider[LocalSettings]):
             total=0.0,
             billed_tokens=None,
             basis=f"trains on this machine ({self.settings.device}): nothing is billed",
-            source="local provider",
         )
 
     # -- inference --------------------------------------------------------------------------

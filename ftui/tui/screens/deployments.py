@@ -130,9 +130,7 @@ class DeploymentsPane(Pane):
         at = self.ftui.now()
         self.table.sync([(d.id, deployment_cells(d, at)) for d in found])
         if self.kind == "no_deploy_needed":
-            self.status(
-                "this profile's models are callable at once: nothing to deploy, nothing billed hourly"
-            )
+            self.status("models on this profile are callable at once: nothing to deploy")
         elif self.kind == "unsupported":
             self.status("this profile's provider has no deployments")
         elif not found:
@@ -140,7 +138,10 @@ class DeploymentsPane(Pane):
         else:
             billed = [d for d in found if d.status in ("creating", "ready")]
             per_hour = sum(d.hourly_cost or 0 for d in billed)
-            self.status(f"{len(found)} deployments · {len(billed)} billed · ${per_hour:,.2f}/hour together")
+            plural = "" if len(found) == 1 else "s"
+            self.status(
+                f"{len(found)} deployment{plural} · {len(billed)} billed · ${per_hour:,.2f}/hour together"
+            )
 
     def action_refresh(self) -> None:
         self.refresh_list()
