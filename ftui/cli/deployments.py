@@ -70,7 +70,8 @@ class Progress:
     def __call__(self, d: Deployment) -> None:
         if self.quiet:
             return
-        waited = deps.age_text((now() - self.started).total_seconds())
+        seconds = (now() - self.started).total_seconds()
+        waited = f"{seconds:.0f} s" if seconds < 120 else deps.age_text(seconds)
         text = f"{d.id}: {d.status}" + (f" ({d.status_detail})" if d.status_detail else "")
         if self.live:
             click.echo(f"\r\x1b[K{_status(d.status)}  {text}, waited {waited}", nl=False, err=True)
@@ -225,7 +226,8 @@ def undeploy(
     if as_json:
         emit_json(gone)
     else:
-        click.echo(f"Deployment {gone.id} is {gone.status}; billing stops once it is gone.")
+        after = "nothing more is billed" if gone.status == "deleted" else "billing stops once it is gone"
+        click.echo(f"Deployment {gone.id} is {gone.status}: {after}.")
 
 
 def warn_running(session: Session) -> None:

@@ -180,7 +180,6 @@ class EchoProvider(Provider[EchoSettings]):
             provider=self.name,
             model=raw["model"],
             status=status,
-            status_detail=status.title(),
             endpoint=f"echo://{raw['id']}" if status == "ready" else None,
             created_at=created,
             instance_type=raw["instance_type"],
