@@ -17,9 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ftui.data import jsonl
 from ftui.data.checks import ERROR, PLAIN_ROLES, check
 from ftui.data.formats import detect, majority
-from ftui.data.tokens import TOKENS_PER_MESSAGE, TOKENS_PER_REPLY, Tokenizer, _Accounting, count_examples
+from ftui.data.jsonl import BOM, MAX_LINE_BYTES, WHITESPACE
+from ftui.data.tokens import (
+    TOKENS_PER_MESSAGE,
+    TOKENS_PER_REPLY,
+    AtLeast,
+    Tokenizer,
+    _Accounting,
+    count_examples,
+)
 
 CHUNK_BYTES = 4 << 20
 PARALLEL_MIN_BYTES = 16 << 20  # below this a worker pool costs more than it saves
@@ -28,8 +37,9 @@ MAX_INFLIGHT = 6  # parsed chunks waiting for their counts, at most
 MAX_ISSUES = 1000  # kept per kind (errors, warnings); the rest are counted
 DUPLICATE_CHECK_LIMIT = 2_000_000  # examples whose hashes we keep (8 bytes + 8 for the line)
 TOKEN_BATCH = 512
-MAX_LINE_BYTES = 64 << 20  # a longer line is reported, never read into memory
 SNIFF_LINES = 200
+_DUPLICATE_KEY = "key {key!r} appears twice in one object: only the last one is used"
+BOM_WARNING = "file starts with a UTF-8 byte-order mark (skipped; some tools refuse it)"
 
 
 @dataclass
@@ -102,7 +112,8 @@ def _tally(res: ChunkResult, limit: int | None, line_no: int, n: int) -> None:
             (
                 line_no,
                 "example_too_long",
-                f"{n:,} tokens, over the model's limit of {limit:,} per example (the end would be cut off)",
+                f"{'at least ' if isinstance(n, AtLeast) else ''}{n:,} tokens, over the model's limit "
+                f"of {limit:,} per example (the end would be cut off)",
             ),
         )
         res.billed += limit
@@ -128,7 +139,7 @@ def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
     reduced to its fixed overhead plus strings, strings already counted are added up now, and each
     new string is listed once for one batch count later.
     """
-    from pydantic_core import from_json
+    from pydantic_core import from_json  # what jsonl.parse calls; bound here, once per chunk
 
     res = ChunkResult()
     out = Parsed(res)
@@ -220,11 +231,12 @@ def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
                 ),
             )
             continue
-        text = raw.strip()
-        if line_no == 1 and job.first_chunk and text.startswith(b"\xef\xbb\xbf"):
-            text = text[3:].strip()
+        # jsonl.line_text, inlined: this runs for every line of files of gigabytes.
+        text = raw.strip(WHITESPACE)
+        if line_no == 1 and job.first_chunk and text.startswith(BOM):
+            text = jsonl.line_text(raw, first=True)
             res.warning_count += 1
-            _add(res.warnings, (line_no, "utf8_bom", "file starts with a byte-order mark; remove it"))
+            _add(res.warnings, (line_no, "utf8_bom", BOM_WARNING))
         if not text:
             res.warning_count += 1
             _add(res.warnings, (line_no, "blank_line", "blank line (skipped)"))
@@ -234,12 +246,16 @@ def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
             obj = from_json(text, allow_inf_nan=False)
         except ValueError as exc:
             res.error_count += 1
-            _add(res.errors, (line_no, *_parse_error(text, exc)))
+            _add(res.errors, (line_no, *jsonl.parse_error(text, exc)))
             continue
         except Exception as exc:  # the parser's own limits (depth, size): still a bad line, never a crash
             res.error_count += 1
             _add(res.errors, (line_no, "invalid_json", f"cannot parse this line: {exc}"[:200]))
             continue
+        if text.count(b'"messages"') > 1:  # a duplicate key? (or the word as a value: checked)
+            for key in jsonl.duplicate_keys(text):
+                res.warning_count += 1
+                _add(res.warnings, (line_no, "duplicate_key", _DUPLICATE_KEY.format(key=key[:40])))
         if len(hash_lines) < DUPLICATE_CHECK_LIMIT:
             hashes.append(hash(text))
             hash_lines.append(line_no)
@@ -307,56 +323,16 @@ def _planned(tokenizer: Any) -> bool:
 
 
 def _chunk_lines(job: Job) -> Iterator[bytes | None]:
-    """The chunk's lines, read in one go when the chunk is of the usual size."""
+    """The chunk's lines (jsonl.split_lines), read in one go when the chunk is of the usual size."""
     if job.end - job.start > 2 * CHUNK_BYTES:  # a very long line inside: stream it
-        yield from _lines(job)
+        yield from jsonl.read_lines(Path(job.path), job.start, job.end)
         return
     with open(job.path, "rb") as fh:
         fh.seek(job.start)
         data = fh.read(job.end - job.start)
-    lines = data.split(b"\n")
-    if lines and not lines[-1]:
-        lines.pop()  # the chunk's final newline ends a line; it does not start one
     limit = MAX_LINE_BYTES
-    for raw in lines:
+    for raw in jsonl.split_lines(data):
         yield None if len(raw) > limit else raw
-
-
-def _lines(job: Job) -> Iterator[bytes | None]:
-    """The chunk's lines; None for a line too long to hold in memory (it is skipped unread)."""
-    with open(job.path, "rb") as fh:
-        fh.seek(job.start)
-        pos = job.start
-        while pos < job.end:
-            raw = fh.readline(MAX_LINE_BYTES + 1)
-            if not raw:
-                return
-            pos += len(raw)
-            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-                pos += _skip_line(fh)
-                yield None
-            else:
-                yield raw
-
-
-def _skip_line(fh: Any) -> int:
-    skipped = 0
-    while block := fh.read(1 << 20):
-        cut = block.find(b"\n")
-        if cut >= 0:
-            fh.seek(cut + 1 - len(block), os.SEEK_CUR)
-            return skipped + cut + 1
-        skipped += len(block)
-    return skipped
-
-
-def _parse_error(text: bytes, exc: Exception) -> tuple[str, str]:
-    try:
-        text.decode("utf-8")
-    except UnicodeDecodeError as bad:
-        return "invalid_utf8", f"not valid UTF-8 (byte {bad.start + 1} of the line)"
-    reason = str(exc).replace(" at line 1 column ", " at column ")  # the line is ours to number
-    return "invalid_json", f"not valid JSON: {reason}"[:300]
 
 
 def chunk_bounds(path: Path, size: int, chunk: int = CHUNK_BYTES) -> Iterator[tuple[int, int]]:
@@ -367,28 +343,24 @@ def chunk_bounds(path: Path, size: int, chunk: int = CHUNK_BYTES) -> Iterator[tu
             end = min(start + chunk, size)
             if end < size:
                 fh.seek(end)
-                end = min(end + _skip_line(fh), size)
+                end = min(end + jsonl.skip_line(fh), size)
             yield start, end
             start = end
 
 
 def sniff(path: Path, lines: int = SNIFF_LINES) -> str:
     """The file's format, from its first parseable lines."""
-    from pydantic_core import from_json
-
     seen: Counter[str] = Counter()
-    size = path.stat().st_size
-    job = Job(str(path), 0, size, "", False, None)
-    for n, raw in enumerate(_lines(job)):
+    for n, raw in enumerate(jsonl.read_lines(path)):
         if n >= lines * 5 or sum(seen.values()) >= lines:
             break
         if raw is None:
             continue
-        text = raw.strip().removeprefix(b"\xef\xbb\xbf")
+        text = jsonl.line_text(raw, first=n == 0)
         if not text:
             continue
         try:
-            seen[detect(from_json(text, allow_inf_nan=False))] += 1
+            seen[detect(jsonl.parse(text))] += 1
         except Exception:
             continue
     return majority(seen)
