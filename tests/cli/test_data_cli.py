@@ -153,3 +153,39 @@ def test_a_gzip_file_is_named_once_not_invalid_utf8_on_every_line(tmp_path: Path
     assert "this is a gzip file, not UTF-8 JSONL" in proc.stdout and "invalid_utf8" not in proc.stdout
     proc = _ftui_process("data", "split", str(data))
     _one_clear_line(proc, "this is a gzip file")
+
+
+IMPORTS_AFTER = r"""
+import sys
+from ftui.launch import main
+sys.argv = ["ftui", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    pass
+print(" ".join(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("model", [[], ["--model", "gpt-4o-mini"]], ids=["default", "openai-model"])
+def test_validate_loads_no_plugin_config_provider_or_pydantic(model: list[str]) -> None:
+    """What `ftui data validate FILE` costs before it reads a byte is its startup: it needs a
+    tokenizer, not the plugin registry, the config, a provider or pydantic's models."""
+    proc = subprocess.run(
+        [sys.executable, "-c", IMPORTS_AFTER, "data", "validate", str(sample_path()), "--json", *model],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0 and json.loads(proc.stdout)["valid"], proc.stderr
+    loaded = set(proc.stderr.split())
+    for heavy in ("ftui.plugins", "pluggy", "ftui.session", "ftui.config", "ftui.provider", "pydantic"):
+        assert heavy not in loaded, heavy
+
+
+def test_a_local_model_name_still_asks_the_active_provider_for_its_tokenizer(tmp_path: Path) -> None:
+    data = tmp_path / "d.jsonl"
+    data.write_text(_chat_rows(12))
+    proc = _ftui_process("data", "validate", str(data), "--model", "tiny-llama")
+    assert proc.returncode == 0, proc.stderr
+    assert "tiny-llama, exact" in proc.stdout and "$0.00" in proc.stdout
