@@ -130,6 +130,9 @@ class Parsed:
     # otherwise (line, parsed example) for the tokenizer's own count_examples.
     examples: list[Any] = field(default_factory=list)
     new: list[str] = field(default_factory=list)  # distinct strings not counted yet
+    # Indexes into `new` of strings seen more than once in the chunk: the ones worth remembering
+    # for later chunks (system prompts, roles). Remembering every string cost more than it saved.
+    repeated: set[int] = field(default_factory=set)
 
 
 def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
@@ -143,7 +146,7 @@ def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
 
     res = ChunkResult()
     out = Parsed(res)
-    examples, new = out.examples, out.new
+    examples, new, repeated = out.examples, out.new, out.repeated
     new_index: dict[str, int] = {}
     # Python's own hash of the line (64-bit SipHash): a tenth of blake2b's time. Its per-process
     # key is the same in every chunk of one scan: chunks run in this process, or in worker
@@ -170,8 +173,14 @@ def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
             if i is None:
                 i = new_index[text] = len(new)
                 new.append(text)
+            else:
+                repeated.add(i)
             idxs.append(i)
         examples.append((line_no, known, idxs))
+
+    # Each plain role's tokens where an earlier chunk counted it (None: not yet; then it goes the
+    # way of any other string), and a lookup that is also the test for a plain role.
+    role_tokens = {role: cached(role) for role in plain_roles} if planned else {}
 
     def add_plain(obj: Any) -> bool:
         """The common line, `{"messages": [{"role", "content"}, ...]}` with plain text and a reply:
@@ -191,25 +200,40 @@ def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
             role, content = m.get("role"), m.get("content")
             if (
                 type(role) is not str
-                or role not in plain_roles
                 or type(content) is not str
                 or not content
                 or content.isspace()
                 or "<|" in content
             ):
                 return False
+            n = role_tokens.get(role, -1)
+            if n is None:  # a plain role no chunk has counted yet
+                n = cached(role)
+            if n is None:
+                i = new_index.get(role)
+                if i is None:  # (kept even if the line turns out not plain: counted, never used)
+                    i = new_index[role] = len(new)
+                    new.append(role)
+                else:
+                    repeated.add(i)
+                idxs.append(i)
+            elif n < 0:
+                return False
+            else:
+                known += n
             if role == "assistant":
                 reply = True
-            for text in (role, content):
-                n = cached(text)
-                if n is not None:
-                    known += n
-                    continue
-                i = new_index.get(text)
-                if i is None:  # (kept even if the line turns out not plain: counted, never used)
-                    i = new_index[text] = len(new)
-                    new.append(text)
-                idxs.append(i)
+            n = cached(content)
+            if n is not None:
+                known += n
+                continue
+            i = new_index.get(content)
+            if i is None:
+                i = new_index[content] = len(new)
+                new.append(content)
+            else:
+                repeated.add(i)
+            idxs.append(i)
         if not reply:
             return False
         res.valid += 1
@@ -291,9 +315,11 @@ def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
 def finish_planned(parsed: Parsed, tokenizer: Any, counts: list[int]) -> ChunkResult:
     """Add the new strings' counts up into each example's total, and tally the examples."""
     res = parsed.res
-    remember = tokenizer.remember
-    for text, n in zip(parsed.new, counts, strict=True):
-        remember(text, n)
+    remember, new = tokenizer.remember, parsed.new
+    if len(counts) != len(new):
+        raise ValueError(f"{len(counts)} counts for {len(new)} strings")
+    for i in parsed.repeated:
+        remember(new[i], counts[i])
     limit = getattr(tokenizer, "max_tokens_per_example", None)
     for line_no, known, idxs in parsed.examples:
         for i in idxs:
