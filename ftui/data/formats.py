@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 Format = Literal["chat", "preference", "reinforcement", "prompt_completion", "alpaca", "sharegpt", "unknown"]
 METHODS = ("supervised", "dpo", "reinforcement")
@@ -51,4 +51,4 @@ def majority(formats: dict[str, int]) -> Format:
     known = {f: n for f, n in formats.items() if f != "unknown"}
     if not known:
         return "unknown"
-    return max(known, key=lambda f: known[f])  # type: ignore[return-value]
+    return cast(Format, max(known, key=known.__getitem__))

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from ftui.data import jsonl
 from ftui.data.checks import ERROR, PLAIN_ROLES, check
@@ -154,7 +154,8 @@ def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
     hashes = array("q")
     hash_lines = array("I")
     method, legacy_ok = job.method, job.legacy_ok
-    cached = tokenizer.cache_lookup if planned else None
+    no_cache: dict[str, int] = {}
+    cached = tokenizer.cache_lookup if planned else no_cache.get
     plan = tokenizer.plan if planned else None
     plain = planned and method == "supervised"
     plain_roles = PLAIN_ROLES
@@ -344,7 +345,7 @@ def scan_chunk(job: Job) -> ChunkResult:
     return parsed.res
 
 
-def _planned(tokenizer: Any) -> bool:
+def _planned(tokenizer: Any) -> TypeGuard[_Accounting]:
     return isinstance(tokenizer, _Accounting)
 
 
@@ -562,10 +563,8 @@ def _scan_processes(
     import multiprocessing
 
     # fork is the cheap start, but forking a process with other threads can deadlock the child.
-    if can_fork:
-        ctx = multiprocessing.get_context("fork")
-    else:
-        ctx = multiprocessing.get_context("forkserver")
+    ctx: Any = multiprocessing.get_context("fork" if can_fork else "forkserver")
+    if not can_fork:
         ctx.set_forkserver_preload(["ftui.data.scan"])
     with ctx.Pool(n_workers) as pool:
         pending_ends: list[int] = []

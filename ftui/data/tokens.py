@@ -287,10 +287,8 @@ class OpenAITokenizer(_Accounting):
         return {"name": self.name, "model": self.model, "max_tokens_per_example": self.max_tokens_per_example}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(
-            state["name"],
-            max_tokens_per_example=state["max_tokens_per_example"],  # type: ignore[misc]
-            model=state["model"],
+        OpenAITokenizer.__init__(
+            self, state["name"], max_tokens_per_example=state["max_tokens_per_example"], model=state["model"]
         )
 
 
@@ -312,7 +310,8 @@ class ApproximateTokenizer(_Accounting):
         return {"model": self.model, "max_tokens_per_example": self.max_tokens_per_example}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["model"], max_tokens_per_example=state["max_tokens_per_example"])  # type: ignore[misc]
+        limit = state["max_tokens_per_example"]
+        ApproximateTokenizer.__init__(self, state["model"], max_tokens_per_example=limit)
 
 
 def tokenizer_for(model: str | None) -> Tokenizer:
