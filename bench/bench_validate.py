@@ -113,13 +113,13 @@ def generate(path: Path, mb: float, seed: int = 0, unique: bool = False, shape: 
     return n_messages
 
 
-def _ftui_command(path: Path) -> list[str]:
+def _ftui_command(path: Path, model: str | None = MODEL) -> list[str]:
     # The console script installed beside this interpreter: what a user's shell runs.
     exe = Path(sys.executable).with_name("ftui")
     launcher = str(exe) if exe.exists() else shutil.which("ftui")
     if launcher is None:
         sys.exit("ftui is not installed in this environment (pip install -e .)")
-    return [launcher, "data", "validate", str(path), "--json", "--model", MODEL]
+    return [launcher, "data", "validate", str(path), "--json", *(["--model", model] if model else [])]
 
 
 def _baseline_command(path: Path) -> list[str]:
@@ -174,13 +174,15 @@ def bench_shape(shape: str, args: argparse.Namespace, folder: Path) -> dict:
     generate(small, args.mb / 4, seed=1, unique=args.unique, shape=shape)
     size_mb = big.stat().st_size / 1e6
     commands = {"baseline": _baseline_command(big), "ftui": _ftui_command(big)}
-    runs: dict[str, list[dict]] = {"baseline": [], "ftui": []}
+    if args.default_model:
+        commands["ftui-o200k"] = _ftui_command(big, None)
+    runs: dict[str, list[dict]] = {phase: [] for phase in commands}
     load_before = _load()
     run_process(commands["ftui"])  # page cache and .pyc files warm for both, as on a user's machine
+    phases = list(commands)
     for i in range(args.runs):
-        # Alternating, and each round in the other order: a load that drifts hits both alike.
-        order = ("baseline", "ftui") if i % 2 == 0 else ("ftui", "baseline")
-        for phase in order:
+        # Alternating, each round starting one further along: a load that drifts hits all alike.
+        for phase in phases[i % len(phases) :] + phases[: i % len(phases)]:
             runs[phase].append(run_process(commands[phase]))
     quarter = run_process(_ftui_command(small))
     load_after = _load()
@@ -195,22 +197,24 @@ def bench_shape(shape: str, args: argparse.Namespace, folder: Path) -> dict:
         f"{' (every string distinct)' if args.unique and shape == 'long' else ''}; "
         f"load average (1/5/15 min) {load_before} before, {load_after} after"
     )
-    print(f"  baseline: {' '.join(commands['baseline'][1:])}")
-    print(f"  ftui:     ftui {' '.join(commands['ftui'][1:])}")
+    for phase, cmd in commands.items():
+        shown = " ".join(cmd[1:]) if phase == "baseline" else "ftui " + " ".join(cmd[1:])
+        print(f"  {phase + ':':<11} {shown}")
     for phase in runs:
         walls = ", ".join(f"{r['seconds']:.2f}" for r in runs[phase])
         print(
-            f"  {phase:<8}  median {med[phase]:.2f} s ({size_mb / med[phase]:.1f} MB/s)  "
+            f"  {phase:<10}  median {med[phase]:.2f} s ({size_mb / med[phase]:.1f} MB/s)  "
             f"CPU {cpu[phase]:.2f} s  peak RSS {rss[phase]:.0f} MB  tokens {tokens[phase]:,}  runs: {walls}"
         )
-    pair_ratios = sorted(
-        b["seconds"] / f["seconds"] for b, f in zip(runs["baseline"], runs["ftui"], strict=True)
-    )
     ratio = med["baseline"] / med["ftui"]
-    print(
-        f"  ratio of medians: {ratio:.1f}x  (per round: {', '.join(f'{r:.1f}' for r in pair_ratios)}; "
-        f"by CPU time {cpu['baseline'] / cpu['ftui']:.1f}x)"
-    )
+    for phase in phases[1:]:
+        pair_ratios = sorted(
+            b["seconds"] / f["seconds"] for b, f in zip(runs["baseline"], runs[phase], strict=True)
+        )
+        print(
+            f"  {phase}: ratio of medians {med['baseline'] / med[phase]:.1f}x  (per round: "
+            f"{', '.join(f'{r:.1f}' for r in pair_ratios)}; by CPU time {cpu['baseline'] / cpu[phase]:.1f}x)"
+        )
     print(
         f"  token totals equal: {tokens['baseline'] == tokens['ftui']}; ftui peak RSS "
         f"{quarter['peak_rss_mb']:.0f} MB on {size_mb / 4:.1f} MB, {rss['ftui']:.0f} MB on {size_mb:.1f} MB"
@@ -230,6 +234,11 @@ def main() -> None:
     parser.add_argument("--shape", choices=["long", "short", "both"], default="both")
     parser.add_argument("--unique", action="store_true", help="long shape: every system prompt distinct too")
     parser.add_argument("--in-process", action="store_true", help="also time validate_path in-process")
+    parser.add_argument(
+        "--default-model",
+        action="store_true",
+        help="also time `ftui data validate FILE --json` with no --model (o200k_base: other totals)",
+    )
     parser.add_argument("--keep", type=Path, help="write the generated files here and keep them")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="ftui-bench-"))
