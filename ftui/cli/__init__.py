@@ -7,65 +7,15 @@ runs, and the session (config, provider, store) is made when a command first ask
 
 from __future__ import annotations
 
-import atexit
-import functools
 import sys
-from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from ftui import __version__
+from ftui.cli.context import pass_session as pass_session
+from ftui.cli.context import run as run
+from ftui.cli.context import session_of as session_of
 from ftui.errors import FtuiError
-
-if TYPE_CHECKING:
-    import asyncio
-
-    from ftui.session import Session
-
-T = TypeVar("T")
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-_runner: asyncio.Runner | None = None
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine on the command's one event loop.
-
-    One loop per process, not one per call: provider clients (HTTP connection pools) bind to the
-    loop they were made on, and a command may call the provider several times.
-    """
-    global _runner
-    if _runner is None:
-        import asyncio
-
-        _runner = asyncio.Runner()
-        atexit.register(_runner.close)
-    return _runner.run(coro)
-
-
-def session_of(ctx: click.Context) -> Session:
-    """The command's session: the one `ftui [--config ...] [--profile ...]` made, else (a command
-    run straight from its group, as `ftui data ...` is) one on the default config, made now."""
-    root = ctx.find_root()
-    if root.obj is None:
-        from ftui.cli.output import warn
-        from ftui.session import Session
-
-        root.obj = Session(None, None, warn=warn)
-    return root.obj  # type: ignore[no-any-return]
-
-
-def pass_session(f: F) -> F:
-    """Pass the session as the command's first argument (click's make_pass_decorator, made lazy)."""
-
-    def new_func(*args: Any, **kwargs: Any) -> Any:
-        ctx = click.get_current_context()
-        return ctx.invoke(f, session_of(ctx), *args, **kwargs)
-
-    return functools.update_wrapper(new_func, f)  # type: ignore[return-value]
-
 
 # Built-in commands: name -> module whose `command` it is, imported when the command is used.
 COMMANDS = {
@@ -130,9 +80,9 @@ def cli(ctx: click.Context, config_path: str | None, profile: str | None) -> Non
 def _plugin_commands() -> None:
     # Plugins add commands only when a command is asked for that we do not know: keeps --help fast
     # for the built-ins while still listing plugin commands in `ftui --help`.
-    from ftui.plugins import call_safely
+    from ftui.plugins import hooks
 
-    for error in call_safely("ftui_register_commands", cli=cli):
+    for error in hooks().register_commands(cli):
         click.echo(f"warning: {error}", err=True)
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ftui.cli import session_of
+from ftui.cli.context import session_of
 from ftui.cli.output import emit_json, table
 
 if TYPE_CHECKING:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, cast
+from collections.abc import Mapping
+from typing import Any, Literal
 
 Format = Literal["chat", "preference", "reinforcement", "prompt_completion", "alpaca", "sharegpt", "unknown"]
 METHODS = ("supervised", "dpo", "reinforcement")
@@ -46,9 +47,9 @@ def method_for(fmt: str) -> str:
     return {"preference": "dpo", "reinforcement": "reinforcement"}.get(fmt, "supervised")
 
 
-def majority(formats: dict[str, int]) -> Format:
+def majority(formats: Mapping[Format, int]) -> Format:
     """The file's format: the most common recognised one among the lines sniffed."""
     known = {f: n for f, n in formats.items() if f != "unknown"}
     if not known:
         return "unknown"
-    return cast(Format, max(known, key=known.__getitem__))
+    return max(known, key=lambda f: known[f])

@@ -20,7 +20,7 @@ from typing import Any, TypeGuard
 
 from ftui.data import jsonl
 from ftui.data.checks import ERROR, PLAIN_ROLES, check
-from ftui.data.formats import detect, majority
+from ftui.data.formats import Format, detect, majority
 from ftui.data.jsonl import BOM, MAX_LINE_BYTES, WHITESPACE
 from ftui.data.tokens import (
     TOKENS_PER_MESSAGE,
@@ -39,6 +39,7 @@ MAX_ISSUES = 1000  # kept per kind (errors, warnings); the rest are counted
 DUPLICATE_CHECK_LIMIT = 2_000_000  # examples whose hashes we keep (8 bytes + 8 for the line)
 TOKEN_BATCH = 512
 SNIFF_LINES = 200
+_TOO_LONG = f"over {MAX_LINE_BYTES >> 20} MB on one line: not a training example"
 _DUPLICATE_KEY = "key {key!r} appears twice in one object: only the last one is used"
 BOM_WARNING = "file starts with a UTF-8 byte-order mark (skipped; some tools refuse it)"
 
@@ -136,6 +137,10 @@ class Parsed:
     repeated: set[int] = field(default_factory=set)
 
 
+def _uncached(text: str) -> int | None:
+    return None
+
+
 def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
     """Read, parse and check a chunk's lines; nothing is counted yet.
 
@@ -143,8 +148,6 @@ def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
     reduced to its fixed overhead plus strings, strings already counted are added up now, and each
     new string is listed once for one batch count later.
     """
-    from pydantic_core import from_json  # what jsonl.parse calls; bound here, once per chunk
-
     res = ChunkResult()
     out = Parsed(res)
     examples, new, repeated = out.examples, out.new, out.repeated
@@ -155,8 +158,8 @@ def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
     hashes = array("q")
     hash_lines = array("I")
     method, legacy_ok = job.method, job.legacy_ok
-    no_cache: dict[str, int] = {}
-    cached = tokenizer.cache_lookup if planned else no_cache.get
+    # Only the planned (streaming) path calls these two.
+    cached: Callable[[str], int | None] = tokenizer.cache_lookup if planned else _uncached
     plan = tokenizer.plan if planned else None
     plain = planned and method == "supervised"
     plain_roles = PLAIN_ROLES
@@ -243,45 +246,7 @@ def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
         examples.append((line_no, known + per_message * len(messages), idxs))
         return True
 
-    for raw in _chunk_lines(job):
-        line_no += 1
-        if raw is None:
-            res.examples += 1
-            res.error_count += 1
-            _add(
-                res.errors,
-                (
-                    line_no,
-                    "line_too_long",
-                    f"over {MAX_LINE_BYTES >> 20} MB on one line: not a training example",
-                ),
-            )
-            continue
-        # jsonl.line_text, inlined: this runs for every line of files of gigabytes.
-        text = raw.strip(WHITESPACE)
-        if line_no == 1 and job.first_chunk and text.startswith(BOM):
-            text = jsonl.line_text(raw, first=True)
-            res.warning_count += 1
-            _add(res.warnings, (line_no, "utf8_bom", BOM_WARNING))
-        if not text:
-            res.warning_count += 1
-            _add(res.warnings, (line_no, "blank_line", "blank line (skipped)"))
-            continue
-        res.examples += 1
-        try:
-            obj = from_json(text, allow_inf_nan=False)
-        except ValueError as exc:
-            res.error_count += 1
-            _add(res.errors, (line_no, *jsonl.parse_error(text, exc)))
-            continue
-        except Exception as exc:  # the parser's own limits (depth, size): still a bad line, never a crash
-            res.error_count += 1
-            _add(res.errors, (line_no, "invalid_json", f"cannot parse this line: {exc}"[:200]))
-            continue
-        if text.count(b'"messages"') > 1:  # a duplicate key? (or the word as a value: checked)
-            for key in jsonl.duplicate_keys(text):
-                res.warning_count += 1
-                _add(res.warnings, (line_no, "duplicate_key", _DUPLICATE_KEY.format(key=key[:40])))
+    for line_no, text, obj in _parsed_lines(job, res):
         if len(hash_lines) < DUPLICATE_CHECK_LIMIT:
             hashes.append(hash(text))
             hash_lines.append(line_no)
@@ -308,10 +273,52 @@ def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
             add_planned(*plan(obj))
         else:
             examples.append((line_no, obj))
-    res.lines = line_no
     res.hashes = hashes.tobytes()
     res.hash_lines = hash_lines.tobytes()
     return out
+
+
+def _parsed_lines(job: Job, res: ChunkResult) -> Iterator[tuple[int, bytes, Any]]:
+    """(line number, JSON text, value) for each of the chunk's lines that parses; everything
+    else about a line (too long, a BOM, blank, not JSON, a duplicate key) is tallied in `res`
+    here, and `res.lines` set at the end."""
+    from pydantic_core import from_json  # what jsonl.parse calls; bound here, once per chunk
+
+    line_no = 0
+    for raw in _chunk_lines(job):
+        line_no += 1
+        if raw is None:
+            res.examples += 1
+            res.error_count += 1
+            _add(res.errors, (line_no, "line_too_long", _TOO_LONG))
+            continue
+        # jsonl.line_text, inlined: this runs for every line of files of gigabytes.
+        text = raw.strip(WHITESPACE)
+        if line_no == 1 and job.first_chunk and text.startswith(BOM):
+            text = jsonl.line_text(raw, first=True)
+            res.warning_count += 1
+            _add(res.warnings, (line_no, "utf8_bom", BOM_WARNING))
+        if not text:
+            res.warning_count += 1
+            _add(res.warnings, (line_no, "blank_line", "blank line (skipped)"))
+            continue
+        res.examples += 1
+        try:
+            obj = from_json(text, allow_inf_nan=False)
+        except ValueError as exc:
+            res.error_count += 1
+            _add(res.errors, (line_no, *jsonl.parse_error(text, exc)))
+            continue
+        except Exception as exc:  # the parser's own limits (depth, size): still a bad line, never a crash
+            res.error_count += 1
+            _add(res.errors, (line_no, "invalid_json", f"cannot parse this line: {exc}"[:200]))
+            continue
+        if text.count(b'"messages"') > 1:  # a duplicate key? (or the word as a value: checked)
+            for key in jsonl.duplicate_keys(text):
+                res.warning_count += 1
+                _add(res.warnings, (line_no, "duplicate_key", _DUPLICATE_KEY.format(key=key[:40])))
+        yield line_no, text, obj
+    res.lines = line_no
 
 
 def finish_planned(parsed: Parsed, tokenizer: Any, counts: list[int]) -> ChunkResult:
@@ -378,7 +385,7 @@ def chunk_bounds(path: Path, size: int, chunk: int = CHUNK_BYTES) -> Iterator[tu
 
 def sniff(path: Path, lines: int = SNIFF_LINES) -> str:
     """The file's format, from its first parseable lines."""
-    seen: Counter[str] = Counter()
+    seen: Counter[Format] = Counter()
     for n, raw in enumerate(jsonl.read_lines(path)):
         if n >= lines * 5 or sum(seen.values()) >= lines:
             break
@@ -564,9 +571,13 @@ def _scan_processes(
     import multiprocessing
 
     # fork is the cheap start, but forking a process with other threads can deadlock the child.
-    ctx: Any = multiprocessing.get_context("fork" if can_fork else "forkserver")
-    if not can_fork:
-        ctx.set_forkserver_preload(["ftui.data.scan"])
+    ctx: multiprocessing.context.BaseContext
+    if can_fork:
+        ctx = multiprocessing.get_context("fork")
+    else:
+        server = multiprocessing.get_context("forkserver")
+        server.set_forkserver_preload(["ftui.data.scan"])
+        ctx = server
     # With our own tokenizer loaded here, this process scans every n-th chunk itself rather than
     # wait on n workers: one process fewer to fork and to feed, for the same parallelism.
     share = can_fork and _planned(tokenizer)
