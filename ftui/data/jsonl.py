@@ -98,6 +98,18 @@ def check_file(path: Path) -> Path:
     return path
 
 
+def check_unchanged(path: Path, before: os.stat_result) -> None:
+    """FtuiError when `path` is no longer the file `before` was taken of: what was read of it (a
+    report, a split) would be true of bytes that are gone. A missing file raises FileNotFoundError."""
+    after = os.stat(path)
+    if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
+        raise FtuiError(f"{path}: replaced by another file while it was being read; try again")
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        raise FtuiError(
+            f"{path}: changed while it was being read (still being written?); try again once it is complete"
+        )
+
+
 def line_text(raw: bytes, first: bool = False) -> bytes:
     """The JSON text of one line (`raw` without its b"\\n"); `first`: the file's first line."""
     text = raw.strip(WHITESPACE)

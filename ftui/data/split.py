@@ -4,6 +4,7 @@ validation and the trainer read it (ftui.data.jsonl), and written out as that JS
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -47,7 +48,11 @@ def split_file(
     for dst in (train_out, valid_out):
         check_output(dst, inputs=(src,), force=force)
 
-    n = _count_objects(src)
+    try:
+        before = os.stat(src)
+        n = _count_objects(src)
+    except FileNotFoundError:
+        raise FtuiError(f"{src}: deleted or moved while it was being read") from None
     if n < 2:
         raise FtuiError(f"{src}: {n} example(s); splitting needs at least 2")
     k = valid_count(n, valid_fraction)
@@ -64,6 +69,11 @@ def split_file(
             else:
                 train.write(line)
             seen += 1
+        # Both passes must have read the same file, or the split is not the one counted for.
+        try:
+            jsonl.check_unchanged(src, before)
+        except FileNotFoundError:
+            raise FtuiError(f"{src}: deleted or moved while it was being read") from None
     return train_out, valid_out
 
 

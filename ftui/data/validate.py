@@ -63,7 +63,7 @@ def validate_path(
                 workers=workers,
                 meanwhile=_import_report,
             )
-        _same_file(path, before)
+        jsonl.check_unchanged(path, before)
     except FileNotFoundError:
         raise FtuiError(f"{path}: deleted or moved while it was being read") from None
     except OSError as exc:
@@ -80,18 +80,6 @@ def validate_path(
         epochs=epochs,
         price_per_1m=price_per_1m,
     )
-
-
-def _same_file(path: Path, before: os.stat_result) -> None:
-    """The report is only true of the bytes that were read: refuse one whose file changed meanwhile."""
-    after = os.stat(path)
-    if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
-        raise FtuiError(f"{path}: replaced by another file while it was being read; validate it again")
-    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
-        raise FtuiError(
-            f"{path}: changed while it was being read (still being written?); validate it again once "
-            "it is complete"
-        )
 
 
 def _import_report() -> None:

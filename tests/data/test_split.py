@@ -68,3 +68,21 @@ def test_split_reads_lines_as_validation_does_and_writes_them_clean(tmp_path: Pa
     out = train.read_bytes() + valid.read_bytes()
     assert b"\xef\xbb\xbf" not in out and out.count(b"\n") == 10
     assert sorted(json.loads(line)["i"] for line in out.split(b"\n") if line) == list(range(10))
+
+
+def test_a_file_that_changes_between_the_two_passes_is_not_split(tmp_path: Path, monkeypatch) -> None:
+    import ftui.data.split as split_module
+
+    src = _src(tmp_path, 50)
+    count = split_module._count_objects
+
+    def count_then_append(path: Path) -> int:
+        n = count(path)
+        with path.open("a") as fh:  # a writer still appending while the split runs
+            fh.write(json.dumps({"i": 50}) + "\n")
+        return n
+
+    monkeypatch.setattr(split_module, "_count_objects", count_then_append)
+    with pytest.raises(FtuiError, match="changed while it was being read"):
+        split_file(src, 0.2, seed=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.jsonl"]
