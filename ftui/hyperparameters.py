@@ -8,7 +8,8 @@ message everywhere. Numbers must be finite: JSON's `1e400` parses to infinity an
 `BY_METHOD` holds OpenAI's names, per method (bounds from OpenAI's OpenAPI spec where it gives
 them). Knobs only one backend has (the local trainer's `lora_r`, ...) are declared by the provider
 as `Provider.extra_hyperparameters`, with the same `Bound`; `check` refuses a name that neither
-table knows, so a misspelt name is an error instead of a setting silently ignored.
+table knows, so a misspelt name is an error instead of a setting silently ignored. Reading a job
+back from a backend is lenient instead (`Hyperparameters.lenient`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,21 @@ import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, Self, TypeVar
 
 from ftui.errors import FtuiError
 
-if TYPE_CHECKING:
-    from ftui.model import Hyperparameters
+
+class _Settings(Protocol):
+    """What `check` reads of ftui.model.Hyperparameters (which imports this module, not back)."""
+
+    beta: Any
+    extra: dict[str, Any]
+
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Self: ...
+
+
+H = TypeVar("H", bound=_Settings)
 
 NAMED = ("n_epochs", "batch_size", "learning_rate_multiplier", "beta")  # fields of the model itself
 
@@ -165,7 +175,7 @@ def unknown_message(name: str, method: str, known: Mapping[str, Bound]) -> str:
     return f"not a {method} hyperparameter here{hint} Known: {', '.join(sorted(known))}"
 
 
-def check(hp: Hyperparameters, method: str, extras: Mapping[str, Bound]) -> Hyperparameters:
+def check(hp: H, method: str, extras: Mapping[str, Bound]) -> H:
     """The whole set for one job on one provider: named fields in range for `method`, every extra
     knob known (to the method or the provider) and in range. Returns it with values normalized."""
     known = known_names(method, extras)
@@ -177,26 +187,3 @@ def check(hp: Hyperparameters, method: str, extras: Mapping[str, Bound]) -> Hype
             raise HyperparameterError(name, f"set it as {name}, not as an extra knob")
         extra[name] = check_value(name, value, method, extras)
     return hp.model_copy(update={"extra": extra})
-
-
-def lenient(fields: Mapping[str, Any], extra: Mapping[str, Any]) -> Hyperparameters:
-    """What a job read back from a backend or an old job folder holds, keeping every value that
-    passes the model and dropping the rest (a job created before these bounds, with a learning
-    rate of 1e300, must still be listed)."""
-    from ftui.model import Hyperparameters
-
-    kept: dict[str, Any] = {}
-    for name, value in fields.items():
-        try:
-            Hyperparameters(**{name: value})
-        except ValueError:
-            continue
-        kept[name] = value
-    good_extra: dict[str, Any] = {}
-    for name, value in extra.items():
-        try:
-            finite(value, name)
-        except HyperparameterError:
-            continue
-        good_extra[name] = value
-    return Hyperparameters(**kept, extra=good_extra)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -17,6 +17,21 @@ from ftui.status import TERMINAL_STATUSES as TERMINAL_STATUSES
 JobStatus = Literal["validating_files", "queued", "running", "paused", "succeeded", "failed", "cancelled"]
 Method = Literal["supervised", "dpo", "reinforcement"]
 Auto = Literal["auto"]
+EventLevel = Literal["info", "warn", "error"]
+Role = Literal["system", "developer", "user", "assistant", "tool"]
+METHODS: tuple[Method, ...] = get_args(Method)
+EVENT_LEVELS: tuple[EventLevel, ...] = get_args(EventLevel)
+
+L = TypeVar("L", bound=str)
+
+
+def one_of(value: object, allowed: tuple[L, ...], default: L) -> L:
+    """`value` as one of a Literal's `allowed` values, else `default`: how a backend's free text
+    or a form's string becomes a typed field without a cast."""
+    for option in allowed:
+        if option == value:
+            return option
+    return default
 
 
 def now() -> datetime:
@@ -53,6 +68,29 @@ class Hyperparameters(_Model):
         from ftui.hyperparameters import finite
 
         return finite(value)
+
+    @classmethod
+    def lenient(cls, fields: dict[str, Any], extra: dict[str, Any]) -> Hyperparameters:
+        """What a job read back from a backend or an old job folder holds, keeping every value
+        that passes and dropping the rest (a job created before the bounds, with a learning rate
+        of 1e300, must still be listed)."""
+        from ftui.hyperparameters import HyperparameterError, finite
+
+        kept: dict[str, Any] = {}
+        for name, value in fields.items():
+            try:
+                cls(**{name: value})
+            except ValueError:
+                continue
+            kept[name] = value
+        good_extra: dict[str, Any] = {}
+        for name, value in extra.items():
+            try:
+                finite(value, name)
+            except HyperparameterError:
+                continue
+            good_extra[name] = value
+        return cls(**kept, extra=good_extra)
 
 
 class JobSpec(_Model):
@@ -134,7 +172,7 @@ class MetricPoint(_Model):
 class JobEvent(_Model):
     id: str
     created_at: datetime
-    level: Literal["info", "warn", "error"] = "info"
+    level: EventLevel = "info"
     message: str
     type: Literal["message", "metrics"] = "message"
     metrics: MetricPoint | None = None
@@ -164,7 +202,7 @@ class BaseModelInfo(_Model):
     id: str
     provider: str
     description: str = ""
-    methods: list[Method] = Field(default_factory=lambda: ["supervised"])
+    methods: list[Method] = Field(default_factory=lambda: list[Method](["supervised"]))
     context_length: int | None = None
     training_price_per_1m_tokens: float | None = None  # USD
     fine_tuned: bool = False
@@ -241,7 +279,7 @@ class Page(BaseModel, Generic[T]):
 
 
 class ChatMessage(_Model):
-    role: Literal["system", "developer", "user", "assistant", "tool"]
+    role: Role
     content: str
 
 

@@ -9,7 +9,7 @@ import pytest
 from ftui_local.train_hparams import EXTRA
 from pydantic import ValidationError
 
-from ftui.hyperparameters import BY_METHOD, HyperparameterError, check, check_value, lenient, refused
+from ftui.hyperparameters import BY_METHOD, HyperparameterError, check, check_value, refused
 from ftui.model import Hyperparameters, JobSpec
 
 NON_FINITE = [math.inf, -math.inf, math.nan, json.loads("1e400")]
@@ -76,5 +76,7 @@ def test_reinforcement_knobs_are_in_the_same_table() -> None:
 
 
 def test_a_job_stored_before_the_bounds_still_reads_back_without_its_bad_values() -> None:
-    hp = lenient({"n_epochs": 3, "learning_rate_multiplier": math.inf}, {"lora_r": 4, "x": math.nan})
+    hp = Hyperparameters.lenient(
+        {"n_epochs": 3, "learning_rate_multiplier": math.inf}, {"lora_r": 4, "x": math.nan}
+    )
     assert hp.n_epochs == 3 and hp.learning_rate_multiplier == "auto" and hp.extra == {"lora_r": 4}

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ftui.cli import pass_session, run
+from ftui.cli.context import pass_session, run
 from ftui.cli.output import emit_json, is_tty, table, warn
+from ftui.costs import estimate_line, training_estimate
 from ftui.errors import UsageError
 from ftui.hyperparameters import (
     BATCH_SIZE,
@@ -27,9 +28,12 @@ from ftui.hyperparameters import (
     HyperparameterError,
     check_value,
 )
-from ftui.model import Hyperparameters, Job, JobEvent, JobSpec
+from ftui.model import METHODS, Hyperparameters, Job, JobEvent, JobSpec, one_of
 from ftui.provider import Provider, collect
 from ftui.session import Session
+
+if TYPE_CHECKING:
+    from ftui.data.report import ValidationReport
 
 MAX_ERRORS_SHOWN = 20
 # A job that stops making progress here needs a person: watch returns instead of waiting forever.
@@ -128,7 +132,9 @@ def _notify(session: Session, job: Job) -> None:
 
 
 # -- create ---------------------------------------------------------------------------------
-def _validate_locally(provider: Provider, path: Path, method: str, model: str, quiet: bool) -> None:
+def _validate_locally(
+    provider: Provider, path: Path, method: str, model: str, quiet: bool
+) -> ValidationReport:
     """Check a local dataset before any job exists; print every problem and exit 1 if invalid."""
     from ftui.data.validate import validate_path
 
@@ -153,7 +159,7 @@ def _validate_locally(provider: Provider, path: Path, method: str, model: str, q
     if report.valid:
         if not quiet:
             click.echo(f"Validated {path.name}: {report.examples:,} examples, {report.tokens.total:,} tokens")
-        return
+        return report
     errors = list(report.errors)
     for err in errors[:MAX_ERRORS_SHOWN]:
         line = getattr(err, "line", None)
@@ -269,6 +275,11 @@ def command() -> None:
     show_default=True,
     help="Seconds between polls with --wait.",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Validate and show the estimated cost; create nothing (nothing is billed).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 @pass_session
 def create(
@@ -287,9 +298,12 @@ def create(
     init_from: str | None,
     wait: bool,
     interval: float,
+    dry_run: bool,
     as_json: bool,
 ) -> None:
-    """Validate the dataset, then create a fine-tuning job. An invalid dataset never becomes a job."""
+    """Validate the dataset, then create a fine-tuning job. An invalid dataset never becomes a job.
+
+    The estimated cost is shown first; `--dry-run` stops there."""
     model = model or _default_model(session)
     if not model:
         raise UsageError("no base model: pass --model (see the provider's base models)")
@@ -306,24 +320,44 @@ def create(
         beta=beta,
         extra=_extra_hyperparameters(extra, method, provider),
     )
+    training_report: ValidationReport | None = None
     for option, ref in (("--training-file", training_file), ("--validation-file", validation_file)):
         if ref is None:
             continue
         path = Path(ref).expanduser()
         if path.is_file():
-            _validate_locally(provider, path, method, model, quiet=as_json)
+            report = _validate_locally(provider, path, method, model, quiet=as_json)
+            if option == "--training-file":
+                training_report = report
         elif path.exists() or not ref.startswith("file-"):
             raise UsageError(f"{option}: {ref} is not a file (give a dataset path or an uploaded file id)")
     spec = JobSpec(
         base_model=model,
         training_file=training_file,
         validation_file=validation_file,
-        method=method,
+        method=one_of(method, METHODS, "supervised"),
         hyperparameters=hyper,
         suffix=suffix,
-        seed=seed,  # type: ignore[arg-type]
+        seed=seed,
         init_from=init_from,
     )
+    estimate = run(
+        training_estimate(
+            provider,
+            spec,
+            training_report.billed_tokens_per_epoch if training_report else None,
+            training_report.examples if training_report else None,
+        )
+    )
+    if dry_run:
+        if as_json:
+            emit_json({"dry_run": True, "created": False, "spec": spec, "estimate": estimate})
+        else:
+            click.echo(f"Estimated cost: {estimate_line(estimate)}")
+            click.echo(f"Dry run: no job was created on {session.profile.name}; nothing is billed.")
+        return
+    if not as_json:
+        click.echo(f"Estimated cost: {estimate_line(estimate)}")
     job = run(provider.create_job(spec))
     if as_json:
         if not wait:  # with --wait, the finished job is printed instead: one JSON document
@@ -546,7 +580,7 @@ def checkpoints(session: Session, job_id: str, as_json: bool) -> None:
 
 
 # -- steer ----------------------------------------------------------------------------------
-Steer = Callable[[Provider[Any], str], Awaitable[Job]]
+Steer = Callable[[Provider[Any], str], Coroutine[Any, Any, Job]]
 
 
 def _steer(name: str, act: Steer, past: str, doc: str) -> click.Command:

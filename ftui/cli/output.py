@@ -7,13 +7,14 @@ from datetime import datetime
 from typing import Any
 
 import click
-from pydantic import BaseModel
 
 from ftui import strict_json
 
 
 def _plain(obj: Any) -> Any:
-    if isinstance(obj, BaseModel):
+    # pydantic models (their module is already loaded when one reaches here): not imported for
+    # commands that print none, e.g. `ftui data validate`.
+    if "pydantic" in sys.modules and isinstance(obj, sys.modules["pydantic"].BaseModel):
         return _plain(obj.model_dump(mode="json"))
     if isinstance(obj, datetime):
         return obj.isoformat()
@@ -27,6 +28,8 @@ def _plain(obj: Any) -> Any:
 
 
 def emit_json(obj: Any) -> None:
+    # Strict JSON: a NaN or infinite number (a diverged loss, a value from before the bounds) is
+    # written as null, never as NaN/Infinity, which jq and JavaScript reject.
     click.echo(strict_json.dumps(_plain(obj), indent=2))
 
 

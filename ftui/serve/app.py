@@ -253,7 +253,8 @@ def create_app(
             message, code = "We could not parse the JSON body of your request.", "invalid_json"
         else:
             message, code = str(exc.detail), None
-        return error_response(APIError(exc.status_code, message, code=code, headers=exc.headers))
+        headers = dict(exc.headers) if exc.headers else None
+        return error_response(APIError(exc.status_code, message, code=code, headers=headers))
 
     @app.exception_handler(BodyTooLarge)
     async def on_too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ftui import strict_json
 from ftui.errors import FtuiError, NotFound
-from ftui.model import SEED_MAX, SEED_MIN, ChatMessage, ChatParams
+from ftui.model import SEED_MAX, SEED_MIN, ChatMessage, ChatParams, Role
 from ftui.serve.errors import APIError, bad_request, from_ftui, model_not_found
 from ftui.serve.models import exposed
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 CLIENT_GONE = 499  # nginx's "client closed request": logged, never received
 
-ROLES = {
+ROLES: dict[str, Role] = {
     "system": "system",
     "developer": "developer",
     "user": "user",
@@ -82,7 +82,7 @@ def to_messages(raw: list[dict[str, Any]]) -> list[ChatMessage]:
                 param=f"messages[{n}].role",
                 code="invalid_value",
             )
-        out.append(ChatMessage(role=role, content=_text(m.get("content"), n)))  # type: ignore[arg-type]
+        out.append(ChatMessage(role=role, content=_text(m.get("content"), n)))
     return out
 
 
@@ -224,7 +224,9 @@ def router(ctx: ServeContext) -> APIRouter:
                         raise
                     yield f"data: {strict_json.dumps(shutting_down().body())}\n\n"
                 finally:
-                    await pieces.aclose()
+                    close = getattr(pieces, "aclose", None)  # an async generator, as providers write it
+                    if close is not None:
+                        await close()
             yield "data: [DONE]\n\n"
 
         return StreamingResponse(

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ftui import strict_json
 from ftui.errors import NotFound, ProviderError
 from ftui.hyperparameters import NAMED, HyperparameterError, check_value
-from ftui.model import Hyperparameters, Job, JobError, JobEvent, JobSpec
+from ftui.model import EventLevel, Hyperparameters, Job, JobError, JobEvent, JobSpec
 from ftui.provider import collect
 from ftui.serve.errors import DATA_ERROR_CODES, bad_request, no_such, public
 from ftui.serve.files import all_files
@@ -116,17 +116,19 @@ def _spec(body: CreateJob, provider: Provider) -> JobSpec:
     )
 
 
-def _event(message: str, at: datetime, n: int, level: str = "info") -> JobEvent:
+def _event(message: str, at: datetime, n: int, level: EventLevel = "info") -> JobEvent:
     return JobEvent(
         id=f"ftevent-{int(at.timestamp() * 1e9) + n:020d}{secrets.token_hex(2)}",
         created_at=at,
         level=level,
         message=message,
-    )  # type: ignore[arg-type]
+    )
 
 
 def _count_examples(content: bytes) -> int:
-    return sum(1 for line in content.splitlines() if line.strip())
+    from ftui.data.jsonl import count_lines
+
+    return count_lines(content)
 
 
 def _metadata_filter(query: Any) -> tuple[bool, dict[str, str]]:
@@ -136,6 +138,38 @@ def _metadata_filter(query: Any) -> tuple[bool, dict[str, str]]:
         k[len("metadata[") : -1]: v for k, v in query.items() if k.startswith("metadata[") and k.endswith("]")
     }
     return wants_null, pairs
+
+
+async def _trainable(ctx: ServeContext, model: str) -> None:
+    """The same refusal for every model this server does not list, folders that exist included."""
+    if not await exposed(ctx, model):
+        raise bad_request(
+            f"Model {model!r} is not available for fine-tuning on this server; "
+            "GET /v1/models lists the ones that are.",
+            param="model",
+            code="model_not_available",
+        )
+
+
+class Listing:
+    """One wave's view of every job, newest first, and the pages already rendered from it
+    (200 clients polling the same page get one rendering, not 200)."""
+
+    def __init__(self, jobs: list[Job]) -> None:
+        self.jobs = sorted(jobs, key=lambda j: (j.created_at, j.id), reverse=True)
+        self.pages: dict[str, bytes] = {}
+
+    def page(self, query: Any, after: str | None, limit: int) -> tuple[list[Job], bool]:
+        jobs = self.jobs
+        wants_null, pairs = _metadata_filter(query)
+        if wants_null:
+            jobs = [j for j in jobs if not j.metadata]
+        if pairs:
+            jobs = [j for j in jobs if all(j.metadata.get(k) == v for k, v in pairs.items())]
+        # Cursor over ids first, then render only the page: rendering may build result files.
+        ids, more = page([{"id": j.id} for j in jobs], after, limit)
+        by_id = {j.id: j for j in jobs}
+        return [by_id[i["id"]] for i in ids], more
 
 
 def router(ctx: ServeContext) -> APIRouter:
@@ -207,13 +241,7 @@ def router(ctx: ServeContext) -> APIRouter:
     @api.post("/fine_tuning/jobs")
     async def create_job(body: CreateJob) -> dict[str, Any]:
         spec = _spec(body, provider)
-        if not await exposed(ctx, body.model):
-            raise bad_request(
-                f"Model {body.model!r} is not available for fine-tuning on this server; "
-                "GET /v1/models lists the ones that are.",
-                param="model",
-                code="model_not_available",
-            )
+        await _trainable(ctx, body.model)
         files = {f.id: f for f, _ in await all_files(ctx)}
         for param in ("training_file", "validation_file"):
             file_id = getattr(spec, param)
@@ -250,14 +278,6 @@ def router(ctx: ServeContext) -> APIRouter:
             )
         return await render(job)
 
-    class Listing:
-        """One wave's view of every job, newest first, and the pages already rendered from it
-        (200 clients polling the same page get one rendering, not 200)."""
-
-        def __init__(self, jobs: list[Job]) -> None:
-            self.jobs = sorted(jobs, key=lambda j: (j.created_at, j.id), reverse=True)
-            self.pages: dict[str, bytes] = {}
-
     async def listing() -> Listing:
         return Listing([*await collect(lambda c: provider.jobs(limit=1000, cursor=c)), *state.failed_jobs()])
 
@@ -270,16 +290,8 @@ def router(ctx: ServeContext) -> APIRouter:
         view = await every_job.get()
         key = str(request.query_params)
         if key not in view.pages:
-            jobs = view.jobs
-            wants_null, pairs = _metadata_filter(request.query_params)
-            if wants_null:
-                jobs = [j for j in jobs if not j.metadata]
-            if pairs:
-                jobs = [j for j in jobs if all(j.metadata.get(k) == v for k, v in pairs.items())]
-            # Cursor over ids first, then render only the page: rendering may build result files.
-            ids, more = page([{"id": j.id} for j in jobs], after, limit)
-            by_id = {j.id: j for j in jobs}
-            body = list_object([await render(by_id[i["id"]]) for i in ids], more)
+            jobs, more = view.page(request.query_params, after, limit)
+            body = list_object([await render(j) for j in jobs], more)
             view.pages[key] = strict_json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         return Response(view.pages[key], media_type="application/json")
 

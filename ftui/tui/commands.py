@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-VIEWS = ("datasets", "jobs", "metrics", "playground")
+VIEWS = ("datasets", "jobs", "metrics", "playground", "deployments")
 VIEW_ALIASES = {
     "d": "datasets",
     "ds": "datasets",
@@ -21,9 +23,14 @@ VIEW_ALIASES = {
     "pg": "playground",
     "chat": "playground",
     "playground": "playground",
+    "dep": "deployments",
+    "deps": "deployments",
+    "deploy": "deployments",
+    "deployment": "deployments",
+    "deployments": "deployments",
 }
 HELP = (
-    ":jobs [/filter]  :datasets  :metrics [JOB]  :playground  :profile NAME  :theme NAME  "
+    ":jobs [/filter]  :datasets  :metrics [JOB]  :playground  :deployments  :profile NAME  :theme NAME  "
     ":bell on|off  :help  :q"
 )
 
@@ -39,6 +46,15 @@ class Command:
 
 class CommandError(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class PaletteCommand:
+    """One entry the app offers in the command palette (ctrl+p)."""
+
+    title: str
+    help: str
+    run: Callable[[], Any]
 
 
 def parse_command(text: str) -> Command:

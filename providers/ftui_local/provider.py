@@ -14,6 +14,7 @@ import shutil
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,6 +24,8 @@ from ftui.model import (
     ChatMessage,
     ChatParams,
     Checkpoint,
+    CostEstimate,
+    DeploySpec,
     Job,
     JobEvent,
     JobSpec,
@@ -39,6 +42,7 @@ from ftui_local.train_hparams import EXTRA as TRAINER_KNOBS
 
 if TYPE_CHECKING:
     from ftui.store import Store
+    from ftui_local.generate import ChatStream
 
 _MAX_ERRORS_IN_MESSAGE = 3
 
@@ -209,7 +213,7 @@ class LocalProvider(Provider[LocalSettings]):
             filename=meta["filename"],
             bytes=meta["bytes"],
             purpose=meta.get("purpose", "fine-tune"),
-            created_at=_parse_time(meta["created_at"]),
+            created_at=_parse_time(meta["created_at"]) or datetime.now(UTC),
             sha256=meta.get("sha256"),
         )
 
@@ -376,6 +380,16 @@ class LocalProvider(Provider[LocalSettings]):
     async def checkpoints(self, job_id: str) -> list[Checkpoint]:
         return await asyncio.to_thread(self.manager.checkpoints, job_id)
 
+    # -- cost -------------------------------------------------------------------------------
+    async def estimate_cost(self, spec: JobSpec | DeploySpec, tokens: int | None = None) -> CostEstimate:
+        if isinstance(spec, DeploySpec):
+            return CostEstimate(total=0.0, basis="no deployment needed: models are served on this machine")
+        return CostEstimate(
+            total=0.0,
+            billed_tokens=None,
+            basis=f"trains on this machine ({self.settings.device}): nothing is billed",
+        )
+
     # -- inference --------------------------------------------------------------------------
     async def chat(
         self, model: str, messages: list[ChatMessage], params: ChatParams | None = None
@@ -383,7 +397,7 @@ class LocalProvider(Provider[LocalSettings]):
         params = params or ChatParams()
         base, adapter = await asyncio.to_thread(self.resolve_model, model)
 
-        def start() -> Any:
+        def start() -> ChatStream:
             from ftui_local.generate import ChatStream
 
             return ChatStream(

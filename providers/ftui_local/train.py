@@ -34,10 +34,15 @@ import signal
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ftui.errors import FtuiError
 from ftui_local.jobdir import JobDir, utcnow
+
+if TYPE_CHECKING:
+    from transformers import Trainer
+
+    from ftui_local.train_callback import JobCallback
 
 RESULT_COLUMNS = ["step", "train_loss", "train_accuracy", "valid_loss", "valid_mean_token_accuracy"]
 # Below this many parameters bf16 autocast on CPU costs more than it saves (measured on tiny models).
@@ -57,6 +62,14 @@ class Diverged(FtuiError):
             f"{resolved.learning_rate_multiplier:g}); no model was published. Lower "
             "learning_rate_multiplier, or check the training data"
         )
+
+
+def _never_publish_a_broken_model(trainer: Any, callback: Any, resolved: Any) -> None:
+    """Diverged (NaN or infinite gradients on the way, or weights that ended up so): fail."""
+    from ftui_local.train_callback import trainable_finite
+
+    if callback.outcome == "diverged" or (callback.outcome is None and not trainable_finite(trainer.model)):
+        raise Diverged(callback.diverged_at or trainer.state.global_step, resolved)
 
 
 def _is_main() -> bool:
@@ -255,7 +268,7 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
     init_from = spec.get("init_from")
     model = models.load_model(base, "cpu", adapter=init_from, trainable=True)
     model.train()
-    trainer = _build_trainer(
+    trainer, callback = _build_trainer(
         job,
         method,
         model,
@@ -270,13 +283,9 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
         is_main,
         init_from is not None,
     )
-    callback = trainer._ftui_callback
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
-    from ftui_local.train_callback import trainable_finite
-
-    if callback.outcome == "diverged" or (callback.outcome is None and not trainable_finite(trainer.model)):
-        raise Diverged(callback.diverged_at or trainer.state.global_step, resolved)
+    _never_publish_a_broken_model(trainer, callback, resolved)
     if not is_main:
         return 0
     if callback.outcome == "cancel":
@@ -322,7 +331,7 @@ def _build_trainer(
     stop: Any,
     is_main: bool,
     from_adapter: bool,
-) -> Any:
+) -> tuple[Trainer, JobCallback]:
     import warnings
 
     from datasets import Dataset
@@ -392,7 +401,7 @@ def _build_trainer(
             from ftui_local.train_attention import use_varlen
 
             use_varlen(model)
-        config = SFTConfig(
+        sft_config = SFTConfig(
             **common,
             max_length=None,  # examples are truncated while tokenizing, with their labels
             padding_free=resolved.batching == "padding_free",
@@ -401,9 +410,9 @@ def _build_trainer(
             assistant_only_loss=False,
             completion_only_loss=False,
         )
-        trainer = FtuiSFTTrainer(
+        trainer: Trainer = FtuiSFTTrainer(
             model=model,
-            args=config,
+            args=sft_config,
             train_dataset=Dataset.from_list(train_rows),
             eval_dataset=Dataset.from_list(valid_rows) if valid_rows else None,
             processing_class=tokenizer,
@@ -413,11 +422,11 @@ def _build_trainer(
     else:
         from trl import DPOConfig, DPOTrainer
 
-        config = DPOConfig(**common, beta=resolved.beta, max_length=resolved.max_length)
+        dpo_config = DPOConfig(**common, beta=resolved.beta, max_length=resolved.max_length)
         trainer = DPOTrainer(
             model=model,
             ref_model=None,
-            args=config,
+            args=dpo_config,
             train_dataset=Dataset.from_list(train_rows),
             eval_dataset=Dataset.from_list(valid_rows) if valid_rows else None,
             processing_class=tokenizer,
@@ -428,8 +437,7 @@ def _build_trainer(
         from ftui_local.train_dropout import install
 
         install(trainer.model)
-    trainer._ftui_callback = callback
-    return trainer
+    return trainer, callback
 
 
 def _bf16_base_weights(model: Any) -> None:

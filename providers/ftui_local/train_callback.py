@@ -17,7 +17,7 @@ import math
 import time
 from typing import Any
 
-from transformers import TrainerCallback
+from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
 from ftui_local.jobdir import JobDir
 
@@ -98,7 +98,9 @@ class JobCallback(TrainerCallback):
             wanted = _NAMES[int(flag.item())]
         return wanted
 
-    def on_train_begin(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+    def on_train_begin(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
         self.total_steps = state.max_steps
         self._t0 = time.monotonic()
         self._tokens0 = state.num_input_tokens_seen
@@ -107,7 +109,9 @@ class JobCallback(TrainerCallback):
                 step=state.global_step, total_steps=state.max_steps, epoch=round(state.epoch or 0, 4)
             )
 
-    def on_pre_optimizer_step(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+    def on_pre_optimizer_step(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> TrainerControl:
         model = kwargs.get("model")
         if model is None or self.outcome == "diverged":
             return control
@@ -123,7 +127,9 @@ class JobCallback(TrainerCallback):
             control.should_save = False
         return control
 
-    def on_step_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+    def on_step_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> TrainerControl:
         if self.outcome == "diverged":
             control.should_training_stop = True
             control.should_save = False
@@ -139,7 +145,9 @@ class JobCallback(TrainerCallback):
             control.should_save = True
         return control
 
-    def on_epoch_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+    def on_epoch_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> TrainerControl:
         # The Trainer ends the epoch when a pause or cancel stops it mid-way, and its epoch save
         # would write the pause checkpoint a second time (or one that a cancel does not want).
         if self.outcome is not None:
@@ -147,7 +155,14 @@ class JobCallback(TrainerCallback):
         return control
 
     # ---- progress -----------------------------------------------------------------------------
-    def on_log(self, args, state, control, logs=None, **kwargs):  # type: ignore[no-untyped-def]
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, float] | None = None,
+        **kwargs: Any,
+    ) -> None:
         if not self.is_main or not logs:
             return
         is_train = "loss" in logs
@@ -214,7 +229,11 @@ class JobCallback(TrainerCallback):
         self.job.append_event(f"Step {step} metrics", type="metrics", metrics=point)
         self.job.update_state(step=step, total_steps=state.max_steps, epoch=point["epoch"])
 
-    def on_save(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+    def on_save(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> TrainerControl | None:
+        if args.output_dir is None:
+            return None
         from pathlib import Path
 
         path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
@@ -231,10 +250,11 @@ class JobCallback(TrainerCallback):
             control.should_training_stop = True
             return control
         if not self.is_main or not path.exists():
-            return
+            return None
         metrics = None
         if self.last_metrics:
             metrics = {k: v for k, v in self.last_metrics.items() if k != "extra"}
             metrics["step"] = state.global_step
         self.job.add_checkpoint(state.global_step, path, metrics)
         self.job.append_event(f"Checkpoint created at step {state.global_step}")
+        return None
