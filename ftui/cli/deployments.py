@@ -233,10 +233,15 @@ def undeploy(
 def warn_running(session: Session) -> None:
     """On start-up of a command: deployments ftui created that were still billed when last seen
     (from the store: no backend is asked, so this costs a few milliseconds)."""
+    import sqlite3
+
     try:
         lines = deps.warnings(deps.still_running(session.store))
-    except (FtuiError, OSError, ValueError) as exc:  # a warning must never fail the command
-        warn(f"could not read the deployments ftui created: {exc}")
+    except (FtuiError, OSError, ValueError, sqlite3.Error) as exc:  # a warning must never fail the command
+        from ftui import disk
+        from ftui.paths import data_dir
+
+        warn(f"could not read the deployments ftui created: {disk.describe(exc, data_dir()) or exc}")
         return
     for line in lines:
         warn(line)

@@ -40,7 +40,7 @@ def test_reading_commands_work_on_a_full_disk_and_writing_ones_say_why_not(tmp_p
     out, err = run.stdout, run.stderr
     assert "No jobs yet" in out and "rc=0" in out.splitlines()[1], (out, err)
     assert "rc=1" in out.splitlines()[2], (out, err)
-    assert err.count("the disk is full") == 1 and "Traceback" not in err
+    assert err.count("error: the disk is full") == 1 and "Traceback" not in err
     assert out.strip().endswith("rc=0")  # config check reads only
 
 

@@ -20,9 +20,9 @@ def test_nan_gradients_fail_the_job_at_that_step_and_save_nothing(make_job, chat
     real = train._build_trainer
 
     def poisoned(*args, **kwargs):
-        trainer = real(*args, **kwargs)
+        trainer, callback = real(*args, **kwargs)
         _poison(trainer.model)  # lora_B starts at zero, so the output, loss and gradients are NaN
-        return trainer
+        return trainer, callback
 
     monkeypatch.setattr(train, "_build_trainer", poisoned)
     job = make_job(chat_file)
@@ -46,7 +46,7 @@ def test_weights_that_end_up_not_finite_are_never_published(make_job, chat_file,
     real = train._build_trainer
 
     def poisoned_at_the_end(*args, **kwargs):
-        trainer = real(*args, **kwargs)
+        trainer, callback = real(*args, **kwargs)
         run = trainer.train
 
         def train_then_poison(**kw):
@@ -55,7 +55,7 @@ def test_weights_that_end_up_not_finite_are_never_published(make_job, chat_file,
             return out
 
         trainer.train = train_then_poison
-        return trainer
+        return trainer, callback
 
     monkeypatch.setattr(train, "_build_trainer", poisoned_at_the_end)
     job = make_job(chat_file, hyperparameters={"n_epochs": 1, "batch_size": 4, "extra": {"lora_r": 2}})
