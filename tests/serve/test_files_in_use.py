@@ -25,7 +25,7 @@ def test_deleting_the_training_file_while_the_job_trains_does_not_fail_it(
         job = client.fine_tuning.jobs.create(
             model="tiny-llama",
             training_file=f.id,
-            hyperparameters={"n_epochs": 3, "batch_size": 2},
+            hyperparameters={"n_epochs": 1, "batch_size": 4},
         )
         eventually_sync(lambda: client.fine_tuning.jobs.retrieve(job.id).status, lambda st: st != "queued")
         assert client.files.delete(f.id).deleted

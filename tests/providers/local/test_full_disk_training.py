@@ -14,7 +14,7 @@ from support.tiny_disk import on_tiny_disk
 pytestmark = pytest.mark.slow
 
 SCRIPT = """
-id=$(ftui jobs create --model tiny-llama -t {data} --epochs 3 --batch-size 4 --json 2>/dev/null \\
+id=$(ftui jobs create --model tiny-llama -t {data} --epochs 2 --batch-size 4 --json 2>/dev/null \\
      | {py} -c "import json,sys; print(json.load(sys.stdin)['id'])")
 state=$FTUI_HOME/data/local/jobs/$id/state.json
 for i in $(seq 1 1500); do grep -q '"step": [1-9]' $state 2>/dev/null && break; sleep 0.2; done
@@ -31,7 +31,7 @@ ftui jobs watch $id --interval 0.5 >/dev/null; echo "watch=$?"
 def test_a_disk_that_fills_during_training_fails_the_job_resumably_naming_the_disk(tmp_path: Path) -> None:
     import sys
 
-    data = write_dataset(tmp_path / "train.jsonl", n=40)
+    data = write_dataset(tmp_path / "train.jsonl", n=12)
     run = on_tiny_disk(tmp_path / "disk", "64m", SCRIPT.format(data=data, py=sys.executable), timeout=900)
     codes = dict(line.split("=") for line in run.stdout.split() if "=" in line)
     assert codes.get("show") == "0", (run.stdout, run.stderr)
@@ -45,7 +45,7 @@ def test_a_disk_that_fills_during_training_fails_the_job_resumably_naming_the_di
 
 
 KILLED = """
-id=$(ftui jobs create --model tiny-llama -t {data} --epochs 3 --batch-size 4 --json 2>/dev/null \\
+id=$(ftui jobs create --model tiny-llama -t {data} --epochs 2 --batch-size 4 --json 2>/dev/null \\
      | {py} -c "import json,sys; print(json.load(sys.stdin)['id'])")
 state=$FTUI_HOME/data/local/jobs/$id/state.json
 for i in $(seq 1 1500); do grep -q '"step": [1-9]' $state 2>/dev/null && break; sleep 0.2; done
@@ -59,7 +59,7 @@ ftui jobs show $id --json > $DISK/../shown.json; echo "show=$?"
 def test_a_worker_killed_on_a_full_disk_is_reported_as_the_full_disk(tmp_path: Path) -> None:
     import sys
 
-    data = write_dataset(tmp_path / "train.jsonl", n=40)
+    data = write_dataset(tmp_path / "train.jsonl", n=12)
     run = on_tiny_disk(tmp_path / "disk", "64m", KILLED.format(data=data, py=sys.executable), timeout=900)
     assert "show=0" in run.stdout, (run.stdout, run.stderr)
     job = json.loads((tmp_path / "shown.json").read_text())
