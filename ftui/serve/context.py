@@ -21,6 +21,8 @@ class ServeContext:
     # OpenAI fails a job whose training file has fewer examples than this.
     min_examples: int = 10
     stopping: bool = False
+    # (when listed, ids): the provider's base models, which clients may name (see models.exposed).
+    base_model_ids: tuple[float, frozenset[str]] | None = None
     # Requests doing long work (generating a reply): cancelled when the server stops.
     _working: set[asyncio.Task[Any]] = field(default_factory=set)
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ftui.serve.context import ServeContext
 
 CHECKPOINT_MARK = ":ckpt-step-"
+BASE_MODELS_TTL_S = 30.0
 
 
 async def exposed(ctx: ServeContext, model: str) -> bool:
@@ -25,10 +26,15 @@ async def exposed(ctx: ServeContext, model: str) -> bool:
     provider that takes folders would otherwise tell a client which folders exist."""
     if model.startswith("ft:"):
         return True
-    try:
-        return model in {m.id for m in await ctx.provider.base_models()}
-    except NotSupported:
-        return True  # a provider that cannot list its models decides for itself
+    now = time.monotonic()
+    if ctx.base_model_ids is None or now - ctx.base_model_ids[0] > BASE_MODELS_TTL_S:
+        try:
+            ids = frozenset(m.id for m in await ctx.provider.base_models())
+        except NotSupported:
+            return True  # a provider that cannot list its models decides for itself
+        # Kept a little while: a provider that lists over the network is not asked per chat.
+        ctx.base_model_ids = (now, ids)
+    return model in ctx.base_model_ids[1]
 
 
 def router(ctx: ServeContext) -> APIRouter:
