@@ -58,6 +58,10 @@ def build_registry() -> Registry:
     pm = pluggy.PluginManager("ftui")
     pm.add_hookspecs(hookspecs)
     reg = Registry(pm=pm)
+    # Built-in hook implementations that are part of ftui itself (as pytest registers its own).
+    from ftui.graders import builtin as builtin_graders
+
+    pm.register(builtin_graders, name="ftui.graders")
     for ep in entry_points(group=GROUP):
         if not _wanted(ep.name) or pm.has_plugin(ep.name):
             continue

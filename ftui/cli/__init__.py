@@ -63,9 +63,9 @@ def cli(ctx: click.Context, config_path: str | None, profile: str | None) -> Non
 
 
 def _add_commands() -> None:
-    from ftui.cli import chat, config, data, eval, files, jobs, providers, serve, web
+    from ftui.cli import chat, config, data, eval, files, graders, jobs, providers, serve, web
 
-    for module in (providers, config, data, files, jobs, chat, eval, serve, web):
+    for module in (providers, config, data, files, jobs, chat, eval, graders, serve, web):
         cli.add_command(module.command)
 
 

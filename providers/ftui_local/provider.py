@@ -8,7 +8,6 @@ trainer are imported only inside the worker and inside chat.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import shutil
 import sys
@@ -339,38 +338,37 @@ class LocalProvider(Provider):
         return self._chat(model, messages, params or ChatParams())
 
     async def _chat(self, model: str, messages: list[ChatMessage], params: ChatParams) -> AsyncIterator[str]:
+        from ftui_local.generate import Request, submit
+
         base, adapter = await asyncio.to_thread(self.resolve_model, model)
-
-        def start() -> Any:
-            from ftui_local.generate import stream_chat
-
-            return iter(
-                stream_chat(
-                    base,
-                    adapter,
-                    [m.model_dump() for m in messages],
-                    temperature=params.temperature,
-                    top_p=params.top_p,
-                    max_tokens=params.max_tokens,
-                    stop=params.stop,
-                    seed=params.seed,
-                    device=self.settings.device,
-                )
-            )
-
-        pieces = await asyncio.to_thread(start)
-        done = object()
+        loop = asyncio.get_running_loop()
+        pieces: asyncio.Queue[Any] = asyncio.Queue()
+        # The generation thread batches this request with others that wait beside it; its pieces
+        # come back through the loop, so no worker thread sits blocked per open chat.
+        request = Request(
+            base,
+            adapter,
+            [m.model_dump() for m in messages],
+            lambda item: loop.call_soon_threadsafe(pieces.put_nowait, item),
+            temperature=params.temperature,
+            top_p=params.top_p,
+            max_tokens=params.max_tokens,
+            stop=list(params.stop),
+            seed=params.seed,
+            device=self.settings.device,
+        )
+        submit(request)
         try:
             while True:
-                piece = await asyncio.to_thread(next, pieces, done)
-                if piece is done:
+                item = await pieces.get()
+                if item is None:
                     break
-                yield piece
+                if isinstance(item, BaseException):
+                    raise item
+                if item:
+                    yield item
         finally:
-            close = getattr(pieces, "close", None)
-            if close is not None:
-                with contextlib.suppress(ValueError):  # still running in an abandoned thread
-                    await asyncio.to_thread(close)
+            request.cancel()
 
     def tokenizer(self, model: str) -> Any:
         ref = parse_fine_tuned(model)
