@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ftui.errors import FtuiError, NotFound, NotSupported, ProviderError
+from ftui.errors import FtuiError, NotFound, ProviderError
 from ftui.model import (
     BaseModelInfo,
     ChatMessage,
@@ -58,7 +58,9 @@ def describe_invalid(path: str, report: Any) -> str:
 class LocalProvider(Provider):
     name = "local"
     description = "LoRA fine-tuning on this machine (CPU or GPU), offline"
-    capabilities = frozenset({"supervised", "dpo", "pause", "checkpoints", "stream", "upload"})
+    capabilities = frozenset(
+        {"supervised", "dpo", "reinforcement", "pause", "checkpoints", "stream", "upload"}
+    )
     settings_model = LocalSettings
     requires: ClassVar[tuple[str, ...]] = ("torch", "transformers", "peft", "trl")
     extra = "local"
@@ -220,9 +222,27 @@ class LocalProvider(Provider):
             raise ProviderError(describe_invalid(label, report), code=code, status=400)
         return report
 
+    def _check_grader(self, spec: JobSpec) -> None:
+        from ftui.graders.base import GraderError
+        from ftui.graders.registry import parse
+
+        if spec.grader is None:
+            raise ProviderError(
+                "reinforcement fine-tuning needs a grader (method.reinforcement.grader)",
+                code="missing_grader",
+                status=400,
+            )
+        try:
+            grader = parse(spec.grader, "grader")
+        except GraderError as exc:
+            raise ProviderError(f"invalid grader: {exc}", code="invalid_grader", status=400) from None
+        problem = grader.unsupported_here()
+        if problem:
+            raise ProviderError(f"invalid grader: {problem}", code="invalid_grader", status=400)
+
     def _create(self, spec: JobSpec) -> Job:
         if spec.method == "reinforcement":
-            raise NotSupported(self.name, "reinforcement fine-tuning (no local graders yet)")
+            self._check_grader(spec)
         from ftui_local.models import resolve_base
 
         # An unknown base model fails here, before any job exists. A folder is kept as its absolute
@@ -277,6 +297,10 @@ class LocalProvider(Provider):
                 "init_from": init_from,
                 "resume": False,
                 "metadata": spec.metadata,
+                # Reinforcement: the grader object as given (the trainer reads it; judges resolve
+                # their models through this profile's config).
+                "grader": spec.grader,
+                "profile": self.profile,
             }
             manager.submit(jd, record, notes=[note])
         except BaseException:

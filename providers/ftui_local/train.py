@@ -141,13 +141,10 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
     if not spec:
         raise FtuiError(f"{job.spec_path}: missing or empty job spec")
     method = spec.get("method", "supervised")
-    if method == "reinforcement":
+    if method not in ("supervised", "dpo", "reinforcement"):
         raise FtuiError(
-            "reinforcement fine-tuning needs graders, which the local provider does not have "
-            "yet; use method supervised or dpo"
+            f"{job.spec_path}: field 'method' must be supervised, dpo or reinforcement, not {method!r}"
         )
-    if method not in ("supervised", "dpo"):
-        raise FtuiError(f"{job.spec_path}: field 'method' must be supervised or dpo, not {method!r}")
     for field in ("base_model", "training_path"):
         if not spec.get(field):
             raise FtuiError(f"{job.spec_path}: missing field '{field}'")
@@ -176,9 +173,14 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
             if spec.get("validation_path")
             else None
         )
-    else:
+    elif method == "dpo":
         train_rows, dropped = load_dpo(spec["training_path"]), 0
         valid_rows = load_dpo(spec["validation_path"]) if spec.get("validation_path") else None
+    else:
+        from ftui_local.train_grpo import load_rows
+
+        train_rows, dropped = load_rows(spec["training_path"]), 0
+        valid_rows = load_rows(spec["validation_path"]) if spec.get("validation_path") else None
 
     resolved = resolve(
         hp,
@@ -233,7 +235,12 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
         init_from is not None,
     )
     callback = trainer._ftui_callback
-    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    try:
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    finally:
+        close = getattr(trainer, "_ftui_close", None)  # reinforcement: grader sandboxes, judges
+        if close is not None:
+            close()
 
     if not is_main:
         return 0
@@ -325,6 +332,8 @@ def _build_trainer(
         common.update(eval_strategy="steps", eval_steps=max(1, total // 10))
     if common["bf16"] and device == "cpu":
         _bf16_base_weights(model)
+    from ftui_local.train_grpo import modules_to_save
+
     peft_config = (
         None
         if from_adapter
@@ -334,6 +343,7 @@ def _build_trainer(
             lora_dropout=resolved.lora_dropout,
             target_modules="all-linear",
             task_type="CAUSAL_LM",
+            modules_to_save=modules_to_save(extra),
         )
     )
     callback = JobCallback(job, stop, is_main=is_main)
@@ -365,6 +375,12 @@ def _build_trainer(
             processing_class=tokenizer,
             peft_config=peft_config,
             callbacks=[callback],
+        )
+    elif method == "reinforcement":
+        from ftui_local.train_grpo import build_trainer
+
+        trainer = build_trainer(
+            common, model, tokenizer, train_rows, valid_rows, resolved, spec, peft_config, callback
         )
     else:
         from trl import DPOConfig, DPOTrainer
