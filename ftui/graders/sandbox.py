@@ -77,7 +77,7 @@ class PythonSandbox:
             return Outcome(error=f"the grader process stopped: {type(exc).__name__}", kind="server")
         if not line:
             code = await self._kill()
-            why = "it ran out of memory or was killed" if code and code < 0 else f"exit code {code}"
+            why = f"killed by signal {-code}" if code and code < 0 else f"exit code {code}"
             return Outcome(error=f"the grader process ended ({why}; memory limit {self.memory_mb} MB)")
         try:
             reply = json.loads(line)
