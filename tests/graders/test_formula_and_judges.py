@@ -148,7 +148,7 @@ def test_score_model_renders_its_prompt_asks_for_json_and_clamps(tmp_path):
 
     r = asyncio.run(judge_grader().grade(Sample("Paris"), {"reference": "Paris"}, Context(judge)))
     assert r.score == 10.0 and r.usage["judge-model"].total_tokens == 35
-    model, messages, params = seen[0]
+    _, messages, params = seen[0]
     assert "Answer: Paris\nReference: Paris" in messages[-1]["content"]
     assert '"result"' in messages[-1]["content"] and params["temperature"] == 0.0
 

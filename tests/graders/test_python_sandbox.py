@@ -36,14 +36,18 @@ def test_grade_reads_sample_and_item_and_may_keep_state_between_samples():
         "import json\ncalls = 0\n"
         "def grade(sample, item):\n"
         "    global calls\n    calls += 1\n"
-        "    return calls + len(sample['output_text']) / 10 + item['bonus'] + (sample['output_json'] or {}).get('x', 0)\n"
+        "    extra = (sample['output_json'] or {}).get('x', 0)\n"
+        "    return calls + len(sample['output_text']) / 10 + item['bonus'] + extra\n"
     )
     results = run(src, output='{"x": 2}', item={"bonus": 1}, n=2)
     assert [r.score for r in results] == [pytest.approx(1 + 0.8 + 1 + 2), pytest.approx(2 + 0.8 + 1 + 2)]
 
 
 def test_a_grader_that_hangs_is_stopped_at_its_time_limit_and_the_next_sample_still_grades():
-    src = "def grade(sample, item):\n    if sample['output_text'] == 'hang':\n        while True: pass\n    return 1\n"
+    src = (
+        "def grade(sample, item):\n    if sample['output_text'] == 'hang':\n"
+        "        while True: pass\n    return 1\n"
+    )
 
     async def go():
         g = parse({"type": "python", "name": "p", "source": src, "timeout_s": 0.5})
@@ -88,7 +92,10 @@ def test_no_secrets_and_no_files_outside_the_scratch_folder(monkeypatch, tmp_pat
     detail = runtime_error(run(f"def grade(sample, item):\n    return len(open({str(secret)!r}).read())\n"))
     assert "does not allow opening" in detail
     # Its own scratch folder is writable.
-    src = "def grade(sample, item):\n    open('note.txt', 'w').write('hi')\n    return len(open('note.txt').read())\n"
+    src = (
+        "def grade(sample, item):\n    open('note.txt', 'w').write('hi')\n"
+        "    return len(open('note.txt').read())\n"
+    )
     assert run(src).score == 2.0
 
 
