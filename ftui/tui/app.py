@@ -70,6 +70,12 @@ def _playground_pane() -> Pane:
     return PlaygroundPane()
 
 
+def _evaluate_pane() -> Pane:
+    from ftui.tui.screens.evaluate import EvaluatePane
+
+    return EvaluatePane()
+
+
 class FtuiApp(App[None]):
     CSS_PATH = "ftui.tcss"
     TITLE = "ftui"
@@ -79,6 +85,7 @@ class FtuiApp(App[None]):
         Binding("2", "show_view('jobs')", "Jobs", id="view-jobs", show=False),
         Binding("3", "show_view('metrics')", "Metrics", id="view-metrics", show=False),
         Binding("4", "show_view('playground')", "Playground", id="view-playground", show=False),
+        Binding("5", "show_view('evaluate')", "Evaluate", id="view-evaluate", show=False),
         Binding("question_mark", "help", "Keys", id="help"),
         Binding("colon", "command_line", "Command", id="command-line"),
         Binding("L", "toggle_log", "Log", id="toggle-log", show=False),
@@ -136,6 +143,7 @@ class FtuiApp(App[None]):
             "jobs": JobsPane,
             "metrics": _metrics_pane,
             "playground": _playground_pane,
+            "evaluate": _evaluate_pane,
         }
         with TabbedContent(initial=self.initial_view, id="views"):
             for view, make in panes.items():
@@ -405,6 +413,7 @@ class FtuiApp(App[None]):
             "jobs": "#jobs-table",
             "metrics": "#checkpoints",
             "playground": "#prompt",
+            "evaluate": "#ev-model",
         }[view]
         self.query_one(target).focus()
 
@@ -434,6 +443,12 @@ class FtuiApp(App[None]):
 
         self.query_one(PlaygroundPane).use_model(model)
 
+    def open_evaluate(self, model: str) -> None:
+        self.show_view("evaluate")
+        from ftui.tui.screens.evaluate import EvaluatePane
+
+        self.query_one(EvaluatePane).use_model(model)
+
     def new_job(self, training_file: str | None = None) -> None:
         self.show_view("jobs")
         self.query_one(JobsPane).action_new_job(training_file)
@@ -448,6 +463,7 @@ class FtuiApp(App[None]):
 
     def action_help(self) -> None:
         from ftui.tui.screens.datasets import DatasetsPane
+        from ftui.tui.screens.evaluate import EvaluatePane
         from ftui.tui.screens.help import HelpScreen
         from ftui.tui.screens.job_detail import JobDetailScreen
         from ftui.tui.screens.job_form import JobFormScreen
@@ -462,6 +478,7 @@ class FtuiApp(App[None]):
             ("Job form", list(JobFormScreen.BINDINGS), {}),
             ("Metrics", list(MetricsPane.BINDINGS), MetricsPane.HELP),
             ("Playground", list(PlaygroundPane.BINDINGS), PlaygroundPane.HELP),
+            ("Evaluate", list(EvaluatePane.BINDINGS), EvaluatePane.HELP),
         ]
         self.push_screen(HelpScreen(sections))
 

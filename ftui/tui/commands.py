@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-VIEWS = ("datasets", "jobs", "metrics", "playground")
+VIEWS = ("datasets", "jobs", "metrics", "playground", "evaluate")
 VIEW_ALIASES = {
     "d": "datasets",
     "ds": "datasets",
@@ -21,9 +21,12 @@ VIEW_ALIASES = {
     "pg": "playground",
     "chat": "playground",
     "playground": "playground",
+    "e": "evaluate",
+    "eval": "evaluate",
+    "evaluate": "evaluate",
 }
 HELP = (
-    ":jobs [/filter]  :datasets  :metrics [JOB]  :playground  :profile NAME  :theme NAME  "
+    ":jobs [/filter]  :datasets  :metrics [JOB]  :playground  :eval  :profile NAME  :theme NAME  "
     ":bell on|off  :help  :q"
 )
 

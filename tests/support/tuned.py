@@ -76,7 +76,11 @@ def tuned_model(home: Path) -> str:
     """The fine-tuned model's name, its job copied under `home` (the test's FTUI_HOME)."""
     global _trained
     if _trained is None:
-        _trained = _train()
+        # In a thread of its own: the caller may be an async test, with its loop running here.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            _trained = pool.submit(_train).result()
     source, name = _trained
     target = home / "data" / "local" / "jobs" / source.name
     if not target.exists():
