@@ -171,7 +171,9 @@ async def _evaluate(session: Session, opts: Any, quiet: bool) -> dict[str, Any]:
     config = session.config
 
     def opener(profile: str) -> Any:
-        return session.provider() if profile == active else open_provider(config.profile(profile))
+        return (
+            session.provider() if profile == active else open_provider(config.profile(profile), session.store)
+        )
 
     cache = AnswerCache()
     caller = Caller(opener, concurrency=opts.concurrency, cache=cache, fresh=opts.fresh)

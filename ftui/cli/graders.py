@@ -103,7 +103,11 @@ async def _grade(session: Session, grader: Any, text: str, item: dict[str, Any])
         active, config = session.profile.name, session.config
 
         def opener(profile: str) -> Any:
-            return session.provider() if profile == active else open_provider(config.profile(profile))
+            return (
+                session.provider()
+                if profile == active
+                else open_provider(config.profile(profile), session.store)
+            )
 
         cache = AnswerCache()
         caller = Caller(opener, concurrency=2, cache=cache)

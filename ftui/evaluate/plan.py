@@ -65,18 +65,18 @@ def load_graders(specs: list[str]) -> list[Grader]:
 async def find_job(provider: Provider, model: str) -> Job | None:
     """The job whose fine-tuned model (or checkpoint) is `model`, if the provider lists jobs."""
     name = model.split(":ckpt-step-")[0]
-    after: str | None = None
+    cursor: str | None = None
     for _ in range(JOB_PAGES):
         try:
-            jobs = await provider.jobs(limit=100, after=after)
+            page = await provider.jobs(limit=100, cursor=cursor)
         except (NotSupported, ProviderError):
             return None
-        for job in jobs:
+        for job in page.items:
             if job.fine_tuned_model == name or (job.raw.get("spec") or {}).get("fine_tuned_model") == name:
                 return job
-        if len(jobs) < 100:
+        if not page.has_more or page.next_cursor in (None, cursor):
             return None
-        after = jobs[-1].id
+        cursor = page.next_cursor
     return None
 
 

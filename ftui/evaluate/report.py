@@ -64,8 +64,8 @@ def build(
                 # Read as "does the model under test beat this baseline": b is the model under test.
                 found.append(stats.compare(b, a, g, [sb[i] for i in common], [sa[i] for i in common]))
             stats.holm(found)
-            for c in found:
-                d = c.as_dict()
+            for comparison in found:
+                d = comparison.as_dict()
                 for k in ("mean_diff", "low", "high", "p_value", "p_adjusted"):
                     d[k] = _r(d[k], 6)
                 d["ci95"] = [d.pop("low"), d.pop("high")]

@@ -88,6 +88,7 @@ def evaluate(tree: ast.Expression, values: dict[str, float]) -> float:
         if isinstance(node, ast.Expression):
             return walk(node.body)
         if isinstance(node, ast.Constant):
+            assert isinstance(node.value, int | float)  # parse() let only numbers through
             return float(node.value)
         if isinstance(node, ast.Name):
             return float(values[node.id])

@@ -105,6 +105,9 @@ def parse(obj: Any, where: str = "", *, checked: bool = True) -> Grader:
             message = f"required by a {kind} grader"
         raise GraderError(message, prefix + path if path else where or None) from None
     if kind in found.functions:
+        from ftui.graders.kinds import FunctionGrader
+
+        assert isinstance(grader, FunctionGrader)
         grader._fn = found.functions[kind]
     if checked:
         try:

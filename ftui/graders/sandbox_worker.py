@@ -23,6 +23,7 @@ import json
 import os
 import sys
 import traceback
+from typing import Any
 
 BLOCKED_PREFIXES = (
     "socket.",
@@ -113,7 +114,7 @@ def _install_hook(scratch: str) -> None:
     # User code may replace builtins (`builtins.any = ...`): the hook uses the originals, bound here.
     _any, _isinstance, _str, _bytes, _int, _list = any, isinstance, str, bytes, int, list
 
-    def allowed(path: object, roots: tuple) -> bool:
+    def allowed(path: Any, roots: tuple) -> bool:
         if _isinstance(path, _bytes):
             path = path.decode("utf-8", "replace")
         if _isinstance(path, _int):

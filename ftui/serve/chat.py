@@ -20,7 +20,7 @@ from ftui.model import ChatMessage, ChatParams
 from ftui.serve.errors import bad_request, from_ftui, model_not_found
 
 if TYPE_CHECKING:
-    from ftui.serve.app import ServeContext
+    from ftui.serve.context import ServeContext
 
 ROLES = {
     "system": "system",

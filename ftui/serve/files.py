@@ -21,11 +21,12 @@ from fastapi.responses import Response
 
 from ftui.errors import NotFound
 from ftui.model import RemoteFile
+from ftui.provider import collect
 from ftui.serve.errors import APIError, bad_request, no_such
 from ftui.serve.objects import file_object, list_object, page
 
 if TYPE_CHECKING:
-    from ftui.serve.app import ServeContext
+    from ftui.serve.context import ServeContext
 
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -90,7 +91,7 @@ async def all_files(ctx: ServeContext) -> list[tuple[RemoteFile, int | None]]:
     expiries = ctx.state.expiries()
     now = time.time()
     out: list[tuple[RemoteFile, int | None]] = []
-    for f in await ctx.provider.files():
+    for f in await collect(lambda c: ctx.provider.files(limit=1000, cursor=c)):
         expires = expiries.get(f.id)
         if expires is not None and expires <= now:
             with contextlib.suppress(NotFound):

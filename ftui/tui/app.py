@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -34,6 +34,8 @@ from ftui.tui.screens.base import Pane
 from ftui.tui.screens.jobs import JobsPane
 from ftui.tui.widgets.command_line import CommandLine
 from ftui.tui.widgets.lazy_pane import LazyPane
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from os import PathLike
@@ -264,10 +266,10 @@ class FtuiApp(App[None]):
         assert self._provider is not None
         return self._provider
 
-    async def call(self, verb: str, *args: Any, **kwargs: Any) -> Any:
-        """`await provider.<verb>(*args, **kwargs)` on the provider loop."""
+    async def call(self, fn: Callable[[Provider[Any]], Awaitable[T]]) -> T:
+        """`await fn(provider)` on the provider loop: `await app.call(lambda p: p.job(job_id))`."""
         provider = await self.get_provider()
-        return await self.bridge.call(getattr(provider, verb), *args, **kwargs)
+        return await self.bridge.call(fn, provider)
 
     async def stream_chat(
         self, model: str, messages: list[ChatMessage], params: ChatParams
@@ -336,7 +338,7 @@ class FtuiApp(App[None]):
                 # announced once; read off the loop (opening the store may run migrations).
                 self._statuses = await asyncio.to_thread(self._read_statuses, self.profile_name)
                 self._statuses_loaded = True
-            jobs = await self.call("jobs", limit=self.jobs_limit)
+            jobs = (await self.call(lambda p: p.jobs(limit=self.jobs_limit))).items
         except asyncio.CancelledError:
             raise
         except Exception as exc:

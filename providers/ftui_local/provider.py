@@ -11,9 +11,9 @@ import asyncio
 import random
 import shutil
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ftui.errors import FtuiError, NotFound, ProviderError
 from ftui.model import (
@@ -24,14 +24,18 @@ from ftui.model import (
     Job,
     JobEvent,
     JobSpec,
+    Page,
     RemoteFile,
 )
-from ftui.provider import Progress, Provider
+from ftui.provider import Capability, Progress, Provider, page_after
 from ftui_local.files import FileStore, copy_into
 from ftui_local.jobdir import JobDir
 from ftui_local.jobs import JobManager, _parse_time
 from ftui_local.naming import FILE_PREFIX, fine_tuned_name, parse_fine_tuned, short_id
 from ftui_local.settings import LocalSettings
+
+if TYPE_CHECKING:
+    from ftui.store import Store
 
 _MAX_ERRORS_IN_MESSAGE = 3
 
@@ -55,19 +59,18 @@ def describe_invalid(path: str, report: Any) -> str:
     return text + (f"; and {more} more (run `ftui data validate {path}`)" if more > 0 else "")
 
 
-class LocalProvider(Provider):
+class LocalProvider(Provider[LocalSettings]):
     name = "local"
     description = "LoRA fine-tuning on this machine (CPU or GPU), offline"
-    capabilities = frozenset(
-        {"supervised", "dpo", "reinforcement", "pause", "checkpoints", "stream", "upload"}
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {"supervised", "dpo", "reinforcement", "pause", "checkpoints", "chat", "upload", "no_deploy_needed"}
     )
     settings_model = LocalSettings
     requires: ClassVar[tuple[str, ...]] = ("torch", "transformers", "peft", "trl")
     extra = "local"
 
-    def __init__(self, settings: LocalSettings, profile: str = "default") -> None:  # type: ignore[override]
-        super().__init__(settings, profile)
-        self.settings: LocalSettings = settings
+    def __init__(self, settings: LocalSettings, profile: str = "default", store: Store | None = None) -> None:
+        super().__init__(settings, profile, store)
         self._tokenizers: dict[str, Any] = {}
 
     async def aclose(self) -> None:
@@ -191,13 +194,22 @@ class LocalProvider(Provider):
         )
 
     async def upload(
-        self, path: Path, purpose: str = "fine-tune", progress: Progress | None = None
+        self,
+        path: Path,
+        purpose: str = "fine-tune",
+        progress: Progress | None = None,
+        *,
+        sha256: str | None = None,
     ) -> RemoteFile:
         meta = await asyncio.to_thread(self.file_store.upload, Path(path), purpose, progress)
         return self._remote_file(meta)
 
-    async def files(self) -> list[RemoteFile]:
-        return [self._remote_file(m) for m in await asyncio.to_thread(self.file_store.list)]
+    async def files(self, limit: int = 100, cursor: str | None = None) -> Page[RemoteFile]:
+        found = [self._remote_file(m) for m in await asyncio.to_thread(self.file_store.list)]
+        return page_after(found, limit, cursor, key=lambda f: f.id)
+
+    async def file(self, file_id: str) -> RemoteFile:
+        return self._remote_file(await asyncio.to_thread(self.file_store.get, file_id))
 
     async def delete_file(self, file_id: str) -> None:
         await asyncio.to_thread(self.file_store.delete, file_id)
@@ -312,17 +324,18 @@ class LocalProvider(Provider):
     async def create_job(self, spec: JobSpec) -> Job:
         return await asyncio.to_thread(self._create, spec)
 
-    def _list(self, limit: int, after: str | None) -> list[Job]:
+    def _list(self, limit: int, cursor: str | None) -> Page[Job]:
         manager = self.manager
         manager.schedule()
-        dirs = manager.all_dirs()
-        if after is not None:
-            ids = [d.job_id for d in dirs]
-            dirs = dirs[ids.index(after) + 1 :] if after in ids else []
-        return [manager.to_job(d) for d in dirs[:limit]]
+        dirs = page_after(manager.all_dirs(), limit, cursor, key=lambda d: d.job_id)
+        return Page[Job](
+            items=[manager.to_job(d) for d in dirs.items],
+            next_cursor=dirs.next_cursor,
+            has_more=dirs.has_more,
+        )
 
-    async def jobs(self, limit: int = 20, after: str | None = None) -> list[Job]:
-        return await asyncio.to_thread(self._list, limit, after)
+    async def jobs(self, limit: int = 20, cursor: str | None = None) -> Page[Job]:
+        return await asyncio.to_thread(self._list, limit, cursor)
 
     def _job(self, job_id: str) -> Job:
         manager = self.manager
@@ -333,47 +346,50 @@ class LocalProvider(Provider):
     async def job(self, job_id: str) -> Job:
         return await asyncio.to_thread(self._job, job_id)
 
-    async def _verb(self, verb: str, job_id: str) -> Job:
+    async def _steer(self, act: Callable[[JobManager, str], JobDir], job_id: str) -> Job:
         def call() -> Job:
             manager = self.manager
-            return manager.to_job(getattr(manager, verb)(job_id))
+            return manager.to_job(act(manager, job_id))
 
         return await asyncio.to_thread(call)
 
     async def cancel(self, job_id: str) -> Job:
-        return await self._verb("cancel", job_id)
+        return await self._steer(JobManager.cancel, job_id)
 
     async def pause(self, job_id: str) -> Job:
-        return await self._verb("pause", job_id)
+        return await self._steer(JobManager.pause, job_id)
 
     async def resume(self, job_id: str) -> Job:
-        return await self._verb("resume", job_id)
+        return await self._steer(JobManager.resume, job_id)
 
-    async def events(self, job_id: str, after: str | None = None) -> list[JobEvent]:
-        return await asyncio.to_thread(self.manager.events, job_id, after)
+    async def events(self, job_id: str, cursor: str | None = None) -> Page[JobEvent]:
+        found = await asyncio.to_thread(self.manager.events, job_id, cursor)
+        return Page[JobEvent](items=found, next_cursor=found[-1].id if found else cursor)
 
     async def checkpoints(self, job_id: str) -> list[Checkpoint]:
         return await asyncio.to_thread(self.manager.checkpoints, job_id)
 
     # -- inference --------------------------------------------------------------------------
-    def chat(
+    async def chat(
         self, model: str, messages: list[ChatMessage], params: ChatParams | None = None
     ) -> AsyncIterator[str]:
-        return self._chat(model, messages, params or ChatParams())
-
-    async def _chat(self, model: str, messages: list[ChatMessage], params: ChatParams) -> AsyncIterator[str]:
         from ftui_local.generate import Request, submit
 
+        params = params or ChatParams()
         base, adapter = await asyncio.to_thread(self.resolve_model, model)
         loop = asyncio.get_running_loop()
         pieces: asyncio.Queue[Any] = asyncio.Queue()
+
+        def emit(item: Any) -> None:
+            loop.call_soon_threadsafe(pieces.put_nowait, item)
+
         # The generation thread batches this request with others that wait beside it; its pieces
         # come back through the loop, so no worker thread sits blocked per open chat.
         request = Request(
             base,
             adapter,
             [m.model_dump() for m in messages],
-            lambda item: loop.call_soon_threadsafe(pieces.put_nowait, item),
+            emit,
             temperature=params.temperature,
             top_p=params.top_p,
             max_tokens=params.max_tokens,

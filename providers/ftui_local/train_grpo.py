@@ -47,7 +47,7 @@ def load_rows(path: str | Path) -> list[dict[str, Any]]:
     from ftui.evaluate.testset import parse_row
     from ftui_local.train_data import read_jsonl
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for lineno, obj in read_jsonl(path):
         example = parse_row(obj, f"{path}:{lineno}", len(rows), lineno)
         prompt = [{"role": m.role, "content": m.content} for m in example.prompt]
@@ -228,7 +228,7 @@ def build_trainer(
         args["chat_template_kwargs"] = {"reasoning_effort": rl["reasoning_effort"]}
     if valid_rows and rl["eval_interval"] is not None:
         args["eval_steps"] = rl["eval_interval"]
-    trainer = GRPOTrainer(
+    trainer: Any = GRPOTrainer(
         model=model,
         reward_funcs=funcs,
         args=GRPOConfig(**args),
@@ -238,6 +238,5 @@ def build_trainer(
         peft_config=peft_config,
         callbacks=[callback],
     )
-    trainer._ftui_close = close
-    trainer._ftui_rl = rl
+    trainer._ftui_close = close  # train.py calls it when training ends, however it ends
     return trainer

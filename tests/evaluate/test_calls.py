@@ -28,7 +28,7 @@ class Counting(Provider):
     """A provider that answers by echoing, and counts how many chats are open at once."""
 
     name = "counting"
-    capabilities = frozenset({"stream"})
+    capabilities = frozenset({"chat"})
 
     def __init__(self) -> None:
         super().__init__(ProfileSettings(provider="counting"))

@@ -45,7 +45,7 @@ class ScoreChart(PlotextPlot):
         plt.title(f"{grader}: mean and 95% interval")
         if labels:
             short = [label if len(label) <= 18 else "…" + label[-17:] for label in labels]
-            xs = list(range(1, len(labels) + 1))
+            xs = [float(i) for i in range(1, len(labels) + 1)]
             plt.bar(xs, means, width=0.4)
             for x, low, high in zip(xs, lows, highs, strict=True):
                 plt.plot([x, x], [low, high], color="red")  # the interval, as a whisker
@@ -218,7 +218,11 @@ class EvaluatePane(Pane):
         self.status(f"preparing {opts.data}…")
 
         def opener(profile: str) -> Any:
-            return active_provider if profile == active else open_provider(config.profile(profile))
+            return (
+                active_provider
+                if profile == active
+                else open_provider(config.profile(profile), session.store)
+            )
 
         def on_row(row: Row, done: int, total: int) -> None:
             with contextlib.suppress(RuntimeError):  # the app is closing

@@ -158,7 +158,7 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
     async def load_models(self) -> None:
         app = cast("FtuiApp", self.app)
         try:
-            models = await app.call("base_models")
+            models = await app.call(lambda p: p.base_models())
         except Exception as exc:
             app.report_error("listing base models", exc)
             self.query_one("#base_model", Select).prompt = "type-in not available: provider error"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,7 +15,10 @@ from ftui.tui.screens.base import Pane
 from ftui.tui.widgets.row_table import RowTable
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from ftui.model import Job, JobSpec
+    from ftui.provider import Provider
 
 
 def job_matches(job: Job, pattern: str) -> bool:
@@ -204,7 +207,7 @@ class JobsPane(Pane):
 
     @work(group="job-create", exit_on_error=False, description="creating the job")
     async def create_job(self, spec: JobSpec) -> None:
-        job = await self.ftui.call("create_job", spec)
+        job = await self.ftui.call(lambda p: p.create_job(spec))
         self.app.notify(f"created {job.id} on {job.base_model}", title="Job created")
         self.ftui.job_seen(job)
         self.show_jobs([job, *[j for j in self.jobs if j.id != job.id]])
@@ -219,7 +222,7 @@ class JobsPane(Pane):
 
         def after(yes: bool | None) -> None:
             if yes:
-                self.job_action("cancel", job.id)
+                self.job_action("cancel", lambda p: p.cancel(job.id))
 
         from ftui.tui.screens.confirm import ConfirmScreen
 
@@ -228,16 +231,16 @@ class JobsPane(Pane):
     def action_pause(self) -> None:
         job = self.selected()
         if job is not None:
-            self.job_action("pause", job.id)
+            self.job_action("pause", lambda p: p.pause(job.id))
 
     def action_resume(self) -> None:
         job = self.selected()
         if job is not None:
-            self.job_action("resume", job.id)
+            self.job_action("resume", lambda p: p.resume(job.id))
 
     @work(group="job-action", exit_on_error=False, description="changing the job")
-    async def job_action(self, verb: str, job_id: str) -> None:
-        job = await self.ftui.call(verb, job_id)
+    async def job_action(self, verb: str, act: Callable[[Provider[Any]], Awaitable[Job]]) -> None:
+        job = await self.ftui.call(act)
         self.app.notify(f"{job.id}: {job.status}", title=verb.title())
         self.ftui.job_seen(job)
         self.show_jobs([job if j.id == job.id else j for j in self.jobs])

@@ -140,12 +140,14 @@ class MetricsPane(Pane):
         if job_id is None:
             return
         try:
-            job = await self.ftui.call("job", job_id)
-            events = await self.ftui.call("events", job_id, after=self.last_event)
+            job = await self.ftui.call(lambda p: p.job(job_id))
+            page = await self.ftui.call(lambda p: p.events(job_id, self.last_event))
             if job_id != self.job_id:
                 return
             self.job = job
+            events = page.items
             self.add_events(events)
+            self.last_event = page.next_cursor
             if events or job.done:
                 await self.load_checkpoints(job_id)
             self.update_title()
@@ -155,7 +157,7 @@ class MetricsPane(Pane):
 
     async def load_checkpoints(self, job_id: str) -> None:
         try:
-            checkpoints = await self.ftui.call("checkpoints", job_id)
+            checkpoints = await self.ftui.call(lambda p: p.checkpoints(job_id))
         except NotSupported:
             return
         if job_id != self.job_id or [c.id for c in checkpoints] == [c.id for c in self.checkpoints]:
@@ -177,7 +179,6 @@ class MetricsPane(Pane):
     def add_events(self, events: list[JobEvent]) -> None:
         if not events:
             return
-        self.last_event = events[-1].id
         new_points = [e.metrics for e in events if e.metrics is not None]
         self.points.extend(metric_row(p) for p in new_points)
         if new_points and new_points[-1].total_steps:

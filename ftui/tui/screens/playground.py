@@ -84,9 +84,9 @@ class PlaygroundPane(Pane):
     # -- models -------------------------------------------------------------------------------
     @work(group="pg-models", exclusive=True, exit_on_error=False, description="listing models")
     async def load_models(self) -> None:
-        base = await self.ftui.call("base_models")
+        base = await self.ftui.call(lambda p: p.base_models())
         try:
-            tuned = await self.ftui.call("fine_tuned_models")
+            tuned = await self.ftui.call(lambda p: p.fine_tuned_models())
         except NotSupported:
             tuned = []
         names = [m.id for m in tuned] + [m.id for m in base]

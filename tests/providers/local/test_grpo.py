@@ -17,6 +17,7 @@ from support.run_cli import ftui
 from support.serve_harness import TERMINAL, serve, wait_for
 
 from ftui.model import MetricPoint
+from ftui.provider import collect
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +68,7 @@ def assert_reward_rose(values: list[float]) -> None:
 
 
 def metric_points(provider: Any, job_id: str) -> list[MetricPoint]:
-    events = asyncio.run(provider.events(job_id))
+    events = asyncio.run(collect(lambda cursor: provider.events(job_id, cursor)))
     by_step: dict[int, MetricPoint] = {}
     for e in events:
         if e.metrics is not None:
@@ -103,7 +104,7 @@ def test_grpo_job_from_the_cli_raises_the_reward_and_survives_kill_9(local_provi
     # One reward function per sub-grader of the weighted sum: each one's reward is logged.
     assert rewards(points, "rewards/lower/mean") and rewards(points, "rewards/keyword/mean")
     assert all(p.extra.get("errors/lower") == 0.0 for p in points)
-    messages = [e.message for e in asyncio.run(local_provider.events(job_id))]
+    messages = [e.message for e in asyncio.run(collect(lambda c: local_provider.events(job_id, c)))]
     assert any("resumed from the checkpoint" in m for m in messages)
     assert any("train mean reward=" in m for m in messages)
     # The trained model answers.
@@ -122,7 +123,7 @@ def test_a_bad_grader_never_becomes_a_job(local_provider, tmp_path: Path):
     assert code == 2 and "calculate_output" in err and "unknown name 'nope'" in err
     code, _, err = ftui("jobs", "create", "-m", "tiny-llama", "-t", str(train), "--method", "reinforcement")
     assert code == 2 and "needs --grader" in err
-    assert asyncio.run(local_provider.jobs()) == []
+    assert asyncio.run(local_provider.jobs()).items == []
 
 
 def test_serve_runs_openai_reinforcement_jobs_with_graders_through_the_sdk(local_provider, tmp_path: Path):

@@ -50,19 +50,19 @@ async def test_provider_flow_survives_faults_and_never_duplicates_a_create(
         last = None
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
-            fresh = await provider.events(job.id, after=last)
-            seen += [e.id for e in fresh]
-            if fresh:
-                last = fresh[-1].id
-                assert provider.last_event_id[job.id] == last
+            page = await provider.events(job.id, last)
+            seen += [e.id for e in page.items]
+            if page.items:
+                assert page.next_cursor == page.items[-1].id
+            last = page.next_cursor
             job = await provider.job(job.id)
             if job.done:
-                seen += [e.id for e in await provider.events(job.id, after=last)]
+                seen += [e.id for e in (await provider.events(job.id, last)).items]
                 break
             await asyncio.sleep(0.5)
         assert job.status == "succeeded", job.error
         assert len(seen) == len(set(seen)) and seen == sorted(seen)  # each event once, in order
-        everything = await provider.events(job.id)
+        everything = (await provider.events(job.id)).items
         assert [e.id for e in everything] == seen
         assert any(
             e.metrics and e.metrics.train_loss is not None and e.metrics.total_steps for e in everything
