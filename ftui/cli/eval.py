@@ -116,7 +116,7 @@ def command(
     outs: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Evaluate MODEL on a test set against baselines, with graders, and say what beat what.
+    """Evaluate a model on a test set against baselines, with graders, and say what beat what.
 
     Answers are cached per (model, prompt, parameters): running again with other graders, or after
     an interruption (Ctrl-C, a crash, kill -9), asks the models only for what is missing.

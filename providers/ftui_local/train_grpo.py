@@ -67,6 +67,8 @@ def settings(hp: dict[str, Any], resolved: Any) -> dict[str, Any]:
     extra = hp.get("extra") or {}
     try:
         multiplier = _hp(hp, "compute_multiplier")
+        if multiplier is not None and not 0 < float(multiplier) <= 10:
+            raise FtuiError(f"hyperparameters.compute_multiplier must be in (0, 10], not {multiplier!r}")
         generations = (
             DEFAULT_GENERATIONS if multiplier is None else round(DEFAULT_GENERATIONS * float(multiplier))
         )
