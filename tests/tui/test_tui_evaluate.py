@@ -48,7 +48,7 @@ async def test_evaluate_pane_compares_fine_tuned_base_and_few_shot(
         assert progress.progress == 24
 
         summary = pane.query_one("#ev-summary", DataTable)
-        assert summary.row_count == 3 and str(summary.get_row_at(0)[1]).startswith("1.000")
+        assert summary.row_count == 3 and str(summary.get_row_at(0)[2]).startswith("1.000")
         status = str(pane.query_one("#ev-status").render())
         assert f"{model} beat tiny-llama" in status
         assert pane.query_one("#ev-examples", DataTable).row_count == 8

@@ -34,23 +34,22 @@ def _split(text: str) -> list[str]:
 
 
 class ScoreChart(PlotextPlot):
-    """Each model's mean score on one grader, with its 95% interval as error bars."""
+    """Each model's mean score on one grader (bars, numbered as in the models table) with its 95%
+    interval (an error bar spanning exactly the interval)."""
 
-    def show(
-        self, grader: str, labels: list[str], means: list[float], lows: list[float], highs: list[float]
-    ) -> None:
+    def show(self, grader: str, means: list[float], lows: list[float], highs: list[float]) -> None:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title(f"{grader}: mean and 95% interval")
-        if labels:
-            short = [label if len(label) <= 18 else "…" + label[-17:] for label in labels]
-            xs = [float(i) for i in range(1, len(labels) + 1)]
-            plt.bar(xs, means, width=0.4)
-            for x, low, high in zip(xs, lows, highs, strict=True):
-                plt.plot([x, x], [low, high], color="red")  # the interval, as a whisker
-            plt.xticks(xs, short)
-            plt.ylim(0, max([1.0, *highs]))
+        plt.title(f"{grader}: mean, 95% CI")
+        if means:
+            xs = [float(i) for i in range(1, len(means) + 1)]
+            plt.bar(xs, means, width=0.5)
+            mids = [(lo + hi) / 2 for lo, hi in zip(lows, highs, strict=True)]
+            plt.error(xs, mids, yerr=[(hi - lo) / 2 for lo, hi in zip(lows, highs, strict=True)], color="red")
+            plt.xticks(xs, [str(i) for i in range(1, len(means) + 1)])
+            plt.xlim(0.5, len(means) + 0.5)
+            plt.ylim(0, max([1.0, *highs]) * 1.05)
         self.refresh()
 
 
@@ -277,6 +276,8 @@ class EvaluatePane(Pane):
     def _row_done(self, row: Row, done: int, total: int) -> None:
         self._done = done
         self.query_one("#ev-progress", ProgressBar).update(progress=done)
+        if done == total:
+            self.status(f"all {total} answers graded: computing intervals and tests…")
         first = self._graders[0] if getattr(self, "_graders", None) else None
         s = self._sums.setdefault(row.contender, [0.0, 0.0])
         if first and first in row.grades:
@@ -297,16 +298,15 @@ class EvaluatePane(Pane):
         header, rows = summary_rows(report)
         table = self.query_one("#ev-summary", DataTable)
         table.clear(columns=True)
-        table.add_columns(*header)
-        for row in rows:
-            table.add_row(*row, key=row[0])
+        table.add_columns("#", *header)  # the number is the model's bar in the chart
+        for n, row in enumerate(rows, 1):
+            table.add_row(str(n), *row, key=row[0])
         graders = [g["name"] for g in report["graders"]]
         first = graders[0]
         labels = [c["label"] for c in report["contenders"]]
         s = [report["summary"][label][first] for label in labels]
         self.query_one(ScoreChart).show(
             first,
-            labels,
             [x["mean"] or 0.0 for x in s],
             [x["ci95"][0] or 0.0 for x in s],
             [x["ci95"][1] or 0.0 for x in s],
