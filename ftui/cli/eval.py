@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from ftui.cli import pass_session, run
+from ftui.cli.context import pass_session, run
 from ftui.cli.output import emit_json, is_tty, table, warn
 from ftui.errors import FtuiError, UsageError
 from ftui.session import Session, open_provider

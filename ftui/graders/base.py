@@ -7,14 +7,16 @@ or a training run. Definitions that are wrong raise `GraderError` when they are 
 
 from __future__ import annotations
 
+import asyncio
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from ftui.errors import FtuiError
-from ftui.graders.template import Rendered, Sample
+from ftui.graders.template import Rendered, Sample, check, render
 
 ERROR_FLAGS = (
     "formula_parse_error",
@@ -34,6 +36,17 @@ ERROR_DETAILS = (
     "python_grader_runtime_error_details",
     "model_grader_server_error_details",
 )
+
+
+OUTPUT = "{{sample.output_text}}"
+
+
+def check_templates(grader: BaseModel, *fields: str) -> None:
+    for name in fields:
+        value = getattr(grader, name)
+        problem = check(value) if isinstance(value, str) else None
+        if problem:
+            raise GraderError(problem, name)
 
 
 class GraderError(FtuiError):
@@ -133,6 +146,9 @@ class Grader(BaseModel):
     async def aclose(self) -> None:
         """Release what grading started (a sandbox process)."""
 
+    # Fields holding named sub-graders ({name: grader JSON}), parsed by the registry first.
+    nested: ClassVar[tuple[str, ...]] = ()
+
     def raw(self) -> dict[str, Any]:
         """The definition as OpenAI's JSON (what a remote trainer receives)."""
         return self.model_dump(mode="json", exclude_none=True)
@@ -149,3 +165,27 @@ def flag_rendering(rendered: Rendered, grade: Grade) -> Grade:
     if grade.failed:
         grade.score = 0.0
     return grade
+
+
+ScoreFunction = Callable[[str, dict[str, Any]], float]
+
+
+class FunctionGrader(Grader):
+    """A plugin's scoring function `fn(output, item) -> float`, used as `{"type": NAME, "name": ...}`."""
+
+    input: str = OUTPUT
+    _fn: Any = PrivateAttr(default=None)
+
+    def check(self) -> None:
+        check_templates(self, "input")
+
+    async def grade(self, sample: Sample, item: dict[str, Any], ctx: Context) -> Grade:
+        text = render(self.input, sample, item)
+        try:
+            value = await asyncio.to_thread(self._fn, text.text, item)
+            value = float(value)
+        except Exception as exc:  # a plugin's bug is one sample's error, not a crash
+            return failed("other_error", f"{self.type}: {type(exc).__name__}: {exc}"[:500])
+        if not math.isfinite(value):
+            return failed("other_error", f"{self.type} returned {value}")
+        return flag_rendering(text, Grade(value))

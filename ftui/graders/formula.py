@@ -46,39 +46,43 @@ def parse(formula: str, names: set[str]) -> ast.Expression:
     if len(nodes) > MAX_NODES:
         raise FormulaError(f"the formula has more than {MAX_NODES} parts")
     for node in nodes:
-        if isinstance(node, ast.Expression | ast.Load | ast.operator | ast.unaryop):
-            if isinstance(node, ast.operator) and not isinstance(
-                node, ast.Add | ast.Sub | ast.Mult | ast.Div | ast.Pow | ast.BitXor
-            ):
-                raise FormulaError(f"operator {type(node).__name__} is not allowed; use + - * / ^")
-            if isinstance(node, ast.unaryop) and not isinstance(node, ast.USub | ast.UAdd):
-                raise FormulaError(f"operator {type(node).__name__} is not allowed")
-            continue
-        if isinstance(node, ast.BinOp | ast.UnaryOp):
-            continue
-        if isinstance(node, ast.Constant):
-            if isinstance(node.value, bool) or not isinstance(node.value, int | float):
-                raise FormulaError(f"{node.value!r}: only numbers are allowed")
-            continue
-        if isinstance(node, ast.Name):
-            if node.id not in names and node.id not in FUNCTIONS:
-                known = ", ".join(sorted(names)) or "none"
-                raise FormulaError(f"unknown name {node.id!r}; graders: {known}")
-            continue
-        if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
-                raise FormulaError(f"only these functions: {', '.join(FUNCTIONS)}")
-            want = _ARITY.get(node.func.id)
-            if (want and len(node.args) != want) or (not want and len(node.args) < 2):
-                raise FormulaError(f"{node.func.id}() takes {want or 'two or more'} argument(s)")
-            continue
-        raise FormulaError(f"{type(node).__name__} is not allowed in a formula")
+        _check(node, names)
     for node in nodes:
         if isinstance(node, ast.Name) and node.id in FUNCTIONS and node.id not in names:
             parent_calls = [n for n in nodes if isinstance(n, ast.Call) and n.func is node]
             if not parent_calls:
                 raise FormulaError(f"{node.id} is a function: call it, e.g. {node.id}(a, b)")
     return tree
+
+
+def _check(node: ast.AST, names: set[str]) -> None:
+    if isinstance(node, ast.Expression | ast.Load | ast.operator | ast.unaryop):
+        if isinstance(node, ast.operator) and not isinstance(
+            node, ast.Add | ast.Sub | ast.Mult | ast.Div | ast.Pow | ast.BitXor
+        ):
+            raise FormulaError(f"operator {type(node).__name__} is not allowed; use + - * / ^")
+        if isinstance(node, ast.unaryop) and not isinstance(node, ast.USub | ast.UAdd):
+            raise FormulaError(f"operator {type(node).__name__} is not allowed")
+        return
+    if isinstance(node, ast.BinOp | ast.UnaryOp):
+        return
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+            raise FormulaError(f"{node.value!r}: only numbers are allowed")
+        return
+    if isinstance(node, ast.Name):
+        if node.id not in names and node.id not in FUNCTIONS:
+            known = ", ".join(sorted(names)) or "none"
+            raise FormulaError(f"unknown name {node.id!r}; graders: {known}")
+        return
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
+            raise FormulaError(f"only these functions: {', '.join(FUNCTIONS)}")
+        want = _ARITY.get(node.func.id)
+        if (want and len(node.args) != want) or (not want and len(node.args) < 2):
+            raise FormulaError(f"{node.func.id}() takes {want or 'two or more'} argument(s)")
+        return
+    raise FormulaError(f"{type(node).__name__} is not allowed in a formula")
 
 
 def evaluate(tree: ast.Expression, values: dict[str, float]) -> float:

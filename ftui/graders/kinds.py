@@ -10,24 +10,23 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from ftui.graders import judge as judge_parse
-from ftui.graders.base import Context, Grade, Grader, GraderError, Usage, failed, flag_rendering
+from ftui.graders.base import (
+    OUTPUT,
+    Context,
+    Grade,
+    Grader,
+    GraderError,
+    Usage,
+    failed,
+    flag_rendering,
+)
+from ftui.graders.base import check_templates as _check_templates
 from ftui.graders.template import Sample, check, render
-
-OUTPUT = "{{sample.output_text}}"
-
-
-def _check_templates(grader: BaseModel, *fields: str) -> None:
-    for name in fields:
-        value = getattr(grader, name)
-        problem = check(value) if isinstance(value, str) else None
-        if problem:
-            raise GraderError(problem, name)
 
 
 class StringCheck(Grader):
@@ -311,27 +310,20 @@ class MultiGrader(Grader):
     calculate_output: str
     _tree: Any = PrivateAttr(default=None)
 
-    @field_validator("graders", mode="before")
-    @classmethod
-    def _named(cls, v: Any) -> Any:
-        # OpenAI's docs use a {name: grader} map; its SDK types a single grader: take both.
-        if isinstance(v, dict) and isinstance(v.get("type"), str) and "name" in v:
-            return {str(v["name"]): v}
-        return v
+    # ftui.graders.registry parses these sub-graders (of any registered type) before this model.
+    nested: ClassVar[tuple[str, ...]] = ("graders",)
 
     @field_validator("graders")
     @classmethod
-    def _parse(cls, v: dict[str, Any]) -> dict[str, Any]:
-        from ftui.graders.registry import parse
-
+    def _named_graders(cls, v: dict[str, Any]) -> dict[str, Any]:
         if not v:
             raise ValueError("needs at least one grader")
-        out = {}
         for key, obj in v.items():
             if not key.isidentifier():
                 raise ValueError(f"{key!r}: a grader's key must be a name a formula can use (letters, _)")
-            out[key] = obj if isinstance(obj, Grader) else parse(obj, f"graders.{key}")
-        return out
+            if not isinstance(obj, Grader):
+                raise ValueError(f"graders.{key}: not a parsed grader")
+        return v
 
     @property
     def needs_judge(self) -> bool:
@@ -495,30 +487,6 @@ class LengthGrader(Grader):
         n = len(text.text) if self.unit == "chars" else len(text.text.split())
         ok = (self.min is None or n >= self.min) and (self.max is None or n <= self.max)
         return flag_rendering(text, Grade(float(ok), detail=f"{n} {self.unit}"))
-
-
-ScoreFunction = Callable[[str, dict[str, Any]], float]
-
-
-class FunctionGrader(Grader):
-    """A plugin's scoring function `fn(output, item) -> float`, used as `{"type": NAME, "name": ...}`."""
-
-    input: str = OUTPUT
-    _fn: Any = PrivateAttr(default=None)
-
-    def check(self) -> None:
-        _check_templates(self, "input")
-
-    async def grade(self, sample: Sample, item: dict[str, Any], ctx: Context) -> Grade:
-        text = render(self.input, sample, item)
-        try:
-            value = await asyncio.to_thread(self._fn, text.text, item)
-            value = float(value)
-        except Exception as exc:  # a plugin's bug is one sample's error, not a crash
-            return failed("other_error", f"{self.type}: {type(exc).__name__}: {exc}"[:500])
-        if not math.isfinite(value):
-            return failed("other_error", f"{self.type} returned {value}")
-        return flag_rendering(text, Grade(value))
 
 
 BUILTIN: dict[str, type[Grader]] = {

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ftui.graders.base import Grader, GraderError
+from ftui.graders.base import FunctionGrader, Grader, GraderError
 
 OUT, REF = "{{sample.output_text}}", "{{item.reference}}"
 PRESETS: dict[str, dict[str, Any]] = {
@@ -59,7 +59,12 @@ def kinds() -> Kinds:
         else:
             raise TypeError(f"grader type {name!r}: expected a Grader subclass or a function, not {kind!r}")
 
-    for impl in registry().pm.hook.ftui_register_evaluators.get_hookimpls():
+    pm = registry().pm
+    if not pm.has_plugin("graders"):  # FTUI_LOAD_PLUGINS left ftui's own out: graders still work
+        from ftui.graders import builtin
+
+        pm.register(builtin, name="graders")
+    for impl in pm.hook.ftui_register_evaluators.get_hookimpls():
         try:
             impl.function(register=register)
         except Exception as exc:  # one plugin's bug must not take the others' graders with it
@@ -83,11 +88,10 @@ def parse(obj: Any, where: str = "", *, checked: bool = True) -> Grader:
     if kind in found.types:
         cls: type[Grader] = found.types[kind]
     elif kind in found.functions:
-        from ftui.graders.kinds import FunctionGrader
-
         cls = FunctionGrader
     else:
         raise GraderError(f"unknown grader type {kind!r}; one of " + ", ".join(found.names), f"{prefix}type")
+    obj = _parse_nested(cls, obj, prefix)
     try:
         grader = cls.model_validate(obj)
     except GraderError as exc:  # a multi's sub-grader, parsed inside validation, named its field
@@ -104,10 +108,7 @@ def parse(obj: Any, where: str = "", *, checked: bool = True) -> Grader:
         elif first["type"] == "missing":
             message = f"required by a {kind} grader"
         raise GraderError(message, prefix + path if path else where or None) from None
-    if kind in found.functions:
-        from ftui.graders.kinds import FunctionGrader
-
-        assert isinstance(grader, FunctionGrader)
+    if isinstance(grader, FunctionGrader):
         grader._fn = found.functions[kind]
     if checked:
         try:
@@ -116,6 +117,22 @@ def parse(obj: Any, where: str = "", *, checked: bool = True) -> Grader:
             where_ = prefix + exc.field if exc.field else where or None
             raise GraderError(exc.detail, where_) from None
     return grader
+
+
+def _parse_nested(cls: type[Grader], obj: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """`obj` with its named sub-graders (a multi's `graders`) already parsed into Graders."""
+    out = dict(obj)
+    for name in cls.nested:
+        value = out.get(name)
+        # OpenAI's docs use a {name: grader} map; its SDK types a single grader: take both.
+        if isinstance(value, dict) and isinstance(value.get("type"), str) and "name" in value:
+            value = {str(value["name"]): value}
+        if isinstance(value, dict):
+            out[name] = {
+                key: sub if isinstance(sub, Grader) else parse(sub, f"{prefix}{name}.{key}", checked=False)
+                for key, sub in value.items()
+            }
+    return out
 
 
 def load(path: str | Path) -> list[Grader]:

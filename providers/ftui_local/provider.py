@@ -12,6 +12,7 @@ import random
 import shutil
 import sys
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -189,7 +190,7 @@ class LocalProvider(Provider[LocalSettings]):
             filename=meta["filename"],
             bytes=meta["bytes"],
             purpose=meta.get("purpose", "fine-tune"),
-            created_at=_parse_time(meta["created_at"]),
+            created_at=_parse_time(meta["created_at"]) or datetime.now(UTC),
             sha256=meta.get("sha256"),
         )
 

@@ -32,10 +32,15 @@ import signal
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ftui.errors import FtuiError
 from ftui_local.jobdir import JobDir, utcnow
+
+if TYPE_CHECKING:
+    from transformers import Trainer
+
+    from ftui_local.train_callback import JobCallback
 
 RESULT_COLUMNS = ["step", "train_loss", "train_accuracy", "valid_loss", "valid_mean_token_accuracy"]
 # Below this many parameters bf16 autocast on CPU costs more than it saves (measured on tiny models).
@@ -136,6 +141,23 @@ def _use_bf16(device: str, model: Any, extra: dict[str, Any]) -> bool:
     return cpu_has_bf16() and n_params >= BF16_CPU_MIN_PARAMS
 
 
+def _load_rows(
+    method: str, spec: dict[str, Any], tokenizer: Any, max_len_hint: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None, int]:
+    """(training rows, validation rows or None, training examples dropped) for the method."""
+    from ftui_local.train_data import load_dpo, load_sft
+
+    valid = spec.get("validation_path")
+    if method == "supervised":
+        rows, dropped = load_sft(spec["training_path"], tokenizer, max_len_hint)
+        return rows, load_sft(valid, tokenizer, max_len_hint)[0] if valid else None, dropped
+    if method == "dpo":
+        return load_dpo(spec["training_path"]), load_dpo(valid) if valid else None, 0
+    from ftui_local.train_grpo import load_rows
+
+    return load_rows(spec["training_path"]), load_rows(valid) if valid else None, 0
+
+
 def _run(job: JobDir, stop: Any, is_main: bool) -> int:
     spec = job.read_spec()
     if not spec:
@@ -156,7 +178,6 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
         )
 
     from ftui_local import models
-    from ftui_local.train_data import load_dpo, load_sft
     from ftui_local.train_hparams import resolve
 
     base = models.resolve_base(spec["base_model"])
@@ -166,21 +187,7 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
     hp = spec.get("hyperparameters") or {}
     max_len_hint = int((hp.get("extra") or {}).get("max_length", min(ctx or 2048, 2048)))
 
-    if method == "supervised":
-        train_rows, dropped = load_sft(spec["training_path"], tokenizer, max_len_hint)
-        valid_rows = (
-            load_sft(spec["validation_path"], tokenizer, max_len_hint)[0]
-            if spec.get("validation_path")
-            else None
-        )
-    elif method == "dpo":
-        train_rows, dropped = load_dpo(spec["training_path"]), 0
-        valid_rows = load_dpo(spec["validation_path"]) if spec.get("validation_path") else None
-    else:
-        from ftui_local.train_grpo import load_rows
-
-        train_rows, dropped = load_rows(spec["training_path"]), 0
-        valid_rows = load_rows(spec["validation_path"]) if spec.get("validation_path") else None
+    train_rows, valid_rows, dropped = _load_rows(method, spec, tokenizer, max_len_hint)
 
     resolved = resolve(
         hp,
@@ -219,7 +226,7 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
     init_from = spec.get("init_from")
     model = models.load_model(base, "cpu", adapter=init_from, trainable=True)
     model.train()
-    trainer = _build_trainer(
+    trainer, callback = _build_trainer(
         job,
         method,
         model,
@@ -234,7 +241,6 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
         is_main,
         init_from is not None,
     )
-    callback = trainer._ftui_callback
     try:
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     finally:
@@ -287,7 +293,7 @@ def _build_trainer(
     stop: Any,
     is_main: bool,
     from_adapter: bool,
-) -> Any:
+) -> tuple[Trainer, JobCallback]:
     import warnings
 
     from datasets import Dataset
@@ -358,7 +364,7 @@ def _build_trainer(
             from ftui_local.train_attention import use_varlen
 
             use_varlen(model)
-        config = SFTConfig(
+        sft_config = SFTConfig(
             **common,
             max_length=None,  # examples are truncated while tokenizing, with their labels
             padding_free=resolved.batching == "padding_free",
@@ -367,9 +373,9 @@ def _build_trainer(
             assistant_only_loss=False,
             completion_only_loss=False,
         )
-        trainer = FtuiSFTTrainer(
+        trainer: Trainer = FtuiSFTTrainer(
             model=model,
-            args=config,
+            args=sft_config,
             train_dataset=Dataset.from_list(train_rows),
             eval_dataset=Dataset.from_list(valid_rows) if valid_rows else None,
             processing_class=tokenizer,
@@ -385,11 +391,11 @@ def _build_trainer(
     else:
         from trl import DPOConfig, DPOTrainer
 
-        config = DPOConfig(**common, beta=resolved.beta, max_length=resolved.max_length)
+        dpo_config = DPOConfig(**common, beta=resolved.beta, max_length=resolved.max_length)
         trainer = DPOTrainer(
             model=model,
             ref_model=None,
-            args=config,
+            args=dpo_config,
             train_dataset=Dataset.from_list(train_rows),
             eval_dataset=Dataset.from_list(valid_rows) if valid_rows else None,
             processing_class=tokenizer,
@@ -400,8 +406,7 @@ def _build_trainer(
         from ftui_local.train_dropout import install
 
         install(trainer.model)
-    trainer._ftui_callback = callback
-    return trainer
+    return trainer, callback
 
 
 def _bf16_base_weights(model: Any) -> None:

@@ -231,7 +231,7 @@ def test_builtin_types_register_through_the_plugin_hook():
     from ftui.plugins import registry
 
     names = {impl.plugin_name for impl in registry().pm.hook.ftui_register_evaluators.get_hookimpls()}
-    assert "ftui.graders" in names
+    assert "graders" in names
     assert {"string_check", "text_similarity", "score_model", "label_model", "python", "multi"} <= set(
         kinds().types
     )

@@ -98,7 +98,8 @@ class EvaluatePane(Pane):
         Binding("ctrl+e", "export", "Export HTML", id="ev-export", priority=True),
         Binding("escape", "stop", "Stop", id="ev-stop", show=False),
     ]
-    HELP: ClassVar[dict[str, str]] = {
+    FOCUS_TARGET = "#ev-model"
+    KEY_HELP: ClassVar[dict[str, str]] = {
         "enter": "On an example: its prompt, reference and every answer side by side",
         "fields": "model and baselines take MODEL or MODEL@PROFILE; baselines and graders are comma lists",
     }
@@ -210,24 +211,21 @@ class EvaluatePane(Pane):
         from ftui.graders.base import Context
         from ftui.session import open_provider
 
-        app = self.ftui
-        session = app.session
-        active_provider = await app.get_provider()
+        app = self.app
+        session = self.ftui.session
         active, config = session.profile.name, session.config
         self.status(f"preparing {opts.data}…")
-
-        def opener(profile: str) -> Any:
-            return (
-                active_provider
-                if profile == active
-                else open_provider(config.profile(profile), session.store)
-            )
 
         def on_row(row: Row, done: int, total: int) -> None:
             with contextlib.suppress(RuntimeError):  # the app is closing
                 app.call_from_thread(self._row_done, row, done, total)
 
-        async def evaluate() -> dict[str, Any]:
+        async def evaluate(active_provider: Any) -> dict[str, Any]:
+            def opener(profile: str) -> Any:
+                if profile == active:
+                    return active_provider
+                return open_provider(config.profile(profile), session.store)
+
             cache = AnswerCache()
             caller = Caller(opener, concurrency=opts.concurrency, cache=cache)
             ev = None
@@ -247,7 +245,7 @@ class EvaluatePane(Pane):
                 cache.close()
 
         try:
-            self.report = await app.bridge.call(evaluate)
+            self.report = await self.ftui.call(evaluate)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
