@@ -27,7 +27,7 @@ async def test_evaluate_pane_compares_fine_tuned_base_and_few_shot(
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await ready(pilot, rows=None)
         await pilot.press("5")
-        await wait_for(pilot, lambda: app.active_view == "evaluate")
+        await wait_for(pilot, lambda: app.active_view == "evaluate" and app.query(EvaluatePane))
         pane = app.query_one(EvaluatePane)
         for field, value in {
             "model": model,
@@ -38,6 +38,7 @@ async def test_evaluate_pane_compares_fine_tuned_base_and_few_shot(
             "max-tokens": "8",
         }.items():
             pane.query_one(f"#ev-{field}", Input).value = value
+        await wait_for(pilot, lambda: pane.query_one("#ev-model").has_focus)
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: pane.running)
         progress = pane.query_one("#ev-progress", ProgressBar)
@@ -72,8 +73,9 @@ async def test_evaluate_pane_reports_a_missing_test_file_without_crashing(ftui_h
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await ready(pilot, rows=None)
         await pilot.press("5")
+        await wait_for(pilot, lambda: app.active_view == "evaluate" and app.query(EvaluatePane))
         pane = app.query_one(EvaluatePane)
-        await wait_for(pilot, lambda: app.active_view == "evaluate")
+        await wait_for(pilot, lambda: pane.query_one("#ev-model").has_focus)
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: any("give a model" in n.message for n in app._notifications))
         pane.query_one("#ev-model", Input).value = "tiny-llama"

@@ -143,6 +143,10 @@ class EvaluatePane(Pane):
     def on_mount(self) -> None:
         self.query_one("#ev-summary-box").border_title = "models"
         self.query_one("#ev-examples-box").border_title = "examples (enter: side by side)"
+        # Built after the first frame: if the user already switched here, take the focus now, so
+        # what they type (and ctrl+r) reaches the form.
+        if self.ftui.active_view == "evaluate":
+            self.call_after_refresh(self.focus_default)
 
     def use_model(self, model: str) -> None:
         self.query_one("#ev-model", Input).value = model
