@@ -59,16 +59,13 @@ def kinds() -> Kinds:
         else:
             raise TypeError(f"grader type {name!r}: expected a Grader subclass or a function, not {kind!r}")
 
-    pm = registry().pm
-    if not pm.has_plugin("graders"):  # FTUI_LOAD_PLUGINS left ftui's own out: graders still work
+    reg = registry()
+    if not reg.pm.has_plugin("graders"):  # FTUI_LOAD_PLUGINS left ftui's own out: graders still work
         from ftui.graders import builtin
 
-        pm.register(builtin, name="graders")
-    for impl in pm.hook.ftui_register_evaluators.get_hookimpls():
-        try:
-            impl.function(register=register)
-        except Exception as exc:  # one plugin's bug must not take the others' graders with it
-            found.errors.append(f"plugin {impl.plugin_name}: {type(exc).__name__}: {exc}")
+        reg.pm.register(builtin, name="graders")
+    # One plugin's bug must not take the others' graders with it: its error is reported instead.
+    found.errors += reg.hooks.register_evaluators(register)
     return found
 
 
