@@ -26,7 +26,7 @@ async def test_evaluate_pane_compares_fine_tuned_base_and_few_shot(
     app = FtuiApp(Session(), poll_interval=0.3, folder=dataset_dir)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await ready(pilot, rows=None)
-        await pilot.press("5")
+        await pilot.press("6")
         await wait_for(pilot, lambda: app.active_view == "evaluate" and app.query(EvaluatePane))
         pane = app.query_one(EvaluatePane)
         for field, value in {
@@ -72,7 +72,7 @@ async def test_evaluate_pane_reports_a_missing_test_file_without_crashing(ftui_h
     app = FtuiApp(Session(), poll_interval=0.3, folder=dataset_dir)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await ready(pilot, rows=None)
-        await pilot.press("5")
+        await pilot.press("6")
         await wait_for(pilot, lambda: app.active_view == "evaluate" and app.query(EvaluatePane))
         pane = app.query_one(EvaluatePane)
         await wait_for(pilot, lambda: pane.query_one("#ev-model").has_focus)
