@@ -34,8 +34,6 @@ class _Settings(Protocol):
 
 H = TypeVar("H", bound=_Settings)
 
-NAMED = ("n_epochs", "batch_size", "learning_rate_multiplier", "beta")  # fields of the model itself
-
 
 class HyperparameterError(FtuiError, ValueError):
     """A refused hyperparameter; `name` is its key (`lora_r`, `n_epochs`). A ValueError too, so a
@@ -62,7 +60,7 @@ class Bound:
         if self.kind is bool:
             what = "true or false"
         elif self.kind is str:
-            what = "one of " + ", ".join(self.choices)
+            what = "one of " + ", ".join(self.choices) if self.choices else "a text of up to 1000 characters"
         else:
             what = "a whole number" if self.kind is int else "a finite number"
             lo = None if self.low is None else f"{'above' if self.low_open else 'at least'} {self.low:g}"
@@ -81,7 +79,9 @@ class Bound:
                 return value
             raise HyperparameterError(name, f"expected {self.describe()}, got {shown}")
         if self.kind is str:
-            if isinstance(value, str) and value in self.choices:
+            if isinstance(value, str) and (
+                value in self.choices or (not self.choices and len(value) <= 1000)
+            ):
                 return value
             raise HyperparameterError(name, f"expected {self.describe()}, got {shown}")
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -108,9 +108,9 @@ def _shown(value: Any) -> str:
 
 EPOCHS = Bound(int, 1, 50)
 BATCH_SIZE = Bound(int, 1, 256)
-# OpenAI's spec bounds it only from below; above 10 (a LoRA learning rate of 2e-3) training
-# diverges on every model we tried, and 1e300 trained a model of NaNs.
-LR_MULTIPLIER = Bound(float, 0, 10, low_open=True)
+# OpenAI's spec bounds it only from below. Tiny test models want up to a few hundred; past 1000 no
+# model trains, and 1e300 trained one of NaNs. Between, a run that diverges is failed by the trainer.
+LR_MULTIPLIER = Bound(float, 0, 1000, low_open=True)
 BETA = Bound(float, 0, 2, low_open=True)
 
 COMMON: dict[str, Bound] = {
@@ -127,8 +127,18 @@ BY_METHOD: dict[str, dict[str, Bound]] = {
         "eval_interval": Bound(int, 1, 1_000_000),
         "eval_samples": Bound(int, 1, 1_000_000),
         "reasoning_effort": Bound(str, choices=("default", "low", "medium", "high")),
+        # GRPO's KL coefficient (an extra knob here: dpo's beta is a field of its own).
+        "beta": Bound(float, 0, 10, auto=False),
     },
 }
+
+
+def fields_of(method: str) -> frozenset[str]:
+    """The names that are fields of `ftui.model.Hyperparameters` for `method`; every other name
+    goes to `extra`."""
+    return frozenset(
+        {"n_epochs", "batch_size", "learning_rate_multiplier"} | ({"beta"} if method == "dpo" else set())
+    )
 
 
 def finite(value: Any, name: str = "value") -> Any:
@@ -178,12 +188,12 @@ def unknown_message(name: str, method: str, known: Mapping[str, Bound]) -> str:
 def check(hp: H, method: str, extras: Mapping[str, Bound]) -> H:
     """The whole set for one job on one provider: named fields in range for `method`, every extra
     knob known (to the method or the provider) and in range. Returns it with values normalized."""
-    known = known_names(method, extras)
-    if hp.beta is not None and "beta" not in known:
-        raise HyperparameterError("beta", f"only dpo jobs take beta, not {method} jobs")
+    fields = fields_of(method)
+    if hp.beta is not None and "beta" not in fields:
+        raise HyperparameterError("beta", f"only dpo jobs take beta as a field, not {method} jobs")
     extra: dict[str, Any] = {}
     for name, value in hp.extra.items():
-        if name in NAMED:
+        if name in fields:
             raise HyperparameterError(name, f"set it as {name}, not as an extra knob")
         extra[name] = check_value(name, value, method, extras)
     return hp.model_copy(update={"extra": extra})

@@ -80,3 +80,12 @@ def test_a_job_stored_before_the_bounds_still_reads_back_without_its_bad_values(
         {"n_epochs": 3, "learning_rate_multiplier": math.inf}, {"lora_r": 4, "x": math.nan}
     )
     assert hp.n_epochs == 3 and hp.learning_rate_multiplier == "auto" and hp.extra == {"lora_r": 4}
+
+
+def test_reinforcement_takes_grpo_knobs_as_extras_and_its_own_beta() -> None:
+    hp = Hyperparameters(extra={"beta": 0.04, "lora_modules_to_save": "lm_head", "max_completion_length": 16})
+    assert check(hp, "reinforcement", EXTRA).extra["beta"] == 0.04
+    with pytest.raises(HyperparameterError, match="set it as beta"):
+        check(Hyperparameters(extra={"beta": 0.1}), "dpo", EXTRA)
+    with pytest.raises(HyperparameterError, match="only dpo jobs take beta as a field"):
+        check(Hyperparameters(beta=0.1), "reinforcement", EXTRA)

@@ -23,10 +23,10 @@ from ftui.hyperparameters import (
     BETA,
     EPOCHS,
     LR_MULTIPLIER,
-    NAMED,
     Bound,
     HyperparameterError,
     check_value,
+    fields_of,
 )
 from ftui.model import METHODS, Hyperparameters, Job, JobEvent, JobSpec, one_of
 from ftui.provider import Provider, collect
@@ -219,13 +219,32 @@ def _extra_hyperparameters(pairs: tuple[str, ...], method: str, provider: Provid
         key = key.strip()
         if not sep or not key:
             raise UsageError(f"--hp {pair!r}: expected KEY=VALUE, e.g. --hp lora_r=16")
-        if key in NAMED:
+        if key in fields_of(method):
             raise UsageError(f"--hp {key}: use its own option (see ftui jobs create --help)")
         try:
             extra[key] = check_value(key, _parse_value(value.strip()), method, provider.extra_hyperparameters)
         except HyperparameterError as exc:
             raise UsageError(f"--hp {key}: {exc.reason}") from None
     return extra
+
+
+def _read_grader(path: str | None, method: str) -> dict[str, Any] | None:
+    """The grader object from FILE, checked here and then passed on exactly as written."""
+    import json
+
+    from ftui.graders.registry import load
+
+    if path is None:
+        if method == "reinforcement":
+            raise UsageError("--method reinforcement needs --grader FILE (a grader JSON object)")
+        return None
+    if method != "reinforcement":
+        raise UsageError("--grader is for --method reinforcement")
+    graders = load(path)
+    if len(graders) != 1:
+        raise UsageError(f"--grader {path}: holds {len(graders)} graders; a job takes one (use a multi)")
+    raw = json.loads(Path(path).expanduser().read_text(encoding="utf-8"))
+    return raw if isinstance(raw, dict) else raw[0]
 
 
 def _default_model(session: Session) -> str | None:
@@ -264,6 +283,12 @@ def command() -> None:
     metavar="KEY=VALUE",
     help="Provider-specific hyperparameter, e.g. --hp lora_r=16 (repeatable).",
 )
+@click.option(
+    "--grader",
+    "grader_file",
+    type=click.Path(dir_okay=False),
+    help="Reinforcement: a grader JSON file (OpenAI's shape), sent to the provider unchanged.",
+)
 @click.option("--suffix", help="Added to the fine-tuned model's name (up to 64 characters).")
 @click.option("--seed", type=click.IntRange(0, 2147483647))
 @click.option("--init-from", help="Start from a fine-tuned model or checkpoint instead of the base.")
@@ -293,6 +318,7 @@ def create(
     lr_multiplier: float | None,
     beta: float | None,
     extra: tuple[str, ...],
+    grader_file: str | None,
     suffix: str | None,
     seed: int | None,
     init_from: str | None,
@@ -331,6 +357,7 @@ def create(
                 training_report = report
         elif path.exists() or not ref.startswith("file-"):
             raise UsageError(f"{option}: {ref} is not a file (give a dataset path or an uploaded file id)")
+    grader = _read_grader(grader_file, method)
     spec = JobSpec(
         base_model=model,
         training_file=training_file,
@@ -340,6 +367,7 @@ def create(
         suffix=suffix,
         seed=seed,
         init_from=init_from,
+        grader=grader,
     )
     estimate = run(
         training_estimate(

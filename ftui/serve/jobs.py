@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ftui import strict_json
 from ftui.errors import NotFound, ProviderError
-from ftui.hyperparameters import NAMED, HyperparameterError, check_value
+from ftui.hyperparameters import HyperparameterError, check_value, fields_of
 from ftui.model import EventLevel, Hyperparameters, Job, JobError, JobEvent, JobSpec
 from ftui.provider import collect
 from ftui.serve.errors import DATA_ERROR_CODES, bad_request, no_such, public
@@ -58,6 +58,7 @@ def _hyperparameters(values: dict[str, Any], where: str, method: str, provider: 
     provider knows (a misspelt name is refused, not silently ignored). Bounds: ftui.hyperparameters."""
     named: dict[str, Any] = {}
     extra: dict[str, Any] = {}
+    fields = fields_of(method)
     for key, value in values.items():
         try:
             checked = check_value(key, value, method, provider.extra_hyperparameters)
@@ -67,7 +68,7 @@ def _hyperparameters(values: dict[str, Any], where: str, method: str, provider: 
                 param=f"{where}.{key}",
                 code="invalid_value",
             ) from None
-        (named if key in NAMED else extra)[key] = checked
+        (named if key in fields else extra)[key] = checked
     return Hyperparameters(**named, extra=extra)
 
 

@@ -8,17 +8,15 @@ trainer are imported only inside the worker and inside chat.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import shutil
 import sys
-import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ftui.errors import FtuiError, NotFound, NotSupported, ProviderError
+from ftui.errors import FtuiError, NotFound, ProviderError
 from ftui.model import (
     BaseModelInfo,
     ChatMessage,
@@ -42,14 +40,8 @@ from ftui_local.train_hparams import EXTRA as TRAINER_KNOBS
 
 if TYPE_CHECKING:
     from ftui.store import Store
-    from ftui_local.generate import ChatStream
 
 _MAX_ERRORS_IN_MESSAGE = 3
-
-
-class _Failed:
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
 
 
 def _generation_error(exc: BaseException) -> FtuiError:
@@ -85,7 +77,7 @@ class LocalProvider(Provider[LocalSettings]):
     name = "local"
     description = "LoRA fine-tuning on this machine (CPU or GPU), offline"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {"supervised", "dpo", "pause", "checkpoints", "chat", "upload", "no_deploy_needed"}
+        {"supervised", "dpo", "reinforcement", "pause", "checkpoints", "chat", "upload", "no_deploy_needed"}
     )
     settings_model = LocalSettings
     extra_hyperparameters = TRAINER_KNOBS
@@ -258,9 +250,27 @@ class LocalProvider(Provider[LocalSettings]):
             raise ProviderError(describe_invalid(label, report), code=code, status=400)
         return report
 
+    def _check_grader(self, spec: JobSpec) -> None:
+        from ftui.graders.base import GraderError
+        from ftui.graders.registry import parse
+
+        if spec.grader is None:
+            raise ProviderError(
+                "reinforcement fine-tuning needs a grader (method.reinforcement.grader)",
+                code="missing_grader",
+                status=400,
+            )
+        try:
+            grader = parse(spec.grader, "grader")
+        except GraderError as exc:
+            raise ProviderError(f"invalid grader: {exc}", code="invalid_grader", status=400) from None
+        problem = grader.unsupported_here()
+        if problem:
+            raise ProviderError(f"invalid grader: {problem}", code="invalid_grader", status=400)
+
     def _create(self, spec: JobSpec) -> Job:
         if spec.method == "reinforcement":
-            raise NotSupported(self.name, "reinforcement fine-tuning (no local graders yet)")
+            self._check_grader(spec)
         from ftui.hyperparameters import check
         from ftui_local.models import resolve_base
 
@@ -324,6 +334,10 @@ class LocalProvider(Provider[LocalSettings]):
                 "init_from": init_from,
                 "resume": False,
                 "metadata": spec.metadata,
+                # Reinforcement: the grader object as given (the trainer reads it; judges resolve
+                # their models through this profile's config).
+                "grader": spec.grader,
+                "profile": self.profile,
             }
             manager.submit(jd, record, notes=[note])
         except BaseException:
@@ -394,51 +408,42 @@ class LocalProvider(Provider[LocalSettings]):
     async def chat(
         self, model: str, messages: list[ChatMessage], params: ChatParams | None = None
     ) -> AsyncIterator[str]:
+        from ftui_local.generate import Request, submit
+
         params = params or ChatParams()
         base, adapter = await asyncio.to_thread(self.resolve_model, model)
-
-        def start() -> ChatStream:
-            from ftui_local.generate import ChatStream
-
-            return ChatStream(
-                base,
-                adapter,
-                [m.model_dump() for m in messages],
-                temperature=params.temperature,
-                top_p=params.top_p,
-                max_tokens=params.max_tokens,
-                stop=params.stop,
-                seed=params.seed,
-                device=self.settings.device,
-            )
-
-        stream = await asyncio.to_thread(start)
-        # One thread of our own reads the reply and hands pieces to the loop: the shared thread
-        # pool would be used up by a few long replies, and every other call would wait behind them.
         loop = asyncio.get_running_loop()
         pieces: asyncio.Queue[Any] = asyncio.Queue()
-        done = object()
 
-        def hand(item: Any) -> None:
-            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is reading
-                loop.call_soon_threadsafe(pieces.put_nowait, item)
+        def emit(item: Any) -> None:
+            loop.call_soon_threadsafe(pieces.put_nowait, item)
 
-        def read() -> None:
-            try:
-                for piece in stream:
-                    hand(piece)
-            except BaseException as exc:
-                hand(_Failed(exc))
-            hand(done)
-
-        threading.Thread(target=read, name="ftui-chat-reader", daemon=True).start()
+        # The generation thread batches this request with others that wait beside it; its pieces
+        # come back through the loop, so no worker thread sits blocked per open chat.
+        request = Request(
+            base,
+            adapter,
+            [m.model_dump() for m in messages],
+            emit,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            max_tokens=params.max_tokens,
+            stop=list(params.stop),
+            seed=params.seed,
+            device=self.settings.device,
+        )
+        submit(request)
         try:
-            while (item := await pieces.get()) is not done:
-                if isinstance(item, _Failed):
-                    raise _generation_error(item.error) from None
-                yield item
+            while True:
+                item = await pieces.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise _generation_error(item) from None
+                if item:
+                    yield item
         finally:
-            stream.cancel()  # the reader left, or the reply ended: either way, stop generating
+            request.cancel()
 
     def tokenizer(self, model: str) -> Any:
         ref = parse_fine_tuned(model)

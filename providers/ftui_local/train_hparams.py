@@ -38,6 +38,10 @@ EXTRA: dict[str, Bound] = {
     "batching": Bound(str, choices=BATCHINGS),
     "gradient_accumulation_steps": Bound(int, 1, 1024, auto=False),
     "bf16": Bound(bool, auto=False),
+    # reinforcement (train_grpo): the rest of its knobs are OpenAI's, in ftui.hyperparameters
+    "lora_modules_to_save": Bound(str, auto=False),  # e.g. "lm_head", comma-separated
+    "max_completion_length": Bound(int, 1, 65536, auto=False),
+    "temperature": Bound(float, 0, 2, low_open=True, auto=False),
 }
 
 
@@ -46,7 +50,7 @@ class Resolved(BaseModel):
 
     n_epochs: int = Field(ge=1, le=50)
     batch_size: int = Field(ge=1, le=256)
-    learning_rate_multiplier: float = Field(gt=0, le=10)
+    learning_rate_multiplier: float = Field(gt=0, le=1000)
     learning_rate: float = Field(gt=0)
     beta: float | None = Field(default=None, gt=0, le=2)
     lora_r: int = Field(ge=1, le=1024)

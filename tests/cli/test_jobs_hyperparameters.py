@@ -22,7 +22,7 @@ def _no_jobs() -> bool:
     [
         (["--lr-multiplier", "inf"], "finite"),
         (["--lr-multiplier", "nan"], "finite"),
-        (["--lr-multiplier", "1e300"], "at most 10"),
+        (["--lr-multiplier", "1e300"], "at most 1000"),
         (["--lr-multiplier", "0"], "above 0"),
         (["--epochs", "0"], "at least 1"),
         (["--batch-size", "1e3"], "whole number"),

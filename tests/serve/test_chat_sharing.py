@@ -25,17 +25,17 @@ AUTH = {"authorization": "Bearer test-key"}
 
 
 def generating() -> int:
-    with generate._streams_lock:
-        return len(generate._streams)
+    return generate.live()
 
 
 def test_a_reply_is_capped_to_what_the_context_leaves() -> None:
-    stream = generate.ChatStream("tiny-llama", None, HI, max_tokens=10**12, device="cpu")
-    try:
-        prompt = len(generate.prompt_ids(generate.get_model("tiny-llama", None, "cpu")[1], HI))
-        assert stream.max_new_tokens == 2048 - prompt
-    finally:
-        stream.cancel()
+    assert generate.budget(2048, 20, 10**12) == 2028
+    assert generate.budget(2048, 20, 5) == 5
+    request = generate.Request("tiny-llama", None, HI, lambda item: None, max_tokens=10**12, device="cpu")
+    generate.submit(request)
+    eventually_sync(lambda: request.max_tokens, lambda n: n < 2048, what="the request capped", timeout=120)
+    request.cancel()
+    eventually_sync(generating, lambda n: n == 0, what="the capped request ended", timeout=60)
 
 
 def test_a_prompt_longer_than_the_context_is_a_400_naming_messages(local_provider) -> None:

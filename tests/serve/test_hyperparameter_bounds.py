@@ -17,7 +17,7 @@ WHERE = "method.supervised.hyperparameters"
     [
         ('{"learning_rate_multiplier": 1e400}', f"{WHERE}.learning_rate_multiplier", "finite"),
         ('{"learning_rate_multiplier": -1e400}', f"{WHERE}.learning_rate_multiplier", "finite"),
-        ('{"learning_rate_multiplier": 1e300}', f"{WHERE}.learning_rate_multiplier", "at most 10"),
+        ('{"learning_rate_multiplier": 1e300}', f"{WHERE}.learning_rate_multiplier", "at most 1000"),
         ('{"n_epochs": 1e400}', f"{WHERE}.n_epochs", "finite"),
         ('{"batch_size": 2.5}', f"{WHERE}.batch_size", "whole number"),
         ('{"lora_r": 0}', f"{WHERE}.lora_r", "at least 1"),

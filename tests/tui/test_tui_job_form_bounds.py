@@ -15,7 +15,7 @@ from ftui.tui.screens.job_form import FormError, build_spec
         (
             "learning_rate_multiplier",
             "1e300",
-            "lr multiplier: expected a finite number above 0 and at most 10",
+            "lr multiplier: expected a finite number above 0 and at most 1000",
         ),
         ("n_epochs", "51", "epochs: expected a whole number at least 1 and at most 50"),
         ("batch_size", "1e9", "batch size: expected a whole number"),

@@ -48,7 +48,7 @@ def test_held_back_keeps_a_possible_stop_prefix():
 
 def test_adapter_from_a_trained_job_is_applied_and_kept_warm(make_job, chat_file):
     job = make_job(
-        chat_file, hyperparameters={"n_epochs": 1, "batch_size": 8, "learning_rate_multiplier": 10}
+        chat_file, hyperparameters={"n_epochs": 1, "batch_size": 8, "learning_rate_multiplier": 50}
     )
     assert train.run(job.path) == 0
 
