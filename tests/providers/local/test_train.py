@@ -198,38 +198,7 @@ def test_unknown_base_model_fails_listing_the_available_ones(make_job, chat_file
     assert "available: smollm2-135m-instruct, tiny-llama" in job.read_state()["error"]["message"]
 
 
-def test_sagemaker_environment_builds_the_job_and_writes_the_adapter_to_sm_model_dir(tmp_path):
-    channel = tmp_path / "input" / "train"
-    channel.mkdir(parents=True)
-    write_jsonl(channel / "data.jsonl", chat_rows(4))
-    model_dir, out_dir = tmp_path / "model", tmp_path / "output"
-    model_dir.mkdir()
-    env = {
-        **os.environ,
-        "SM_CHANNEL_TRAIN": str(channel),
-        "SM_MODEL_DIR": str(model_dir),
-        "SM_OUTPUT_DATA_DIR": str(out_dir),
-        "SM_HPS": json.dumps(
-            {"base_model": "tiny-llama", "n_epochs": "1", "batch_size": "2", "lora_r": "4", "device": "cpu"}
-        ),
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "ftui_local.train", "--n_epochs", "1"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    metric_lines = [line for line in proc.stdout.splitlines() if line.startswith("FTUI_METRICS ")]
-    assert len(metric_lines) == 2
-    assert json.loads(metric_lines[-1].split(" ", 1)[1])["step"] == 2
-    assert (model_dir / "adapter_config.json").exists()
-    state = json.loads((out_dir / "ftui-job" / "state.json").read_text())
-    assert state["resolved_hyperparameters"]["lora_r"] == 4
-
-
-def test_entry_script_without_job_dir_or_sagemaker_env_explains_usage():
+def test_entry_script_without_job_dir_explains_usage():
     env = {k: v for k, v in os.environ.items() if not k.startswith("SM_")}
     proc = subprocess.run(
         [sys.executable, "-m", "ftui_local.train"], env=env, capture_output=True, text=True, timeout=120
