@@ -163,16 +163,13 @@ class SageMakerProvider(Provider[SageMakerSettings]):
         s3 = self.aws("s3")
 
         def existing() -> RemoteFile | None:
-            # Content-addressed: the same bytes under this key came from another machine or a lost store.
-            try:
-                head = s3.head_object(Bucket=bucket, Key=key)
-            except Exception as exc:
-                if is_not_found(exc) or error_code(exc) in ("404", "NotFound"):
-                    return None
-                raise
-            if head.get("ContentLength") != size:
-                return None
-            return self._remote(bucket, key, size, head.get("LastModified"))
+            # The address is the hash: these bytes may be there already, from another machine, a lost
+            # store or under another file name. A half-finished multipart upload leaves no object.
+            page = s3.list_objects_v2(Bucket=bucket, Prefix=self._key("files", sha) + "/", MaxKeys=10)
+            for found in page.get("Contents", []):
+                if found["Size"] == size:
+                    return self._remote(bucket, found["Key"], size, found.get("LastModified"))
+            return None
 
         found = await self._call(f"checking s3://{bucket}/{key}", existing)
         if found is not None:
@@ -402,7 +399,7 @@ class SageMakerProvider(Provider[SageMakerSettings]):
                 # A retried create whose first answer was lost: the job exists, under our unique name.
                 if error_code(exc) != "ResourceInUse":
                     raise
-            return dict(sm.describe_training_job(TrainingJobName=name))
+            return {"Tags": request["Tags"], **sm.describe_training_job(TrainingJobName=name)}
 
         described = await self._call(f"creating training job {name} under {root}", create)
         job = convert.to_job(described, self.settings)
@@ -411,6 +408,23 @@ class SageMakerProvider(Provider[SageMakerSettings]):
 
     def _remember(self, job: Job) -> None:
         self.store.cache_job(self.profile, job.id, job.status, job.model_dump(mode="json"))
+
+    def _cached(self) -> dict[str, dict[str, Any]]:
+        return {b["id"]: b for b in self.store.cached_jobs(self.profile)}
+
+    def _to_job(self, described: dict[str, Any], cached: dict[str, Any] | None) -> Job:
+        """DescribeTrainingJob has no tags: the job's metadata comes from the cache, else ListTags once."""
+        if "Tags" not in described:
+            if cached is not None and "metadata" in cached:
+                described["Tags"] = [
+                    {"Key": f"ftui:meta:{k}", "Value": v} for k, v in cached["metadata"].items()
+                ]
+            else:
+                answer = self.aws("sagemaker").list_tags(
+                    ResourceArn=described["TrainingJobArn"], MaxResults=100
+                )
+                described["Tags"] = answer.get("Tags", [])
+        return convert.to_job(described, self.settings)
 
     async def jobs(self, limit: int = 20, cursor: str | None = None) -> Page[Job]:
         kwargs: dict[str, Any] = {
@@ -426,7 +440,7 @@ class SageMakerProvider(Provider[SageMakerSettings]):
         summaries = sorted(
             page.get("TrainingJobSummaries", []), key=lambda s: s["CreationTime"], reverse=True
         )
-        cached = {b["id"]: b for b in self.store.cached_jobs(self.profile)}
+        cached = self._cached()
 
         def one(summary: dict[str, Any]) -> Job:
             name = summary["TrainingJobName"]
@@ -437,7 +451,7 @@ class SageMakerProvider(Provider[SageMakerSettings]):
                 and body.get("status") in ("succeeded", "failed", "cancelled")
             ):
                 return Job.model_validate(body)  # a finished job does not change: no describe needed
-            return convert.to_job(sm.describe_training_job(TrainingJobName=name), self.settings)
+            return self._to_job(dict(sm.describe_training_job(TrainingJobName=name)), body)
 
         def all_jobs() -> list[Job]:
             with ThreadPoolExecutor(max_workers=8) as pool:
@@ -459,7 +473,10 @@ class SageMakerProvider(Provider[SageMakerSettings]):
         )
 
     async def job(self, job_id: str) -> Job:
-        job = convert.to_job(await self._describe(job_id), self.settings)
+        described = await self._describe(job_id)
+        job = await self._call(
+            f"reading training job {job_id}", lambda: self._to_job(described, self._cached().get(job_id))
+        )
         self._remember(job)
         return job
 
@@ -477,8 +494,7 @@ class SageMakerProvider(Provider[SageMakerSettings]):
                         raise
 
             await self._call(f"stopping training job {job_id}", stop)
-            described = await self._describe(job_id)
-        return convert.to_job(described, self.settings)
+        return await self.job(job_id)
 
     async def events(self, job_id: str, cursor: str | None = None) -> Page[JobEvent]:
         state = tail.Cursor.decode(cursor)

@@ -98,13 +98,10 @@ def line_event(message: str, when: datetime, stream: str, ingestion: object) -> 
         if payload.get("type") == "metrics":
             return None  # the same step's FTUI_METRICS line is the one read (with the definitions' regexes)
         level = _LEVELS.get(str(payload.get("level")), "info")
-        try:
-            created = datetime.fromisoformat(payload["created_at"])
-        except (KeyError, TypeError, ValueError):
-            created = when
+        # CloudWatch's timestamp, not the container's clock: one time line with the status transitions.
         return JobEvent(
             id=_event_id("event", when, stream, ingestion, message),
-            created_at=created,
+            created_at=when,
             level=level,
             message=payload["message"],
         )
