@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -11,11 +11,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-if TYPE_CHECKING:
-    from ftui.model import JobSpec
-    from ftui.tui.app import FtuiApp
+from ftui.tui.screens.base import host_of
 
-METHODS = ("supervised", "dpo", "reinforcement")
+if TYPE_CHECKING:
+    from ftui.model import JobSpec, Method
+
+METHODS: tuple[Method, ...] = ("supervised", "dpo", "reinforcement")  # no pydantic import to show the form
 FIELDS = (
     ("training_file", "training file", "path or file id"),
     ("validation_file", "validation file", "optional"),
@@ -51,7 +52,7 @@ def build_spec(values: dict[str, str], base_model: str | None, method: str) -> J
     """Turn the form's text into a JobSpec, or raise FormError naming the field."""
     from pydantic import ValidationError
 
-    from ftui.model import Hyperparameters, JobSpec
+    from ftui.model import Hyperparameters, JobSpec, one_of
 
     if not base_model:
         raise FormError("base model: choose one")
@@ -73,7 +74,7 @@ def build_spec(values: dict[str, str], base_model: str | None, method: str) -> J
             base_model=base_model,
             training_file=training,
             validation_file=values.get("validation_file", "").strip() or None,
-            method=method,  # type: ignore[arg-type]
+            method=one_of(method, METHODS, "supervised"),
             hyperparameters=hyper,
             suffix=values.get("suffix", "").strip() or None,
             seed=seed,
@@ -156,7 +157,7 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
 
     @work(group="form-models", exclusive=True, exit_on_error=False, description="listing base models")
     async def load_models(self) -> None:
-        app = cast("FtuiApp", self.app)
+        app = host_of(self.app)
         try:
             models = await app.call(lambda p: p.base_models())
         except Exception as exc:
