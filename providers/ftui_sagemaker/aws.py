@@ -108,6 +108,11 @@ def map_error(
         hint = advice(f"{code} {message}", instance_type=settings.instance_type, bucket=settings.bucket or "")
         if hint:
             text += f"\n{hint}"
+        elif code == "NoSuchBucket":
+            text += (
+                f"\nCreate it (aws s3 mb s3://{settings.bucket} --region {settings.region}) or set bucket in "
+                "the profile to one the execution role can use."
+            )
         elif code in ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation"):
             text += "\nYour AWS credentials lack this permission; ask for it, or use another aws_profile."
         retryable = code in ("ThrottlingException", "Throttling", "SlowDown", "ServiceUnavailable")

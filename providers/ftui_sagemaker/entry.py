@@ -149,7 +149,7 @@ def job_from_env(env: dict[str, str] | None = None) -> tuple[Path, dict[str, Any
 class EventEcho:
     """Copies new lines of events.jsonl to stdout as `FTUI_EVENT {json}` while training runs."""
 
-    def __init__(self, events: Path, interval: float = 0.5) -> None:
+    def __init__(self, events: Path, interval: float = 0.1) -> None:
         self.events, self.interval = events, interval
         self._offset = 0
         self._stop = threading.Event()
@@ -178,7 +178,8 @@ class EventEcho:
         end = data.rfind(b"\n") + 1  # only whole lines; a half-written one waits for the next pass
         for line in data[:end].decode("utf-8", "replace").splitlines():
             if line.strip():
-                print("FTUI_EVENT " + line, flush=True)
+                sys.stdout.write("FTUI_EVENT " + line + "\n")  # one write: a whole line, never split
+                sys.stdout.flush()
         self._offset += end
 
 

@@ -35,8 +35,8 @@ from ftui.model import (
     RemoteFile,
 )
 from ftui.provider import Capability, Progress, Provider
-from ftui.uploads import file_ref, sha256_file, upload_once
-from ftui_sagemaker import convert, cost, payloads, tail
+from ftui.uploads import sha256_file, upload_once
+from ftui_sagemaker import convert, cost, payloads, status, tail
 from ftui_sagemaker.aws import Clients, error_code, is_not_found, map_error
 from ftui_sagemaker.settings import SageMakerSettings
 
@@ -134,11 +134,14 @@ class SageMakerProvider(Provider[SageMakerSettings]):
     def _remote(self, bucket: str, key: str, size: int, when: datetime | None) -> RemoteFile:
         parts = key.split("/")
         sha = parts[-2] if len(parts) >= 2 and re.fullmatch(r"[0-9a-f]{64}", parts[-2]) else None
+        name = parts[-1]
+        purpose = "code" if name.endswith(".tar.gz") else "model" if name.endswith(".tar") else "fine-tune"
         return RemoteFile(
             id=f"s3://{bucket}/{key}",
             provider=self.name,
-            filename=parts[-1],
+            filename=name,
             bytes=size,
+            purpose=purpose,
             created_at=when or datetime.now(UTC),
             sha256=sha,
         )
@@ -356,18 +359,14 @@ class SageMakerProvider(Provider[SageMakerSettings]):
 
         from ftui_sagemaker.bundle import build_model_tar, build_sourcedir
 
-        training = await file_ref(self, spec.training_file)
-        validation = await file_ref(self, spec.validation_file)
-        sourcedir = (
-            await upload_once(self, await asyncio.to_thread(build_sourcedir), purpose="code")
-        ).file.id
+        training = await self._s3_ref(spec.training_file, "training_file")
+        validation = (
+            await self._s3_ref(spec.validation_file, "validation_file") if spec.validation_file else None
+        )
+        sourcedir = await self._s3_ref(await asyncio.to_thread(build_sourcedir), "code", purpose="code")
         if folder is not None:
             tar = await asyncio.to_thread(build_model_tar, folder)
-            model_uri = (await upload_once(self, tar, purpose="model")).file.id
-        for ref, param in ((training, "training_file"), (validation, "validation_file")):
-            if ref is not None and not ref.startswith("s3://"):
-                raise FtuiError(f"{param}: {ref!r} is neither a local file nor an s3:// URI")
-        assert training is not None
+            model_uri = await self._s3_ref(tar, "base_model", purpose="model")
 
         name = self._job_name(spec)
         hps = payloads.job_hyperparameters(
@@ -405,6 +404,19 @@ class SageMakerProvider(Provider[SageMakerSettings]):
         job = convert.to_job(described, self.settings)
         self._remember(job)
         return job
+
+    async def _s3_ref(self, ref: str | Path, param: str, purpose: str = "fine-tune") -> str:
+        """An S3 URI for a job input: a local file uploaded once (into this profile's bucket and
+        prefix, even if the same bytes went to another one before), or an s3:// URI as it is."""
+        path = Path(ref).expanduser()
+        if path.is_file():
+            uploaded = await upload_once(self, path, purpose=purpose)
+            if not uploaded.file.id.startswith(self._root + "/"):  # the profile's bucket or prefix changed
+                uploaded = await upload_once(self, path, purpose=purpose, force=True)
+            return uploaded.file.id
+        if str(ref).startswith("s3://"):
+            return str(ref)
+        raise FtuiError(f"{param}: {str(ref)!r} is neither a local file nor an s3:// URI")
 
     def _remember(self, job: Job) -> None:
         self.store.cache_job(self.profile, job.id, job.status, job.model_dump(mode="json"))
@@ -482,6 +494,13 @@ class SageMakerProvider(Provider[SageMakerSettings]):
 
     async def cancel(self, job_id: str) -> Job:
         described = await self._describe(job_id)
+        if described.get("TrainingJobStatus") in _TERMINAL:
+            state, _ = status.job_status(described.get("TrainingJobStatus"), described.get("SecondaryStatus"))
+            raise ProviderError(
+                f"job {job_id} is already {state}; only a running job can be stopped",
+                code="invalid_state",
+                status=400,
+            )
         if described.get("TrainingJobStatus") == "InProgress":
             sm = self.aws("sagemaker")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from ftui.provider import ProfileSettings
 
@@ -22,10 +22,10 @@ class SageMakerSettings(ProfileSettings):
     prefix: str = "ftui"  # every key ftui writes lives under s3://bucket/prefix/
     instance_type: str = "ml.g5.2xlarge"
     instance_count: int = Field(default=1, ge=1, le=64)
-    spot: bool = False  # managed spot training: cheaper, may wait for capacity and be interrupted
-    max_wait_hours: float | None = Field(default=None, gt=0)  # spot only; default twice max_runtime_hours
     volume_size_gb: int = Field(default=100, ge=1, le=16384)
     max_runtime_hours: float = Field(default=24.0, gt=0, le=MAX_RUNTIME_HOURS)
+    spot: bool = False  # managed spot training: cheaper, may wait for capacity and be interrupted
+    max_wait_hours: float | None = Field(default=None, gt=0)  # spot only; default twice max_runtime_hours
     training_image: str | None = None  # default: the Hugging Face PyTorch training DLC of the region
     serving: Literal["tgi", "vllm"] = "tgi"
     serving_image: str | None = None  # default: the TGI (or vLLM) DLC of the region
@@ -78,17 +78,19 @@ class SageMakerSettings(ProfileSettings):
             raise ValueError(f"unknown service {', '.join(unknown)}; known: {', '.join(SERVICES)}")
         return v
 
-    @model_validator(mode="after")
-    def _spot(self) -> SageMakerSettings:
-        if self.max_wait_hours is not None:
-            if not self.spot:
+    @field_validator("max_wait_hours")
+    @classmethod
+    def _spot(cls, v: float | None, info: ValidationInfo) -> float | None:
+        if v is not None:
+            if not info.data.get("spot"):
                 raise ValueError("max_wait_hours applies to spot training only: set spot = true or remove it")
-            if self.max_wait_hours < self.max_runtime_hours:
+            runtime = info.data.get("max_runtime_hours")
+            if runtime is not None and v < runtime:
                 raise ValueError(
-                    f"max_wait_hours ({self.max_wait_hours:g}) must be at least max_runtime_hours "
-                    f"({self.max_runtime_hours:g}): the wait includes the run"
+                    f"max_wait_hours ({v:g}) must be at least max_runtime_hours ({runtime:g}): "
+                    "the wait includes the run"
                 )
-        return self
+        return v
 
     @property
     def wait_hours(self) -> float | None:

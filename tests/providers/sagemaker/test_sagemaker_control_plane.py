@@ -136,6 +136,19 @@ async def test_create_job_uploads_data_and_code_once_and_sends_a_script_mode_req
     assert not puts and second.id != job.id and len(_keys(aws, "ftui-tests/files/")) == 2
 
 
+async def test_a_profile_moved_to_another_prefix_uploads_its_inputs_there(make_provider, aws, tmp_path):
+    from ftui.store import Store
+
+    store = Store(tmp_path / "shared.db")
+    await make_provider(store=store).create_job(_spec(tmp_path))
+    moved = make_provider(store=store, prefix="elsewhere")
+    creates = _count_calls(moved.aws("sagemaker"), "CreateTrainingJob")
+    await moved.create_job(_spec(tmp_path))
+    channel = creates[0]["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
+    assert channel.startswith(f"s3://{BUCKET}/elsewhere/files/")
+    assert len(_keys(aws, "elsewhere/files/")) == 2
+
+
 async def test_create_job_refuses_bad_input_before_anything_is_uploaded(make_provider, aws, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n{"msgs": []}\n')
@@ -203,7 +216,9 @@ async def test_cancel_stops_the_job_and_stopped_is_cancelled_not_success(provide
     aws.set_status(job.id, "Stopped", "Stopped", "Stopped the training job")
     stopped = await provider.job(job.id)
     assert stopped.status == "cancelled" and stopped.fine_tuned_model is None and stopped.error is None
-    assert (await provider.cancel(job.id)).status == "cancelled"  # nothing left to stop: no error
+    with pytest.raises(ProviderError, match="already cancelled") as err:
+        await provider.cancel(job.id)
+    assert err.value.code == "invalid_state"
     aws.begin(job.id)
     aws.set_status(job.id, "Stopped", "MaxRuntimeExceeded")
     timed_out = await provider.job(job.id)

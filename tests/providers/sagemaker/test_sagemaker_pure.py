@@ -191,6 +191,10 @@ def test_event_lines_carry_the_job_events_and_the_error_line_is_read():
         'FTUI_EVENT {"message": "Step 1 metrics", "type": "metrics"}', tail._ts(0), "s", 1
     )
     assert duplicate is None  # the FTUI_METRICS line of that step is the one read
+    glued = tail.line_event(
+        "{'loss': 1.2}" + 'FTUI_EVENT {"message": "Checkpoint created at step 2"}', tail._ts(0), "s", 2
+    )
+    assert glued is not None and glued.message == "Checkpoint created at step 2"  # another print ran first
     error = tail.line_event("FTUI_ERROR CUDA out of memory", tail._ts(0), "s", 1)
     assert error is not None and error.level == "error" and error.message == "CUDA out of memory"
     assert tail.line_event("Downloading shards: 100%", tail._ts(0), "s", 1) is None
