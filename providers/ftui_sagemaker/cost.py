@@ -51,6 +51,13 @@ def model_params(base_model: str) -> float | None:
     return catalog.params_from_name(base_model)
 
 
+def _size(params: float) -> str:
+    for scale, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if params >= scale:
+            return f"{params / scale:.3g}{unit}"
+    return f"{params:.0f}"
+
+
 def _money(x: float) -> str:
     return f"${x:,.2f}" if x >= 0.01 else f"${x:.4f}"
 
@@ -101,7 +108,7 @@ def training(
     total = per_hour * hours
     basis = (
         f"Estimate: {tokens:,} tokens x {epochs} epoch{'s' if epochs != 1 else ''} on a "
-        f"{params / 1e9:.3g}B-parameter model at {speed['mfu']:.0%} of {count} x {it.gpus} {it.gpu} peak "
+        f"{_size(params)}-parameter model at {speed['mfu']:.0%} of {count} x {it.gpus} {it.gpu} peak "
         f"= {hours:.2f} h (with {speed['overhead_hours']:g} h start-up) x {_money(per_hour)}/h "
         f"({count} x {settings.instance_type} at {_money(rate)}) = {_money(total)}.{spot_note}"
     )

@@ -744,6 +744,14 @@ class SageMakerProvider(Provider[SageMakerSettings]):
             tags = payloads.tags_dict(
                 sm.list_tags(ResourceArn=described["EndpointArn"], MaxResults=100).get("Tags", [])
             )
+            key, value = payloads.TAG_CREATED_BY
+            if tags.get(key) != value:
+                raise ProviderError(
+                    f"endpoint {deployment_id} was not made by ftui (no {key} tag), so ftui leaves it alone; "
+                    "delete it in the SageMaker console or with `aws sagemaker delete-endpoint`",
+                    code="not_ours",
+                    status=403,
+                )
             config_name = described.get("EndpointConfigName") or deployment_id
             models: list[str] = []
             try:

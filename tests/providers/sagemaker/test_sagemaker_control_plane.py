@@ -352,6 +352,7 @@ async def test_deploy_chat_and_undeploy_a_fine_tuned_model(
     listed = (await provider.deployments()).items
     assert [d.id for d in listed] == [deployed.id] and listed[0].model == job.fine_tuned_model
     assert (await provider.deployment(deployed.id)).status == "ready"
+    assert (await provider.wait_deployed(deployed.id, delay_s=1, timeout_s=5)).status == "ready"
 
     messages = [
         ChatMessage(role="system", content="Be brief."),
@@ -368,6 +369,8 @@ async def test_deploy_chat_and_undeploy_a_fine_tuned_model(
     by_model = "".join([p async for p in provider.chat(job.fine_tuned_model, messages[1:])])
     assert by_model == "Echo: grüß dich ✓"  # a deployed model's name finds its endpoint
 
+    with pytest.raises(ProviderError, match="not made by ftui"):
+        await provider.undeploy("not-ours")
     gone = await provider.undeploy(deployed.id)
     assert gone.status == "deleted"
     assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == ["not-ours"]

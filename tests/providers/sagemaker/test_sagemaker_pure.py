@@ -359,7 +359,7 @@ def test_training_cost_is_price_times_estimated_hours_and_says_it_is_an_estimate
     assert estimate.hours == pytest.approx(hours, rel=1e-3)
     assert estimate.per_hour == pytest.approx(2 * 1.515)
     assert estimate.total == pytest.approx(2 * 1.515 * hours, rel=1e-3)
-    assert estimate.basis.startswith("Estimate:") and "0.5B-parameter" in estimate.basis
+    assert estimate.basis.startswith("Estimate:") and "500M-parameter" in estimate.basis
     assert estimate.source and "Price List API" in estimate.source and estimate.as_of == "2026-08"
     assert estimate.billed_tokens == 3_000_000
 
