@@ -118,7 +118,7 @@ def training(
         hours=round(hours, 4),
         billed_tokens=tokens * epochs,
         basis=basis,
-        source=f"{source}; speed: {speed['source']} ({speed['basis']})",
+        source=f"{source}; speed: {speed['source']}",
         as_of=as_of or speed["as_of"],
     )
 

@@ -111,6 +111,12 @@ class SageMakerProvider(Provider[SageMakerSettings]):
             "tiny-llama": "A tiny random Llama (tests and demos; built in the container, nothing uploaded)",
             "smollm2-135m-instruct": "SmolLM2 135M Instruct from this machine, sent once as the model input",
         }
+        own = self.settings.base_model
+        if own and own not in described:
+            described = {
+                own: "the profile's base_model (a local folder or s3:// prefix is sent as the model input)",
+                **described,
+            }
         return [
             BaseModelInfo(id=name, provider=self.name, description=text, methods=["supervised", "dpo"])
             for name, text in described.items()

@@ -20,6 +20,7 @@ class SageMakerSettings(ProfileSettings):
     role_arn: str | None = None  # the execution role jobs and endpoints run as (S3, Logs, ECR pull)
     bucket: str | None = None
     prefix: str = "ftui"  # every key ftui writes lives under s3://bucket/prefix/
+    base_model: str | None = None  # the default for new jobs: a catalog name, a local folder, s3://...
     instance_type: str = "ml.g5.2xlarge"
     instance_count: int = Field(default=1, ge=1, le=64)
     volume_size_gb: int = Field(default=100, ge=1, le=16384)
