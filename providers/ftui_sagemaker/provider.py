@@ -532,7 +532,7 @@ class SageMakerProvider(Provider[SageMakerSettings]):
             logs = self.aws("logs")
             more = False
             streams = tail.log_streams(logs, job_id)
-            for stream in streams:
+            for stream in streams or []:
                 raw, token, stream_more = tail.read_stream(logs, stream, state.streams.get(stream), budget)
                 more = more or stream_more
                 if token:
@@ -543,8 +543,20 @@ class SageMakerProvider(Provider[SageMakerSettings]):
                     )
                     if event is not None:
                         found.append(event)
-            if not streams and not state.streams and described.get("TrainingJobStatus") != "InProgress":
-                # No log ever readable, and the job is over: CloudWatch's metrics are the record left.
+            if streams is None and not state.logs_denied:
+                state.logs_denied = True
+                found.append(
+                    JobEvent(
+                        id=f"sm-logs-denied-{job_id}",
+                        created_at=datetime.now(UTC),
+                        level="warn",
+                        message="Your AWS credentials may not read CloudWatch Logs (logs:DescribeLogStreams, "
+                        "logs:GetLogEvents): showing CloudWatch metrics instead, a few minutes late",
+                    )
+                )
+            over = described.get("TrainingJobStatus") != "InProgress"
+            if streams is None or (not streams and not state.streams and over):
+                # No log readable: CloudWatch's metrics are the record (for a job that is over, the last).
                 points = tail.fallback_metrics(
                     self.aws("cloudwatch"), job_id, described["CreationTime"], state.metrics_after
                 )

@@ -34,10 +34,17 @@ class Cursor:
     transitions: int = 0
     failure: bool = False
     metrics_after: float = 0.0  # fallback only: the newest CloudWatch datapoint already shown
+    logs_denied: bool = False  # the warning that logs cannot be read was shown
 
     def encode(self) -> str:
         raw = json.dumps(
-            {"s": self.streams, "t": self.transitions, "f": self.failure, "m": self.metrics_after},
+            {
+                "s": self.streams,
+                "t": self.transitions,
+                "f": self.failure,
+                "m": self.metrics_after,
+                "d": self.logs_denied,
+            },
             separators=(",", ":"),
         )
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -53,6 +60,7 @@ class Cursor:
                 transitions=int(raw["t"]),
                 failure=bool(raw["f"]),
                 metrics_after=float(raw["m"]),
+                logs_denied=bool(raw.get("d", False)),
             )
         except (ValueError, KeyError, TypeError):
             raise FtuiError(f"not an events cursor of a SageMaker job: {text[:40]!r}") from None
@@ -117,7 +125,8 @@ def line_event(message: str, when: datetime, stream: str, ingestion: object) -> 
     return None
 
 
-def log_streams(logs: Any, job_name: str) -> list[str]:
+def log_streams(logs: Any, job_name: str) -> list[str] | None:
+    """The job's log streams; None when these credentials may not read CloudWatch Logs."""
     names: list[str] = []
     kwargs: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamNamePrefix": f"{job_name}/"}
     while True:
@@ -126,6 +135,8 @@ def log_streams(logs: Any, job_name: str) -> list[str]:
         except Exception as exc:
             if error_code(exc) == "ResourceNotFoundException":
                 return []  # the group appears with the first container that logs
+            if error_code(exc) in ("AccessDeniedException", "AccessDenied"):
+                return None
             raise
         names += [s["logStreamName"] for s in page.get("logStreams", [])]
         if not page.get("nextToken"):

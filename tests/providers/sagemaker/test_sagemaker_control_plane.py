@@ -289,6 +289,28 @@ async def test_events_fall_back_to_cloudwatch_metrics_when_no_log_can_be_read(pr
     assert points[1].total_steps == 2
 
 
+async def test_logs_the_credentials_may_not_read_give_a_warning_and_the_metrics_instead(
+    provider, aws, tmp_path
+):
+    from botocore.exceptions import ClientError
+
+    def deny(**_: Any) -> None:
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}, "DescribeLogStreams"
+        )
+
+    provider.aws("logs").meta.events.register("provide-client-params.logs.DescribeLogStreams", deny)
+    job = await provider.create_job(_spec(tmp_path))
+    aws.begin(job.id)
+    aws.put_metrics(job.id, [{"step": 1, "train:loss": 2.5}], datetime.now(UTC).replace(second=0))
+    first = await provider.events(job.id)
+    warnings = [e for e in first.items if e.level == "warn"]
+    assert len(warnings) == 1 and "may not read CloudWatch Logs" in warnings[0].message
+    assert [e.metrics.step for e in first.items if e.type == "metrics"] == [1]
+    again = await provider.events(job.id, first.next_cursor)
+    assert again.items == []  # neither the warning nor the point twice
+
+
 async def test_cost_before_a_run_uses_the_price_table_and_the_training_file(make_provider, tmp_path):
     provider = make_provider(instance_type="ml.g5.12xlarge", instance_count=2, spot=True)
     spec = _spec(tmp_path, base_model="Qwen/Qwen2.5-0.5B-Instruct", hyperparameters=Hyperparameters())
