@@ -20,6 +20,8 @@ from ftui.model import (
     ChatMessage,
     ChatParams,
     Checkpoint,
+    CostEstimate,
+    DeploySpec,
     Job,
     JobEvent,
     JobSpec,
@@ -349,6 +351,31 @@ class OpenAIProvider(Provider[OpenAISettings]):
     async def checkpoints(self, job_id: str) -> list[Checkpoint]:
         items = await self._all(self.client.fine_tuning.jobs.checkpoints.list(job_id, limit=100))
         return [to_checkpoint(c) for c in items]
+
+    # -- cost -------------------------------------------------------------------------------
+    async def estimate_cost(self, spec: JobSpec | DeploySpec, tokens: int | None = None) -> CostEstimate:
+        """OpenAI's published training prices (`ftui/data/prices.toml`, each figure with its source
+        and date); a compatible server's own models have none."""
+        if isinstance(spec, DeploySpec):
+            return CostEstimate(basis="no deployment needed: a fine-tuned model is callable at once")
+        from ftui.costs import per_token
+        from ftui.data.prices import price_for, provenance
+
+        row = price_for(spec.base_model)
+        if row is None:
+            return CostEstimate(
+                basis=f"no OpenAI price for {spec.base_model} (not in ftui/data/prices.toml; a compatible "
+                "server prices its own models)"
+            )
+        said = provenance(row, "training_per_hour" if spec.method == "reinforcement" else "training_per_1m")
+        return per_token(
+            spec,
+            tokens,
+            price_per_1m=row.training_per_1m,
+            per_hour=row.training_per_hour,
+            source=said.source,
+            as_of=said.as_of,
+        )
 
     # -- inference --------------------------------------------------------------------------
     async def chat(
