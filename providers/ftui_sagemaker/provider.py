@@ -710,11 +710,19 @@ class SageMakerProvider(Provider[SageMakerSettings]):
         return payloads.tags_dict(answer.get("Tags", []))
 
     async def deployment(self, deployment_id: str) -> Deployment:
-        described = await self._call(
-            f"reading endpoint {deployment_id}",
-            lambda: self.aws("sagemaker").describe_endpoint(EndpointName=deployment_id),
-            what=("deployment", deployment_id),
-        )
+        """One endpoint; one ftui made that is gone reads as deleted (SageMaker forgets it at once)."""
+        try:
+            described = await self._call(
+                f"reading endpoint {deployment_id}",
+                lambda: self.aws("sagemaker").describe_endpoint(EndpointName=deployment_id),
+                what=("deployment", deployment_id),
+            )
+        except NotFound:
+            for record in self.store.remembered_deployments(self.profile):
+                if record["body"].get("id") == deployment_id:
+                    gone = Deployment.model_validate(record["body"])
+                    return gone.model_copy(update={"status": "deleted", "status_detail": "Deleted"})
+            raise
         return convert.to_deployment(
             dict(described), await self._tags(described["EndpointArn"]), self.settings
         )

@@ -9,11 +9,18 @@ Stopping (`install_gaps`). Nothing here is reachable from outside 127.0.0.1.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import logging
+import time
 import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/ftui-test"
@@ -145,3 +152,62 @@ class MotoAWS:
                     }
                 )
         cw.put_metric_data(Namespace="/aws/sagemaker/TrainingJobs", MetricData=data)
+
+
+@functools.cache
+def shared() -> tuple[MotoAWS, Any]:
+    """One moto server and one streaming endpoint per test process, for every test that needs them."""
+    from support.eventstream_server import StreamingEndpoint
+
+    aws, runtime = MotoAWS(), StreamingEndpoint()
+    atexit.register(runtime.stop)
+    atexit.register(aws.stop)
+    return aws, runtime
+
+
+def fake_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Credentials moto accepts, and none of the user's AWS config within reach."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@contextlib.contextmanager
+def endpoints_take_a_moment(monkeypatch: pytest.MonkeyPatch, seconds: float = 0.3) -> Iterator[None]:
+    """moto's endpoints are InService at once; a real one is Creating for minutes first."""
+    from moto.sagemaker import models
+
+    original = models.FakeEndpoint.__init__
+    describe = models.SageMakerModelBackend.describe_endpoint
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.endpoint_status, self._ready_at = "Creating", time.monotonic() + seconds
+
+    def described(self: Any, endpoint_name: str) -> Any:
+        endpoint = self.endpoints.get(endpoint_name)
+        if (
+            endpoint is not None
+            and endpoint.endpoint_status == "Creating"
+            and time.monotonic() >= endpoint._ready_at
+        ):
+            endpoint.endpoint_status = "InService"
+        return describe(self, endpoint_name)
+
+    monkeypatch.setattr(models.FakeEndpoint, "__init__", init)
+    monkeypatch.setattr(models.SageMakerModelBackend, "describe_endpoint", described)
+    yield

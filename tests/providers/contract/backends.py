@@ -89,9 +89,47 @@ def echo(request: pytest.FixtureRequest) -> Iterator[Backend]:
     )
 
 
+@contextlib.contextmanager
+def sagemaker_on_moto(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """SageMaker through boto3 against moto in server mode on 127.0.0.1 (endpoints made to spend a
+    moment Creating, as real ones do) and a loopback runtime that streams AWS event-stream frames."""
+    from ftui_sagemaker.provider import SageMakerProvider
+    from ftui_sagemaker.settings import SageMakerSettings
+    from support.moto_aws import BUCKET, REGION, ROLE, endpoints_take_a_moment, fake_credentials, shared
+
+    tmp: Path = request.getfixturevalue("tmp_path")
+    monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
+    aws, runtime = shared()
+    aws.reset()
+    fake_credentials(monkeypatch, tmp)
+    aws.client("s3").create_bucket(Bucket=BUCKET)
+    settings = SageMakerSettings(
+        region=REGION,
+        role_arn=ROLE,
+        bucket=BUCKET,
+        prefix="contract",
+        endpoint_url=aws.url,
+        endpoint_urls={"sagemaker-runtime": runtime.url},
+        max_attempts=1,
+    )
+    with endpoints_take_a_moment(monkeypatch):
+        provider = SageMakerProvider(settings, profile="contract", store=Store(tmp / "state.db"))
+        yield Backend(
+            provider,
+            "tiny-llama",
+            write_dataset(tmp / "train.jsonl"),
+            # An s3:// model prefix deploys as it is: no job needed first.
+            deploy_spec=DeploySpec(
+                model=f"s3://{BUCKET}/contract/models/tiny/", instance_type="ml.g5.xlarge"
+            ),
+            timeout=30,
+        )
+
+
 # Keyed by provider name: a built provider missing here fails test_capabilities.py.
 BACKENDS: dict[str, Factory] = {
     "local": local,
     "openai": openai_via_serve,
     "echo": echo,
+    "sagemaker": sagemaker_on_moto,
 }

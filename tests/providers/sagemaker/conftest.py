@@ -3,51 +3,30 @@ event-stream server, and the entry script for real in a temporary /opt/ml (tiny-
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.eventstream_server import StreamingEndpoint
-from support.moto_aws import BUCKET, REGION, ROLE, MotoAWS
+from support.moto_aws import BUCKET, REGION, ROLE, MotoAWS, fake_credentials, shared
 from support.sagemaker_container import Host, chat_rows, tiny_request
 
 
 @pytest.fixture(scope="session")
-def moto_server() -> Iterator[MotoAWS]:
-    server = MotoAWS()
-    yield server
-    server.stop()
+def moto_server() -> MotoAWS:
+    return shared()[0]
 
 
 @pytest.fixture(scope="session")
-def runtime_server() -> Iterator[StreamingEndpoint]:
-    server = StreamingEndpoint()
-    yield server
-    server.stop()
+def runtime_server() -> StreamingEndpoint:
+    return shared()[1]
 
 
 @pytest.fixture
 def aws(moto_server: MotoAWS, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> MotoAWS:
     """A clean moto, fake credentials, and no AWS config of the user's in reach."""
     moto_server.reset()
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in (
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_ENDPOINT_URL",
-        "AWS_REGION",
-        "AWS_DEFAULT_REGION",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    fake_credentials(monkeypatch, tmp_path)
     moto_server.client("s3").create_bucket(Bucket=BUCKET)
     return moto_server
 
