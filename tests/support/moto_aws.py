@@ -193,21 +193,26 @@ def endpoints_take_a_moment(monkeypatch: pytest.MonkeyPatch, seconds: float = 0.
 
     original = models.FakeEndpoint.__init__
     describe = models.SageMakerModelBackend.describe_endpoint
+    listing = models.SageMakerModelBackend.list_endpoints
 
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
         self.endpoint_status, self._ready_at = "Creating", time.monotonic() + seconds
 
+    def settle(backend: Any) -> None:
+        for endpoint in backend.endpoints.values():
+            if endpoint.endpoint_status == "Creating" and time.monotonic() >= endpoint._ready_at:
+                endpoint.endpoint_status = "InService"
+
     def described(self: Any, endpoint_name: str) -> Any:
-        endpoint = self.endpoints.get(endpoint_name)
-        if (
-            endpoint is not None
-            and endpoint.endpoint_status == "Creating"
-            and time.monotonic() >= endpoint._ready_at
-        ):
-            endpoint.endpoint_status = "InService"
+        settle(self)
         return describe(self, endpoint_name)
+
+    def listed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        settle(self)
+        return listing(self, *args, **kwargs)
 
     monkeypatch.setattr(models.FakeEndpoint, "__init__", init)
     monkeypatch.setattr(models.SageMakerModelBackend, "describe_endpoint", described)
+    monkeypatch.setattr(models.SageMakerModelBackend, "list_endpoints", listed)
     yield

@@ -1,4 +1,5 @@
-"""The SageMaker flow through the `ftui` command, each step a separate process, as a user runs it:
+"""The whole SageMaker flow through the `ftui` command, from upload to a chat with the endpoint and its
+deletion, each step a separate process, as a user runs it:
 a profile pointing at moto (server mode, in this process, so the test can move the job along) and at
 the loopback streaming endpoint."""
 
@@ -15,8 +16,6 @@ import pytest
 from support.eventually import eventually_sync
 from support.moto_aws import BUCKET, REGION, ROLE, MotoAWS
 from support.sagemaker_container import chat_rows, write_jsonl
-
-from ftui.model import DeploySpec
 
 pytestmark = pytest.mark.slow
 
@@ -69,9 +68,7 @@ class Lines:
         return "\n".join(self.lines)
 
 
-def test_create_watch_live_chat_with_the_endpoint_through_the_cli(
-    profile, aws, tmp_path, entry_run, make_provider
-):
+def test_create_watch_deploy_chat_and_undeploy_through_the_cli(profile, aws, tmp_path, entry_run):
     host, run = entry_run
     train = write_jsonl(tmp_path / "train.jsonl", chat_rows(12))
     created = ftui(
@@ -115,19 +112,32 @@ def test_create_watch_live_chat_with_the_endpoint_through_the_cli(
     listed = json.loads(ftui("files", "list", "--json").stdout)
     assert {f["filename"] for f in listed} == {"train.jsonl", "sourcedir.tar.gz"}
 
-    # Until `ftui deploy` is on main, the endpoint is made through the provider, as the CLI will.
-    import asyncio
+    model = f"ft:tiny-llama:{job['id']}"
+    refused = ftui("deploy", model)  # no terminal to ask on, no --yes: nothing is created
+    assert refused.returncode == 2 and "$1.51/hour" in refused.stderr and "--yes" in refused.stderr
+    assert aws.client("sagemaker").list_endpoints()["Endpoints"] == []
+    deployed = ftui("deploy", model, "--yes", "--interval", "0.1", "--json")
+    assert deployed.returncode == 0, deployed.stderr
+    endpoint = json.loads(deployed.stdout)
+    assert endpoint["status"] == "ready" and endpoint["hourly_cost"] == pytest.approx(1.515)
+    listed = json.loads(ftui("deployments", "--json").stdout)
+    assert [d["id"] for d in listed] == [endpoint["id"]] and listed[0]["model"] == model
 
-    provider = make_provider(prefix="cli")
-    deployed = asyncio.run(provider.deploy(DeploySpec(model=f"ft:tiny-llama:{job['id']}")))
-    chat = ftui("chat", "--model", deployed.id, "hello from the cli")
+    chat = ftui("chat", "--model", endpoint["id"], "hello from the cli")
     assert chat.returncode == 0, chat.stderr
     assert chat.stdout.strip() == "Echo: hello from the cli"
-    by_name = ftui("chat", "--model", f"ft:tiny-llama:{job['id']}", "by its model name")
+    assert f"deployment {endpoint['id']}" in chat.stderr  # the warning about what still bills
+    by_name = ftui("chat", "--model", model, "by its model name")
     assert by_name.stdout.strip() == "Echo: by its model name"
-    asyncio.run(provider.undeploy(deployed.id))
-    gone = ftui("chat", "--model", f"ft:tiny-llama:{job['id']}", "again")
-    assert gone.returncode != 0 and "is not deployed" in gone.stderr and "Traceback" not in gone.stderr
+
+    gone = ftui("undeploy", endpoint["id"], "--yes", "--wait", "--interval", "0.1", "--json")
+    assert gone.returncode == 0, gone.stderr
+    assert json.loads(gone.stdout)["status"] == "deleted"
+    assert json.loads(ftui("deployments", "--json").stdout) == []
+    assert aws.client("sagemaker").list_models()["Models"] == []
+    again = ftui("chat", "--model", model, "again")
+    assert again.returncode != 0 and "is not deployed" in again.stderr and "Traceback" not in again.stderr
+    assert "deployment" not in ftui("jobs", "list").stderr  # nothing left billing to warn about
 
 
 def test_cli_errors_name_the_profile_field_and_never_show_a_traceback(profile, aws, tmp_path):

@@ -1,20 +1,24 @@
-"""The SageMaker flow in the real Textual app, driven by Pilot: the job form creates a job on a
+"""The whole SageMaker flow in the real Textual app, driven by Pilot: the job form creates a job on a
 SageMaker profile (moto), the Jobs pane follows it as the test moves it along, the Metrics pane
-draws the loss from its CloudWatch Logs, and the Playground chats with its endpoint."""
+draws the loss from its CloudWatch Logs, the model is deployed after its hourly cost is shown and
+confirmed, the Playground chats with the endpoint, and the Deployments view deletes it."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.moto_aws import BUCKET, REGION, ROLE, MotoAWS
+from support.moto_aws import BUCKET, REGION, ROLE, MotoAWS, endpoints_take_a_moment
 from support.sagemaker_container import chat_rows, write_jsonl
 from support.tui_fakes import ready, wait_for
 
-from ftui.model import DeploySpec
 from ftui.session import Session
 from ftui.tui.app import FtuiApp
+from ftui.tui.screens.confirm import ConfirmScreen
+from ftui.tui.screens.deploy_form import DeployFormScreen
+from ftui.tui.screens.deployments import DeploymentsPane
 from ftui.tui.screens.job_form import JobFormScreen
 from ftui.tui.screens.metrics import FIELD, MetricsPane
 from ftui.tui.screens.playground import PlaygroundPane
@@ -43,13 +47,12 @@ def jobs_start_in_progress(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(FakeTrainingJob, "__init__", init)
 
 
-async def test_form_to_metrics_to_playground_on_a_sagemaker_profile(
+async def test_the_whole_flow_from_the_job_form_to_a_chat_with_the_endpoint_and_its_deletion(
     aws: MotoAWS,
     runtime_server: Any,
     tmp_path: Path,
     monkeypatch,
     entry_run,
-    make_provider,
     jobs_start_in_progress,
 ):
     host, run = entry_run
@@ -74,6 +77,8 @@ max_attempts = 1
     data = write_jsonl(folder / "train.jsonl", chat_rows(12))
 
     app = FtuiApp(Session(), poll_interval=0.3, folder=folder)
+    stack = contextlib.ExitStack()
+    stack.enter_context(endpoints_take_a_moment(monkeypatch, seconds=1.0))  # real ones take minutes
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await ready(pilot, rows=0)
         await pilot.press("n")
@@ -108,13 +113,39 @@ max_attempts = 1
         assert model == f"ft:tiny-llama:{job.id}"
         await wait_for(pilot, lambda: any(f"{job.id} succeeded" in n.message for n in app._notifications))
 
-        # Until the Deployments view is on main, the endpoint is made through the provider.
-        deployed = await make_provider(prefix="tui").deploy(DeploySpec(model=model))
-        app.open_playground(model)
+        # Deploy from the job: the hourly cost is shown and asked about before anything exists.
+        app.show_view("jobs")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DeployFormScreen))
+        form = app.screen
+        assert form.query_one("#deploy-model").value == model
+        await wait_for(
+            pilot, lambda: "$1.51/hour" in str(form.query_one("#deploy-cost").render()), timeout=30
+        )
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "$1.51/hour" in app.screen.question and "billed every hour" in app.screen.question
+        assert aws.client("sagemaker").list_endpoints()["Endpoints"] == []
+        await pilot.press("y")
+
+        pane = app.query_one(DeploymentsPane)
+        await wait_for(pilot, lambda: [d.status for d in pane.deployments] == ["creating"], timeout=30)
+        await wait_for(pilot, lambda: [d.status for d in pane.deployments] == ["ready"], timeout=30)
+        [deployment] = pane.deployments
+        assert deployment.model == model and deployment.hourly_cost == pytest.approx(1.515)
+
+        await pilot.press("enter")  # chat with the endpoint, addressed by its id
         playground = app.query_one(PlaygroundPane)
-        await wait_for(pilot, lambda: app.query_one("#model-a").value == model, timeout=60)
+        await wait_for(pilot, lambda: app.query_one("#model-a").value == deployment.id, timeout=30)
         app.query_one("#prompt").focus()
         await pilot.press(*"hi there", "enter")
         await wait_for(pilot, lambda: len(playground.history["a"]) == 2, timeout=60)
         assert playground.history["a"][1].content == "Echo: hi there"
-        await make_provider(prefix="tui").undeploy(deployed.id)
+
+        app.show_view("deployments")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: pane.deployments == [], timeout=30)
+        assert aws.client("sagemaker").list_endpoints()["Endpoints"] == []
+        assert aws.client("sagemaker").list_models()["Models"] == []
