@@ -180,6 +180,16 @@ def _extra_hyperparameters(pairs: tuple[str, ...]) -> dict[str, Any]:
     return extra
 
 
+def _options(pairs: tuple[str, ...]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--option {pair!r}: expected KEY=VALUE, e.g. -o training_type=Developer")
+        options[key.strip()] = value.strip()
+    return options
+
+
 def _default_model(session: Session) -> str | None:
     return getattr(session.profile.settings, "base_model", None)
 
@@ -214,6 +224,15 @@ def command() -> None:
     metavar="KEY=VALUE",
     help="Provider-specific hyperparameter, e.g. --hp lora_r=16 (repeatable).",
 )
+@click.option(
+    "--option",
+    "-o",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="The provider's own job option, e.g. -o training_type=GlobalStandard on Azure (repeatable); "
+    "the defaults are printed when the job is created.",
+)
 @click.option("--suffix", help="Added to the fine-tuned model's name (up to 64 characters).")
 @click.option("--seed", type=click.IntRange(0, 2147483647))
 @click.option("--init-from", help="Start from a fine-tuned model or checkpoint instead of the base.")
@@ -238,6 +257,7 @@ def create(
     lr_multiplier: float | None,
     beta: float | None,
     extra: tuple[str, ...],
+    options: tuple[str, ...],
     suffix: str | None,
     seed: int | None,
     init_from: str | None,
@@ -276,6 +296,7 @@ def create(
         suffix=suffix,
         seed=seed,  # type: ignore[arg-type]
         init_from=init_from,
+        options=_options(options),
     )
     job = run(provider.create_job(spec))
     if as_json:
@@ -286,6 +307,10 @@ def create(
             f"Created job {job.id} ({status_text(job.status)}) on {session.profile.name}: "
             f"{job.base_model}, {job.method}"
         )
+        chosen = provider.check_options(spec)
+        for option in provider.job_options():
+            note = "" if option.key in spec.options else " (the default; change it with -o KEY=VALUE)"
+            click.echo(f"  {option.label}: {chosen[option.key]}{note}")
         if not wait:
             click.echo(f"Follow it with: ftui jobs watch {job.id}")
     if wait:

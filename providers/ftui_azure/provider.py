@@ -227,14 +227,16 @@ class AzureOpenAIProvider(OpenAICompatibleProvider[AzureSettings]):
             )
         ]
 
-    async def create_job(self, spec: JobSpec) -> Job:
+    def check_options(self, spec: JobSpec) -> dict[str, str]:
         options = dict(spec.options)
-        if "training_type" in options:
+        if "training_type" in options:  # any spelling Azure's docs use
             try:
                 options["training_type"] = training_type(options["training_type"])
             except ValueError as exc:
                 raise ProviderError(f"option training_type: {exc}", code="invalid_option") from None
-        spec = spec.model_copy(update={"options": options})
+        return super().check_options(spec.model_copy(update={"options": options}))
+
+    async def create_job(self, spec: JobSpec) -> Job:
         self.check_options(spec)
         # A local file is uploaded once and waited on; a file id given as is is waited on too.
         for ref in (spec.training_file, spec.validation_file):
