@@ -580,3 +580,28 @@ class FakeCredential:
 
         self.scopes += scopes
         return AccessTokenInfo(self.token, int(time.time()) + 3600)
+
+
+def fake_az_cli(folder: Any, token: str) -> dict[str, str]:
+    """An `az` on PATH that answers `az account get-access-token` as the Azure CLI does, so the real
+    azure-identity (AzureCliCredential, picked by AZURE_TOKEN_CREDENTIALS) signs a CLI process in.
+    Returns the environment to run it with; each call's arguments go to `folder/az-calls`."""
+    import os
+    import sys
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "az"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import json, sys, time\n"
+        f"open({str(folder / 'az-calls')!r}, 'a').write(' '.join(sys.argv[1:]) + '\\n')\n"
+        f"print(json.dumps({{'accessToken': {token!r}, 'expires_on': int(time.time()) + 3600,\n"
+        "    'expiresOn': '2099-01-01 00:00:00.000000', 'tokenType': 'Bearer', 'tenant': 't'}))\n"
+    )
+    script.chmod(0o755)
+    return {
+        "PATH": f"{folder}{os.pathsep}{os.environ.get('PATH', '')}",
+        "AZURE_TOKEN_CREDENTIALS": "AzureCliCredential",
+    }
