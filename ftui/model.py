@@ -6,7 +6,7 @@ Names follow OpenAI's fine-tuning API where it has one: users already think in t
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +16,21 @@ from ftui.status import TERMINAL_STATUSES as TERMINAL_STATUSES
 JobStatus = Literal["validating_files", "queued", "running", "paused", "succeeded", "failed", "cancelled"]
 Method = Literal["supervised", "dpo", "reinforcement"]
 Auto = Literal["auto"]
+EventLevel = Literal["info", "warn", "error"]
+Role = Literal["system", "developer", "user", "assistant", "tool"]
+METHODS: tuple[Method, ...] = get_args(Method)
+EVENT_LEVELS: tuple[EventLevel, ...] = get_args(EventLevel)
+
+L = TypeVar("L", bound=str)
+
+
+def one_of(value: object, allowed: tuple[L, ...], default: L) -> L:
+    """`value` as one of a Literal's `allowed` values, else `default`: how a backend's free text
+    or a form's string becomes a typed field without a cast."""
+    for option in allowed:
+        if option == value:
+            return option
+    return default
 
 
 def now() -> datetime:
@@ -116,7 +131,7 @@ class MetricPoint(_Model):
 class JobEvent(_Model):
     id: str
     created_at: datetime
-    level: Literal["info", "warn", "error"] = "info"
+    level: EventLevel = "info"
     message: str
     type: Literal["message", "metrics"] = "message"
     metrics: MetricPoint | None = None
@@ -146,7 +161,7 @@ class BaseModelInfo(_Model):
     id: str
     provider: str
     description: str = ""
-    methods: list[Method] = Field(default_factory=lambda: ["supervised"])
+    methods: list[Method] = Field(default_factory=lambda: list[Method](["supervised"]))
     context_length: int | None = None
     training_price_per_1m_tokens: float | None = None  # USD
     fine_tuned: bool = False
@@ -223,7 +238,7 @@ class Page(BaseModel, Generic[T]):
 
 
 class ChatMessage(_Model):
-    role: Literal["system", "developer", "user", "assistant", "tool"]
+    role: Role
     content: str
 
 

@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import atexit
 import sys
-from collections.abc import Coroutine
-from typing import Any, TypeVar
 
 import click
 
 from ftui import __version__
+from ftui.cli.context import pass_session as pass_session
+from ftui.cli.context import run as run
 from ftui.errors import FtuiError
 from ftui.session import Session
-
-T = TypeVar("T")
-
-
-_runner: asyncio.Runner | None = None
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine on the command's one event loop.
-
-    One loop per process, not one per call: provider clients (HTTP connection pools) bind to the
-    loop they were made on, and a command may call the provider several times.
-    """
-    global _runner
-    if _runner is None:
-        _runner = asyncio.Runner()
-        atexit.register(_runner.close)
-    return _runner.run(coro)
-
-
-pass_session = click.make_pass_decorator(Session)
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -75,9 +52,9 @@ _add_commands()
 def _plugin_commands() -> None:
     # Plugins add commands only when a command is asked for that we do not know: keeps --help fast
     # for the built-ins while still listing plugin commands in `ftui --help`.
-    from ftui.plugins import call_safely
+    from ftui.plugins import hooks
 
-    for error in call_safely("ftui_register_commands", cli=cli):
+    for error in hooks().register_commands(cli):
         click.echo(f"warning: {error}", err=True)
 
 

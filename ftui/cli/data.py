@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ftui.cli import pass_session
+from ftui.cli.context import pass_session
 from ftui.cli.output import emit_json, table
 
 if TYPE_CHECKING:

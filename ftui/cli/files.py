@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from ftui.cli import pass_session, run
+from ftui.cli.context import pass_session, run
 from ftui.cli.output import emit_json, is_tty, table
 from ftui.provider import collect
 from ftui.session import Session

@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ftui.cli import pass_session, run
+from ftui.cli.context import pass_session, run
 from ftui.cli.output import emit_json, is_tty, table, warn
 from ftui.errors import UsageError
-from ftui.model import Hyperparameters, Job, JobEvent, JobSpec
+from ftui.model import METHODS, Hyperparameters, Job, JobEvent, JobSpec, one_of
 from ftui.provider import Provider, collect
 from ftui.session import Session
 
@@ -291,10 +291,10 @@ def create(
         base_model=model,
         training_file=training_file,
         validation_file=validation_file,
-        method=method,
+        method=one_of(method, METHODS, "supervised"),
         hyperparameters=hyper,
         suffix=suffix,
-        seed=seed,  # type: ignore[arg-type]
+        seed=seed,
         init_from=init_from,
         options=_options(options),
     )
@@ -524,7 +524,7 @@ def checkpoints(session: Session, job_id: str, as_json: bool) -> None:
 
 
 # -- steer ----------------------------------------------------------------------------------
-Steer = Callable[[Provider[Any], str], Awaitable[Job]]
+Steer = Callable[[Provider[Any], str], Coroutine[Any, Any, Job]]
 
 
 def _steer(name: str, act: Steer, past: str, doc: str) -> click.Command:

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from ftui.cli import pass_session
+from ftui.cli.context import pass_session
 from ftui.errors import FtuiError
 from ftui.session import Session
 

@@ -15,10 +15,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from ftui.data.checks import ERROR, PLAIN_ROLES, check
-from ftui.data.formats import detect, majority
+from ftui.data.formats import Format, detect, majority
 from ftui.data.tokens import TOKENS_PER_MESSAGE, TOKENS_PER_REPLY, Tokenizer, _Accounting, count_examples
 
 CHUNK_BYTES = 4 << 20
@@ -121,6 +121,10 @@ class Parsed:
     new: list[str] = field(default_factory=list)  # distinct strings not counted yet
 
 
+def _uncached(text: str) -> int | None:
+    return None
+
+
 def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
     """Read, parse and check a chunk's lines; nothing is counted yet.
 
@@ -140,7 +144,8 @@ def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
     hashes = array("q")
     hash_lines = array("I")
     method, legacy_ok = job.method, job.legacy_ok
-    cached = tokenizer.cache_lookup if planned else None
+    # Only the planned (streaming) path calls these two.
+    cached: Callable[[str], int | None] = tokenizer.cache_lookup if planned else _uncached
     plan = tokenizer.plan if planned else None
     plain = planned and method == "supervised"
     plain_roles = PLAIN_ROLES
@@ -302,7 +307,7 @@ def scan_chunk(job: Job) -> ChunkResult:
     return parsed.res
 
 
-def _planned(tokenizer: Any) -> bool:
+def _planned(tokenizer: Any) -> TypeGuard[_Accounting]:
     return isinstance(tokenizer, _Accounting)
 
 
@@ -376,7 +381,7 @@ def sniff(path: Path, lines: int = SNIFF_LINES) -> str:
     """The file's format, from its first parseable lines."""
     from pydantic_core import from_json
 
-    seen: Counter[str] = Counter()
+    seen: Counter[Format] = Counter()
     size = path.stat().st_size
     job = Job(str(path), 0, size, "", False, None)
     for n, raw in enumerate(_lines(job)):
@@ -564,11 +569,13 @@ def _scan_processes(
     import multiprocessing
 
     # fork is the cheap start, but forking a process with other threads can deadlock the child.
+    ctx: multiprocessing.context.BaseContext
     if can_fork:
         ctx = multiprocessing.get_context("fork")
     else:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["ftui.data.scan"])
+        server = multiprocessing.get_context("forkserver")
+        server.set_forkserver_preload(["ftui.data.scan"])
+        ctx = server
     with ctx.Pool(n_workers) as pool:
         pending_ends: list[int] = []
 

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ftui.errors import NotFound, ProviderError
-from ftui.model import Hyperparameters, Job, JobError, JobEvent, JobSpec
+from ftui.model import EventLevel, Hyperparameters, Job, JobError, JobEvent, JobSpec
 from ftui.provider import collect
 from ftui.serve.errors import DATA_ERROR_CODES, bad_request, no_such
 from ftui.serve.files import all_files
@@ -123,13 +123,13 @@ def _spec(body: CreateJob) -> JobSpec:
     )
 
 
-def _event(message: str, at: datetime, n: int, level: str = "info") -> JobEvent:
+def _event(message: str, at: datetime, n: int, level: EventLevel = "info") -> JobEvent:
     return JobEvent(
         id=f"ftevent-{int(at.timestamp() * 1e9) + n:020d}{secrets.token_hex(2)}",
         created_at=at,
         level=level,
         message=message,
-    )  # type: ignore[arg-type]
+    )
 
 
 def _count_examples(content: bytes) -> int:

@@ -12,7 +12,8 @@ import contextlib
 import random
 import shutil
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -190,7 +191,7 @@ class LocalProvider(Provider[LocalSettings]):
             filename=meta["filename"],
             bytes=meta["bytes"],
             purpose=meta.get("purpose", "fine-tune"),
-            created_at=_parse_time(meta["created_at"]),
+            created_at=_parse_time(meta["created_at"]) or datetime.now(UTC),
             sha256=meta.get("sha256"),
         )
 
@@ -355,7 +356,7 @@ class LocalProvider(Provider[LocalSettings]):
         params = params or ChatParams()
         base, adapter = await asyncio.to_thread(self.resolve_model, model)
 
-        def start() -> Any:
+        def start() -> Iterator[str]:
             from ftui_local.generate import stream_chat
 
             return iter(
@@ -373,11 +374,10 @@ class LocalProvider(Provider[LocalSettings]):
             )
 
         pieces = await asyncio.to_thread(start)
-        done = object()
         try:
             while True:
-                piece = await asyncio.to_thread(next, pieces, done)
-                if piece is done:
+                piece = await asyncio.to_thread(next, pieces, None)  # pieces are str, never None
+                if piece is None:
                     break
                 yield piece
         finally:

@@ -32,10 +32,15 @@ import signal
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ftui.errors import FtuiError
 from ftui_local.jobdir import JobDir, utcnow
+
+if TYPE_CHECKING:
+    from transformers import Trainer
+
+    from ftui_local.train_callback import JobCallback
 
 RESULT_COLUMNS = ["step", "train_loss", "train_accuracy", "valid_loss", "valid_mean_token_accuracy"]
 # Below this many parameters bf16 autocast on CPU costs more than it saves (measured on tiny models).
@@ -217,7 +222,7 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
     init_from = spec.get("init_from")
     model = models.load_model(base, "cpu", adapter=init_from, trainable=True)
     model.train()
-    trainer = _build_trainer(
+    trainer, callback = _build_trainer(
         job,
         method,
         model,
@@ -232,7 +237,6 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
         is_main,
         init_from is not None,
     )
-    callback = trainer._ftui_callback
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
     if not is_main:
@@ -280,7 +284,7 @@ def _build_trainer(
     stop: Any,
     is_main: bool,
     from_adapter: bool,
-) -> Any:
+) -> tuple[Trainer, JobCallback]:
     import warnings
 
     from datasets import Dataset
@@ -348,7 +352,7 @@ def _build_trainer(
             from ftui_local.train_attention import use_varlen
 
             use_varlen(model)
-        config = SFTConfig(
+        sft_config = SFTConfig(
             **common,
             max_length=None,  # examples are truncated while tokenizing, with their labels
             padding_free=resolved.batching == "padding_free",
@@ -357,9 +361,9 @@ def _build_trainer(
             assistant_only_loss=False,
             completion_only_loss=False,
         )
-        trainer = FtuiSFTTrainer(
+        trainer: Trainer = FtuiSFTTrainer(
             model=model,
-            args=config,
+            args=sft_config,
             train_dataset=Dataset.from_list(train_rows),
             eval_dataset=Dataset.from_list(valid_rows) if valid_rows else None,
             processing_class=tokenizer,
@@ -369,11 +373,11 @@ def _build_trainer(
     else:
         from trl import DPOConfig, DPOTrainer
 
-        config = DPOConfig(**common, beta=resolved.beta, max_length=resolved.max_length)
+        dpo_config = DPOConfig(**common, beta=resolved.beta, max_length=resolved.max_length)
         trainer = DPOTrainer(
             model=model,
             ref_model=None,
-            args=config,
+            args=dpo_config,
             train_dataset=Dataset.from_list(train_rows),
             eval_dataset=Dataset.from_list(valid_rows) if valid_rows else None,
             processing_class=tokenizer,
@@ -384,8 +388,7 @@ def _build_trainer(
         from ftui_local.train_dropout import install
 
         install(trainer.model)
-    trainer._ftui_callback = callback
-    return trainer
+    return trainer, callback
 
 
 def _bf16_base_weights(model: Any) -> None:

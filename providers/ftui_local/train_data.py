@@ -145,12 +145,12 @@ def load_sft(path: str | Path, tokenizer: Any, max_length: int) -> tuple[list[di
                 enc = encode_prompt_completion(tokenizer, str(obj["prompt"]), str(obj["completion"]))
         else:
             raise FtuiError(f"{where}: missing field 'messages' (chat) or 'prompt' and 'completion'")
-        enc = {k: v[:max_length] for k, v in enc.items()}
-        if all(label == IGNORE for label in enc["labels"]):
+        row: dict[str, Any] = {k: v[:max_length] for k, v in enc.items()}
+        if all(label == IGNORE for label in row["labels"]):
             dropped += 1
             continue
-        enc["length"] = len(enc["input_ids"])
-        rows.append(enc)
+        row["length"] = len(row["input_ids"])
+        rows.append(row)
     if not rows:
         raise FtuiError(
             f"{path}: no example left to train on (empty file, or every example is longer than "

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ftui.model import (
+    EVENT_LEVELS,
+    METHODS,
     Checkpoint,
     Hyperparameters,
     Job,
@@ -15,6 +17,7 @@ from ftui.model import (
     JobStatus,
     MetricPoint,
     RemoteFile,
+    one_of,
 )
 
 # OpenAI's words are ours; an unknown one means "running" while the job has not finished.
@@ -103,7 +106,7 @@ def to_job(obj: Any, provider: str, statuses: dict[str, JobStatus] = OPENAI_STAT
         status=status,
         status_detail=None if word in statuses and statuses[word] == word else word,
         base_model=raw.get("model") or "",
-        method=method if method in ("supervised", "dpo", "reinforcement") else "supervised",
+        method=one_of(method, METHODS, "supervised"),
         fine_tuned_model=raw.get("fine_tuned_model"),
         created_at=when(raw.get("created_at")) or datetime.now(UTC),
         finished_at=when(raw.get("finished_at")),
@@ -124,7 +127,7 @@ def to_job(obj: Any, provider: str, statuses: dict[str, JobStatus] = OPENAI_STAT
 def to_event(obj: Any) -> JobEvent:
     raw = _dump(obj)
     is_metrics = raw.get("type") == "metrics"
-    level = raw.get("level") if raw.get("level") in ("info", "warn", "error") else "info"
+    level = one_of(raw.get("level"), EVENT_LEVELS, "info")
     return JobEvent(
         id=raw["id"],
         created_at=when(raw.get("created_at")) or datetime.now(UTC),

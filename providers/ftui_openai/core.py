@@ -157,7 +157,7 @@ class OpenAICompatibleProvider(Provider[A]):
             raise FtuiError(f"{path}: cannot read: {exc.strerror or exc}") from None
         if size > self.upload_threshold:
             # The resumable session is keyed on the content: upload_once passes its hash.
-            sha = sha256 or await asyncio.to_thread(sha256_file, path)
+            sha = sha256 if sha256 else await asyncio.to_thread(sha256_file, path)
             remote = await self._upload_in_parts(path, size, sha, purpose, progress)
         else:
             if progress:

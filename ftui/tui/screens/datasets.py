@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
 
 from ftui.tui.display import count, size
+from ftui.tui.messages import NewJob
 from ftui.tui.screens.base import Pane
 from ftui.tui.screens.line_view import LineViewScreen
 from ftui.tui.widgets.keyed_table import KeyedTable
@@ -90,6 +91,7 @@ def cost_rows(tokens_per_epoch: int, models: list[Any], epochs: int) -> list[tup
 
 
 class DatasetsPane(Pane):
+    FOCUS_TARGET = "#ds-files"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("v", "validate", "Validate", id="ds-validate"),
         Binding("u", "upload", "Upload", id="ds-upload"),
@@ -98,7 +100,7 @@ class DatasetsPane(Pane):
         Binding("t", "train", "Train…", id="ds-train"),
         Binding("g", "rescan", "Rescan", id="ds-rescan"),
     ]
-    HELP: ClassVar[dict[str, str]] = {
+    KEY_HELP: ClassVar[dict[str, str]] = {
         "enter": "On a file: validate it; on an error: view that line of the file",
     }
 
@@ -212,9 +214,10 @@ class DatasetsPane(Pane):
         # In a helper process: in this thread the tokenizer would hold the GIL, and freeze the UI.
         from ftui.data.validate_process import shared
 
-        report = shared().validate(
-            path, progress=lambda done, total: self.post_message(self.Progressed(done, total))
-        )
+        def progress(done: int, total: int) -> None:
+            self.post_message(self.Progressed(done, total))
+
+        report = shared().validate(path, progress=progress)
         self.app.call_from_thread(self._validated, path, report)
 
     def _validated(self, path: Path, report: Any) -> None:
@@ -335,12 +338,12 @@ class DatasetsPane(Pane):
             self.query_one("#ds-progress").display = False
         remote = done.file
         if done.deduplicated:
-            self.ftui.notify(
+            self.app.notify(
                 f"{path.name} is already uploaded as {remote.id}; not uploading again", title="Upload"
             )
             self.status(f"{path.name} → {remote.id} (uploaded before)")
             return
-        self.ftui.notify(f"uploaded {path.name} as {remote.id}", title="Upload")
+        self.app.notify(f"uploaded {path.name} as {remote.id}", title="Upload")
         self.status(f"{path.name} → {remote.id}")
 
     def action_train(self) -> None:
@@ -355,7 +358,7 @@ class DatasetsPane(Pane):
         from ftui.uploads import uploaded_id
 
         known = await self.ftui.call(lambda p: uploaded_id(p, path))  # a big file takes a while to hash
-        self.ftui.new_job(training_file=known or str(path))
+        self.post_message(NewJob(training_file=known or str(path)))
 
     def action_rescan(self) -> None:
         self.rescan()

@@ -3,7 +3,7 @@ with its default shown, e.g. Azure's training type), hyperparameters ("auto" all
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -12,11 +12,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-if TYPE_CHECKING:
-    from ftui.model import JobOption, JobSpec
-    from ftui.tui.app import FtuiApp
+from ftui.tui.screens.base import host_of
 
-METHODS = ("supervised", "dpo", "reinforcement")
+if TYPE_CHECKING:
+    from ftui.model import JobOption, JobSpec, Method
+
+METHODS: tuple[Method, ...] = ("supervised", "dpo", "reinforcement")  # no pydantic import to show the form
 FIELDS = (
     ("training_file", "training file", "path or file id"),
     ("validation_file", "validation file", "optional"),
@@ -54,7 +55,7 @@ def build_spec(
     """Turn the form's text into a JobSpec, or raise FormError naming the field."""
     from pydantic import ValidationError
 
-    from ftui.model import Hyperparameters, JobSpec
+    from ftui.model import Hyperparameters, JobSpec, one_of
 
     if not base_model:
         raise FormError("base model: choose one")
@@ -76,7 +77,7 @@ def build_spec(
             base_model=base_model,
             training_file=training,
             validation_file=values.get("validation_file", "").strip() or None,
-            method=method,  # type: ignore[arg-type]
+            method=one_of(method, METHODS, "supervised"),
             hyperparameters=hyper,
             suffix=values.get("suffix", "").strip() or None,
             seed=seed,
@@ -189,7 +190,7 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
 
     @work(group="form-models", exclusive=True, exit_on_error=False, description="listing base models")
     async def load_models(self) -> None:
-        app = cast("FtuiApp", self.app)
+        app = host_of(self.app)
         try:
             await self.show_options((await app.get_provider()).job_options())
             models = await app.call(lambda p: p.base_models())

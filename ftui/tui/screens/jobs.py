@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
 from ftui.tui.display import JOB_COLUMNS, job_cells
+from ftui.tui.messages import RefreshJobs, ShowMetrics
 from ftui.tui.screens.base import Pane
 from ftui.tui.widgets.row_table import RowTable
 
@@ -52,6 +53,7 @@ def clone_spec(job: Job, *, init_from: str | None = None) -> JobSpec:
 
 
 class JobsPane(Pane):
+    FOCUS_TARGET = "#jobs-table"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="jobs-filter"),
         Binding("n", "new_job", "New", id="jobs-new"),
@@ -64,7 +66,7 @@ class JobsPane(Pane):
         Binding("g", "refresh", "Refresh", id="jobs-refresh"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
-    HELP: ClassVar[dict[str, str]] = {
+    KEY_HELP: ClassVar[dict[str, str]] = {
         "enter": "Job detail (hyperparameters, method, error, result files, raw object)",
         "up/down, j/k": "Move; pgup/pgdn and home/end jump; left/right scroll columns",
     }
@@ -153,7 +155,7 @@ class JobsPane(Pane):
 
         def after(choice: str | None) -> None:
             if choice == "metrics":
-                self.ftui.show_metrics(job.id)
+                self.post_message(ShowMetrics(job.id))
             elif choice == "clone":
                 self._open_form(clone_spec(job), title=f"Clone {job.id}")
             elif choice == "longer":
@@ -212,7 +214,7 @@ class JobsPane(Pane):
         self.ftui.job_seen(job)
         self.show_jobs([job, *[j for j in self.jobs if j.id != job.id]])
         self.table.move_cursor(row=0)
-        self.ftui.poll_jobs_soon()
+        self.post_message(RefreshJobs())
 
     def action_cancel_job(self) -> None:
         job = self.selected()
@@ -244,12 +246,12 @@ class JobsPane(Pane):
         self.app.notify(f"{job.id}: {job.status}", title=verb.title())
         self.ftui.job_seen(job)
         self.show_jobs([job if j.id == job.id else j for j in self.jobs])
-        self.ftui.poll_jobs_soon()
+        self.post_message(RefreshJobs())
 
     def action_metrics(self) -> None:
         job = self.selected()
         if job is not None:
-            self.ftui.show_metrics(job.id)
+            self.post_message(ShowMetrics(job.id))
 
     def action_refresh(self) -> None:
-        self.ftui.poll_jobs_soon()
+        self.post_message(RefreshJobs())

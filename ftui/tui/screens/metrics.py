@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Log, Static
 
 from ftui.errors import NotSupported
 from ftui.tui.display import status_text
+from ftui.tui.messages import OpenPlayground
 from ftui.tui.screens.base import Pane
 from ftui.tui.screens.pick import PickScreen
 
@@ -67,13 +68,14 @@ def write_metrics_csv(path: Path, rows: list[MetricRow]) -> None:
 
 
 class MetricsPane(Pane):
+    FOCUS_TARGET = "#checkpoints"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "toggle_smoothing", "Smooth", id="metrics-smooth"),
         Binding("e", "export_csv", "Export CSV", id="metrics-export"),
         Binding("j", "pick_job", "Job…", id="metrics-job"),
         Binding("g", "refresh", "Refresh", id="metrics-refresh"),
     ]
-    HELP: ClassVar[dict[str, str]] = {"enter": "On a checkpoint: chat with it in the Playground"}
+    KEY_HELP: ClassVar[dict[str, str]] = {"enter": "On a checkpoint: chat with it in the Playground"}
 
     def __init__(self) -> None:
         super().__init__(id="metrics-pane")
@@ -169,9 +171,9 @@ class MetricsPane(Pane):
             m = c.metrics
             table.add_row(
                 str(c.step),
-                _fmt(m and m.train_loss),
-                _fmt(m and m.valid_loss),
-                _fmt(m and m.train_mean_token_accuracy),
+                _fmt(m.train_loss if m else None),
+                _fmt(m.valid_loss if m else None),
+                _fmt(m.train_mean_token_accuracy if m else None),
                 c.fine_tuned_model_checkpoint,
                 key=c.fine_tuned_model_checkpoint,
             )
@@ -248,4 +250,4 @@ class MetricsPane(Pane):
     @on(DataTable.RowSelected, "#checkpoints")
     def _chat_with_checkpoint(self, event: DataTable.RowSelected) -> None:
         model = str(event.row_key.value)
-        self.ftui.open_playground(model)
+        self.post_message(OpenPlayground(model))
