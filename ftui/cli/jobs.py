@@ -308,9 +308,9 @@ def create(
             f"{job.base_model}, {job.method}"
         )
         chosen = provider.check_options(spec)
-        for option in provider.job_options():
-            note = "" if option.key in spec.options else " (the default; change it with -o KEY=VALUE)"
-            click.echo(f"  {option.label}: {chosen[option.key]}{note}")
+        for choice in provider.job_options():
+            note = "" if choice.key in spec.options else " (the default; change it with -o KEY=VALUE)"
+            click.echo(f"  {choice.label}: {chosen[choice.key]}{note}")
         if not wait:
             click.echo(f"Follow it with: ftui jobs watch {job.id}")
     if wait:

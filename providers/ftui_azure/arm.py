@@ -66,13 +66,14 @@ class ArmDeployments:
             self.group, self.account, name, **self._call
         )
 
-    def error_of(self, name: str) -> Exception | None:
-        """The error a finished operation on `name` ended with, if this process started one."""
+    def error_of(self, name: str, wait: float = 10.0) -> Exception | None:
+        """The error the operation on `name` ended with, if this process started one. Called once
+        the resource shows a terminal state, when the operation's last poll is at most a moment away."""
         poller = self._pollers.get(name)
-        if poller is None or not poller.done():
+        if poller is None:
             return None
         try:
-            poller.result()
+            poller.wait(timeout=wait)  # re-raises the operation's error once it has one
         except Exception as exc:
             return exc
         return None

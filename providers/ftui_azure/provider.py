@@ -392,8 +392,10 @@ class AzureOpenAIProvider(OpenAICompatibleProvider[AzureSettings]):
         if obj is None:
             raise NotFound("deployment", deployment_id)
         d = self._deployment(obj)
-        failure = await self._management(lambda c: c.error_of(deployment_id))
-        if d.status == "failed" and failure is not None:
+        failure = (
+            await self._management(lambda c: c.error_of(deployment_id)) if d.status == "failed" else None
+        )
+        if failure is not None:
             from ftui_azure.errors import management_error
 
             d = d.model_copy(update={"error": str(management_error(failure, sku=d.sku, capacity=d.capacity))})

@@ -184,6 +184,20 @@ class AzureServer:
             self._succeed(jid)
         return job
 
+    def steer(self, jid: str, verb: str) -> tuple[int, dict[str, Any]]:
+        """cancel, pause, resume: Azure's answer to each."""
+        job = self.jobs[jid]
+        need = {"pause": "running", "resume": "paused"}.get(verb)
+        if verb not in ("cancel", "pause", "resume"):
+            return 404, _error("404", "Resource not found")
+        if need and job["status"] != need:
+            return 400, _error("invalidState", f"Only a {need} job can be {verb}d.")
+        if verb == "cancel":
+            job.update(status=self.cancel_word, finished_at=int(time.time()))
+        else:
+            job["status"] = "pausing" if verb == "pause" else "resuming"
+        return 200, job
+
     def _succeed(self, jid: str) -> None:
         job = self.jobs[jid]
         hexid = secrets.token_hex(16)
@@ -358,71 +372,63 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- data plane ---------------------------------------------------------------------------
     def _data(self, method: str, path: str, body: Any, raw: bytes, ctype: str, query: dict[str, str]) -> None:
-        az = self.az
         parts = path.strip("/").split("/")
-        if path == "/files" and method == "POST":
-            fields = _multipart(raw, ctype)
-            name, data = fields["file"]
-            return self._send(200, az.upload(name, data, fields["purpose"][1].decode()))
-        if path == "/files" and method == "GET":
-            return self._send(
-                200, {"object": "list", "data": [az.file(f) for f in az.files], "has_more": False}
-            )
-        if parts[0] == "files" and len(parts) >= 2:
-            fid = parts[1]
-            if fid not in az.files:
-                return self._send(404, _error("fileNotFound", f"File with id '{fid}' was not found."))
-            if len(parts) == 3 and parts[2] == "content":
-                data = az.contents[fid]
-                self.send_response(200)
-                self.send_header("Content-Type", "application/octet-stream")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                return None
-            if method == "DELETE":
-                az.files.pop(fid)
-                return self._send(200, {"id": fid, "object": "file", "deleted": True})
-            return self._send(200, az.file(fid))
+        if parts[0] == "files":
+            return self._files(method, parts, raw, ctype)
         if path == "/models":
-            return self._send(200, {"object": "list", "data": az.models()})
-        if path == "/fine_tuning/jobs" and method == "POST":
-            status, job = az.create_job(body)
-            return self._send(200 if status == 201 else status, job)
-        if path == "/fine_tuning/jobs":
-            jobs = sorted(az.jobs.values(), key=lambda j: j["created_at"], reverse=True)
-            return self._send(200, {"object": "list", "data": jobs, "has_more": False})
-        if parts[:2] == ["fine_tuning", "jobs"] and len(parts) >= 3:
-            jid = parts[2]
-            if jid not in az.jobs:
-                return self._send(404, _error("jobNotFound", f"The job {jid} was not found."))
-            job = az.jobs[jid]
-            verb = parts[3] if len(parts) > 3 else None
-            if verb is None:
-                return self._send(200, az.advance(jid))
-            if verb == "cancel":
-                job.update(status=az.cancel_word, finished_at=int(time.time()))
-                return self._send(200, job)
-            if verb == "pause":
-                if job["status"] != "running":
-                    return self._send(400, _error("invalidState", "Only a running job can be paused."))
-                job["status"] = "pausing"
-                return self._send(200, job)
-            if verb == "resume":
-                if job["status"] != "paused":
-                    return self._send(400, _error("invalidState", "Only a paused job can be resumed."))
-                job["status"] = "resuming"
-                return self._send(200, job)
-            if verb == "events":
-                return self._send(200, _page(list(reversed(az.events[jid])), query))
-            if verb == "checkpoints":
-                return self._send(200, _page(list(reversed(az.checkpoints[jid])), query))
+            return self._send(200, {"object": "list", "data": self.az.models()})
+        if parts[:2] == ["fine_tuning", "jobs"]:
+            return self._jobs(method, parts[2:], body, query)
         if path == "/chat/completions" or (
             parts[0] == "deployments" and parts[-2:] == ["chat", "completions"]
         ):
             name = parts[1] if parts[0] == "deployments" else (body or {}).get("model")
             return self._chat(name, body or {})
         return self._send(404, _error("404", "Resource not found"))
+
+    def _files(self, method: str, parts: list[str], raw: bytes, ctype: str) -> None:
+        az = self.az
+        if len(parts) == 1 and method == "POST":
+            fields = _multipart(raw, ctype)
+            name, data = fields["file"]
+            return self._send(200, az.upload(name, data, fields["purpose"][1].decode()))
+        if len(parts) == 1:
+            return self._send(
+                200, {"object": "list", "data": [az.file(f) for f in az.files], "has_more": False}
+            )
+        fid = parts[1]
+        if fid not in az.files:
+            return self._send(404, _error("fileNotFound", f"File with id '{fid}' was not found."))
+        if parts[2:] == ["content"]:
+            data = az.contents[fid]
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return None
+        if method == "DELETE":
+            az.files.pop(fid)
+            return self._send(200, {"id": fid, "object": "file", "deleted": True})
+        return self._send(200, az.file(fid))
+
+    def _jobs(self, method: str, parts: list[str], body: Any, query: dict[str, str]) -> None:
+        az = self.az
+        if not parts and method == "POST":
+            status, job = az.create_job(body)
+            return self._send(200 if status == 201 else status, job)
+        if not parts:
+            jobs = sorted(az.jobs.values(), key=lambda j: j["created_at"], reverse=True)
+            return self._send(200, {"object": "list", "data": jobs, "has_more": False})
+        jid, verb = parts[0], (parts[1] if len(parts) > 1 else None)
+        if jid not in az.jobs:
+            return self._send(404, _error("jobNotFound", f"The job {jid} was not found."))
+        if verb is None:
+            return self._send(200, az.advance(jid))
+        if verb in ("events", "checkpoints"):
+            items = az.events[jid] if verb == "events" else az.checkpoints[jid]
+            return self._send(200, _page(list(reversed(items)), query))
+        return self._send(*az.steer(jid, verb))
 
     def _chat(self, name: str | None, body: dict[str, Any]) -> None:
         d = self.az.deployments.get(name or "")

@@ -15,7 +15,10 @@ from textual.widgets import Button, Input, Label, Select, Static
 from ftui.tui.screens.base import host_of
 
 if TYPE_CHECKING:
+    from textual.widget import Widget
+
     from ftui.model import JobOption, JobSpec, Method
+    from ftui.provider import Provider
 
 METHODS: tuple[Method, ...] = ("supervised", "dpo", "reinforcement")  # no pydantic import to show the form
 FIELDS = (
@@ -104,6 +107,10 @@ def spec_values(spec: JobSpec) -> dict[str, str]:
     }
 
 
+async def _job_options(provider: Provider[Any]) -> list[JobOption]:
+    return provider.job_options()
+
+
 class JobFormScreen(ModalScreen["JobSpec | None"]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss(None)", "Cancel"),
@@ -165,7 +172,7 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
         """One row per provider option, its default (or the initial job's choice) selected."""
         chosen = self.initial.options if self.initial else {}
         self.options = options
-        rows = []
+        rows: list[Widget] = []
         for option in options:
             value = chosen.get(option.key, option.default)
             rows.append(
@@ -192,7 +199,7 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
     async def load_models(self) -> None:
         app = host_of(self.app)
         try:
-            await self.show_options((await app.get_provider()).job_options())
+            await self.show_options(await app.call(_job_options))
             models = await app.call(lambda p: p.base_models())
         except Exception as exc:
             app.report_error("listing base models", exc)
