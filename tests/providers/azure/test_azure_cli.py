@@ -94,3 +94,54 @@ def test_a_key_profile_whose_key_is_missing_says_where_to_put_it(tmp_path: Path)
     out = ftui(config, "jobs", "list", env=env)
     assert out.returncode != 0 and "AZURE_OPENAI_API_KEY" in out.stderr and "entra" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_azureml_jobs_list_show_and_cancel_as_a_process(tmp_path: Path) -> None:
+    from support.azureml_server import AzureMLServer
+
+    with AzureMLServer() as aml:
+        aml.jobs["ftui-job1"] = {
+            "id": "/subscriptions/sub-1/resourceGroups/rg/providers/"
+            "Microsoft.MachineLearningServices/workspaces/ws/jobs/ftui-job1",
+            "name": "ftui-job1",
+            "type": "Microsoft.MachineLearningServices/workspaces/jobs",
+            "properties": {
+                "jobType": "FineTuning",
+                "status": "Running",
+                "properties": {},
+                "tags": {"ftui": "1"},
+                "fineTuningDetails": {
+                    "taskType": "chatCompletion",
+                    "modelProvider": "Custom",
+                    "model": {
+                        "uri": "azureml://registries/azureml/models/Phi-4-mini-instruct/versions/3",
+                        "jobInputType": "mlflow_model",
+                    },
+                    "trainingData": {"uri": "azureml:t:1", "jobInputType": "uri_file"},
+                    "validationData": {"uri": "azureml:v:1", "jobInputType": "uri_file"},
+                    "hyperParameters": {"num_train_epochs": "1"},
+                },
+                "outputs": {"registered_model": {"assetName": "phi-ftui", "jobOutputType": "mlflow_model"}},
+            },
+            "systemData": {"createdAt": "2026-12-01T09:00:00Z"},
+        }
+        aml.script = ("Running",)  # stays running until cancelled
+        config = tmp_path / "config.toml"
+        config.write_text(
+            '[profiles.ml]\nprovider = "azureml"\nsubscription_id = "sub-1"\n'
+            'resource_group = "rg"\nworkspace = "ws"\n'
+        )
+        env = {
+            **os.environ,
+            "FTUI_HOME": str(tmp_path / "home"),
+            "AZUREML_DEV_URL_MFE": aml.url,
+            **fake_az_cli(tmp_path / "bin", aml.token),
+        }
+        out = ftui(config, "jobs", "list", env=env)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert "ftui-job1" in out.stdout and "running" in out.stdout
+        out = ftui(config, "jobs", "cancel", "ftui-job1", env=env)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert aml.jobs["ftui-job1"]["properties"]["status"] in ("CancelRequested", "Canceled")
+        assert "https://management.azure.com" in (tmp_path / "bin" / "az-calls").read_text()
+        assert aml.token not in out.stdout + out.stderr
