@@ -49,11 +49,7 @@ if TYPE_CHECKING:
 PRICES_FILE = Path(__file__).with_name("prices.toml")
 CSV_CURSOR = "ftui-csv:"  # an events cursor after the metrics read from results.csv
 
-TRAINING_HELP = (
-    "Standard trains in the resource's region (data residency; few regions); GlobalStandard is "
-    "cheaper and trains wherever Azure has capacity; Developer is cheaper still, on spare "
-    "capacity: it may pause and resume by itself, with no SLA"
-)
+TRAINING_HELP = "Standard: in region · GlobalStandard: cheaper, any region · Developer: cheapest, may pause"
 DEPLOY_NOTICE = (
     "Azure bills a fine-tuned deployment for every hour it exists, called or not; a Developer "
     "(developertier) deployment has no hourly fee but is removed after 24 hours; any fine-tuned "
@@ -275,7 +271,7 @@ class AzureOpenAIProvider(OpenAICompatibleProvider[AzureSettings]):
                 id=f"{CSV_CURSOR}{point.step}",
                 created_at=when,
                 type="metrics",
-                message=f"step {point.step}",
+                message=f"step {point.step} (results.csv)",
                 metrics=point,
             )
             for point in csv_points(text)

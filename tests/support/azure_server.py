@@ -9,8 +9,8 @@ chunk with no choices (Azure's prompt-filter results).
     with AzureServer(key="k", token="t") as az:
         openai.OpenAI(base_url=az.url + "/openai/v1/", api_key="k")
 
-A job moves one step along its script each time it is read (pending, running, succeeded), so
-tests wait on conditions, never on time. ARM operations finish after `lro_polls` status polls.
+A job moves one step along its script each time it is read, alone or in a list (pending, running,
+succeeded), so tests wait on conditions, never on time. ARM operations finish after `lro_polls` status polls.
 """
 
 from __future__ import annotations
@@ -417,8 +417,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not parts and method == "POST":
             status, job = az.create_job(body)
             return self._send(200 if status == 201 else status, job)
-        if not parts:
-            jobs = sorted(az.jobs.values(), key=lambda j: j["created_at"], reverse=True)
+        if not parts:  # a list read moves every job along too, as time would on Azure
+            jobs = sorted((az.advance(j) for j in az.jobs), key=lambda j: j["created_at"], reverse=True)
             return self._send(200, {"object": "list", "data": jobs, "has_more": False})
         jid, verb = parts[0], (parts[1] if len(parts) > 1 else None)
         if jid not in az.jobs:

@@ -71,7 +71,7 @@ async def test_job_options_show_the_training_type_default_and_refuse_bad_values(
     provider = make_aoai(training_type="global")
     (option,) = provider.job_options()
     assert (option.key, option.default) == ("training_type", "GlobalStandard")
-    assert option.choices == ["Standard", "GlobalStandard", "Developer"] and "residency" in option.help
+    assert option.choices == ["Standard", "GlobalStandard", "Developer"] and "any region" in option.help
     with pytest.raises(ProviderError, match=r"training_type.*not one of"):
         await provider.create_job(
             JobSpec(base_model=BASE, training_file="file-x", options={"training_type": "cheap"})
