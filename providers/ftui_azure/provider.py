@@ -410,11 +410,11 @@ class AzureOpenAIProvider(OpenAICompatibleProvider[AzureSettings]):
         ready deployment of it, where one exists (Azure answers only through deployments)."""
         target = model
         if is_custom_model(model) and self.settings.subscription_id:
-            ready = [
-                d
-                for d in await collect(lambda c: self.deployments(limit=100, cursor=c))
-                if d.model == model and d.status == "ready"
-            ]
+            try:
+                found = await collect(lambda c: self.deployments(limit=100, cursor=c))
+            except FtuiError:
+                found = []  # no management access: the name goes as it is, and Azure's answer says why
+            ready = [d for d in found if d.model == model and d.status == "ready"]
             if ready:
                 target = ready[0].id
         async for piece in super().chat(target, messages, params):
