@@ -52,6 +52,7 @@ class AzureServer:
     lro_polls: int = 2  # status polls an ARM operation answers InProgress
     quota: int = 100  # capacity units a deployment may ask for
     cancel_word: str = "canceled"  # Azure answers both spellings
+    forbidden: bool = False  # the identity lacks its role: every data-plane call answers 403
     seen: list[Seen] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -354,6 +355,16 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(
                 401,
                 _error("401", "Access denied due to invalid subscription key or wrong API endpoint."),
+            )
+        if az.forbidden:
+            return self._send(
+                403,
+                {
+                    "error": {
+                        "code": "PermissionDenied",
+                        "message": "Principal does not have access to API/Operation.",
+                    }
+                },
             )
         with az.lock:
             self._data(method, path, body, raw, ctype, query)

@@ -190,6 +190,15 @@ async def test_a_rejected_key_is_advice_that_never_shows_the_key(
     assert "wrong-key-abcdef" not in str(err.value) and az.key not in str(err.value)
 
 
+async def test_a_missing_role_is_advice_naming_the_role(az: AzureServer, make_aoai) -> None:
+    provider = make_aoai(auth="entra")
+    az.forbidden = True
+    with pytest.raises(ProviderError) as err:
+        await provider.jobs()
+    assert err.value.status == 403 and "Principal does not have access" in str(err.value)
+    assert "Cognitive Services OpenAI Contributor" in str(err.value)
+
+
 async def test_base_model_does_not_support_fine_tuning_becomes_advice(
     az: AzureServer, make_aoai, tmp_path: Path
 ) -> None:
