@@ -234,6 +234,12 @@ class AzureOpenAIProvider(OpenAICompatibleProvider[AzureSettings]):
 
     async def create_job(self, spec: JobSpec) -> Job:
         self.check_options(spec)
+        if spec.method == "reinforcement" and not (spec.validation_file and spec.grader):
+            raise ProviderError(
+                "reinforcement fine-tuning on Azure needs a validation file and a grader as well as the "
+                "training file (models: o4-mini-2025-04-16)",
+                code="invalid_request",
+            )
         # A local file is uploaded once and waited on; a file id given as is is waited on too.
         for ref in (spec.training_file, spec.validation_file):
             if ref and ref.startswith("file-") and not Path(ref).expanduser().is_file():

@@ -80,6 +80,17 @@ async def test_job_options_show_the_training_type_default_and_refuse_bad_values(
         await provider.create_job(JobSpec(base_model=BASE, training_file="file-x", options={"tier": "x"}))
 
 
+async def test_reinforcement_without_validation_data_or_grader_is_refused_before_any_call(
+    az: AzureServer, make_aoai
+) -> None:
+    provider = make_aoai()
+    with pytest.raises(ProviderError, match="validation file and a grader"):
+        await provider.create_job(
+            JobSpec(base_model="o4-mini-2025-04-16", training_file="file-x", method="reinforcement")
+        )
+    assert not az.seen
+
+
 async def test_azure_statuses_map_into_the_common_model_and_keep_their_own_words(
     az: AzureServer, make_aoai, tmp_path: Path
 ) -> None:
