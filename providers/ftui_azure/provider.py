@@ -372,10 +372,24 @@ class AzureOpenAIProvider(OpenAICompatibleProvider[AzureSettings]):
             sku = deploy_sku(spec.sku or self.settings.deploy_sku)
         except ValueError as exc:
             raise ProviderError(str(exc), code="invalid_sku") from None
-        name = spec.name or deployment_name(spec.model)
-        spec = spec.model_copy(update={"sku": sku, "name": name})
+        model = await self._deployable(spec.model)
+        name = spec.name or deployment_name(model)
+        spec = spec.model_copy(update={"sku": sku, "name": name, "model": model})
         obj = await self._management(lambda c: c.create(name, spec.model, sku, spec.capacity), spec=spec)
         return self._deployment(obj)
+
+    async def _deployable(self, model: str) -> str:
+        """Azure deploys a checkpoint by its id (ftchkpt-...): a checkpoint's chat name
+        (BASE.ft-HEX:ckpt-step-N) is looked up among the jobs that made BASE.ft-HEX."""
+        if ":ckpt-step-" not in model:
+            return model
+        prefix = model.split(":ckpt-step-")[0]
+        for job in (await self.jobs(limit=100)).items:
+            if job.fine_tuned_model == prefix:
+                for checkpoint in await self.checkpoints(job.id):
+                    if checkpoint.fine_tuned_model_checkpoint == model:
+                        return checkpoint.id
+        return model
 
     async def deployments(self, limit: int = 50, cursor: str | None = None) -> Page[Deployment]:
         items = [self._deployment(d) for d in await self._management(lambda c: c.list())]

@@ -63,6 +63,16 @@ async def test_deploy_follows_the_long_running_operation_then_chats_and_undeploy
     await eventually(state, lambda s: s == "gone", what="deleted")
 
 
+async def test_a_checkpoint_deploys_by_its_ftchkpt_id(az: AzureServer, make_aoai) -> None:
+    provider = make_aoai()
+    model = await trained_model(az, provider)
+    job = next(j for j in (await provider.jobs()).items if j.fine_tuned_model == model)
+    checkpoint = (await provider.checkpoints(job.id))[0]
+    d = await provider.deploy(DeploySpec(model=checkpoint.fine_tuned_model_checkpoint, name="ckpt"))
+    assert d.model == checkpoint.id and checkpoint.id.startswith("ftchkpt-")
+    assert az.requests(r"/deployments/ckpt$", "PUT")[-1].body["properties"]["model"]["name"] == checkpoint.id
+
+
 async def test_standard_deployments_are_priced_per_hour_and_base_models_are_not(
     az: AzureServer, make_aoai
 ) -> None:
