@@ -298,13 +298,17 @@ class AzureOpenAIProvider(OpenAICompatibleProvider[AzureSettings]):
             row = table["hosting"].get(sku)
             if row is None:
                 return CostEstimate(basis=f"no hosting price recorded for sku {sku}")
-            per_hour = float(row["per_hour"]) * spec.capacity if sku != "developertier" else 0.0
+            developer = sku == "developertier"
+            per_hour = 0.0 if developer else float(row["per_hour"]) * spec.capacity
+            basis = (
+                "developertier: no hourly hosting fee, tokens at the base model's rate; Azure removes it "
+                "24 hours after it is made (no SLA, no data residency)"
+                if developer
+                else f"{sku} hosting ${row['per_hour']:.2f}/h × {spec.capacity}, billed every hour it "
+                "exists, called or not, plus tokens; deleted by Azure after 15 days without calls"
+            )
             return CostEstimate(
-                per_hour=per_hour,
-                basis=f"{sku} hosting ${row['per_hour']:.2f}/h, plus tokens at the base model's rate. "
-                + DEPLOY_NOTICE,
-                source=str(row["source"]),
-                as_of=str(row["as_of"]),
+                per_hour=per_hour, basis=basis, source=str(row["source"]), as_of=str(row["as_of"])
             )
         tier = self.check_options(spec)["training_type"]
         if spec.method == "reinforcement":
