@@ -40,6 +40,11 @@ _ENCODING_PREFIXES: dict[str, str] = {
 DEFAULT_ENCODING = "o200k_base"  # every model still fine-tunable uses it
 
 
+class AtLeast(int):
+    """A token count known only as a lower bound: the example was too long to count to its end
+    (it is over the model's context either way)."""
+
+
 @runtime_checkable
 class Tokenizer(Protocol):
     name: str  # e.g. "o200k_base" or a Hugging Face tokenizer's name

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import secrets
 import shutil
 import time
@@ -39,22 +38,20 @@ def safe_filename(name: str | None, default: str = "upload.jsonl") -> str:
 
 
 def check_jsonl(path: Path) -> None:
-    """OpenAI's upload-time check: every line of a fine-tune file is a JSON object."""
-    with open(path, "rb") as fh:
-        for n, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                value = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                value = None
+    """OpenAI's upload-time check: every line of a fine-tune file is a JSON object, each line read
+    as validation and the trainer read it (ftui.data.jsonl)."""
+    from ftui.data.jsonl import DatasetError, read_objects
+
+    expected = "Expected file to have JSONL format, where every line is a valid JSON dictionary."
+    try:
+        for n, value in read_objects(path):
             if not isinstance(value, dict):
                 raise bad_request(
-                    "Expected file to have JSONL format, where every line is a valid JSON dictionary. "
-                    f"Line {n} is not a dictionary.",
-                    param="file",
-                    code="invalid_file_format",
+                    f"{expected} Line {n} is not a dictionary.", param="file", code="invalid_file_format"
                 )
+    except DatasetError as exc:  # its text names our path: the client gets the line, not the path
+        where = f"Line {exc.line} is not a dictionary." if exc.line else exc.reason.capitalize() + "."
+        raise bad_request(f"{expected} {where}", param="file", code="invalid_file_format") from None
 
 
 def check_fine_tune_name(filename: str) -> None:

@@ -133,7 +133,9 @@ def _event(message: str, at: datetime, n: int, level: EventLevel = "info") -> Jo
 
 
 def _count_examples(content: bytes) -> int:
-    return sum(1 for line in content.splitlines() if line.strip())
+    from ftui.data.jsonl import count_lines
+
+    return count_lines(content)
 
 
 def _metadata_filter(query: Any) -> tuple[bool, dict[str, str]]:

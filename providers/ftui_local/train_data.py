@@ -20,22 +20,13 @@ IGNORE = -100
 
 
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    path = Path(path)
-    try:
-        fh = path.open(encoding="utf-8")
-    except FileNotFoundError:
-        raise FtuiError(f"{path}: file not found") from None
-    with fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise FtuiError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-            if not isinstance(obj, dict):
-                raise FtuiError(f"{path}:{lineno}: each line must be a JSON object")
-            yield lineno, obj
+    """The file's examples, read exactly as `ftui data validate` reads them (ftui.data.jsonl)."""
+    from ftui.data.jsonl import read_objects
+
+    for lineno, obj in read_objects(Path(path)):
+        if not isinstance(obj, dict):
+            raise FtuiError(f"{path}:{lineno}: each line must be a JSON object")
+        yield lineno, obj
 
 
 def _content_text(content: Any) -> str:
