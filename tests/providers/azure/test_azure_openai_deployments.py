@@ -128,3 +128,12 @@ async def test_a_credential_that_cannot_sign_in_is_advice(az: AzureServer, make_
     provider = make_aoai(credential=NoLogin())
     with pytest.raises(ProviderError, match=r"Entra ID token for Azure Resource Manager.*az login"):
         await provider.deployments()
+
+
+async def test_on_a_dated_api_version_chat_goes_to_the_deployments_route(az: AzureServer, make_aoai) -> None:
+    provider = make_aoai(api_version="2024-10-21")
+    az.deployments["dep-1"] = {"properties": {"provisioningState": "Succeeded", "model": {"name": "m.ft-1"}}}
+    assert "".join([p async for p in provider.chat("dep-1", HI)]) == "Arr, matey!"
+    (seen,) = az.requests(r"/chat/completions$")
+    assert seen.path == "/openai/deployments/dep-1/chat/completions"
+    assert seen.query["api-version"] == "2024-10-21" and seen.auth == "api-key"
