@@ -257,10 +257,16 @@ class AzureOpenAIProvider(OpenAICompatibleProvider[AzureSettings]):
     async def events(self, job_id: str, cursor: str | None = None) -> Page[JobEvent]:
         """Azure's events, then, once the job has ended without metrics events, one metrics event per
         row of its results.csv (Azure puts the step metrics there, not in its events)."""
+        real = cursor
         if cursor is not None and cursor.startswith(CSV_CURSOR):
-            return Page[JobEvent](items=[], next_cursor=cursor)
+            # The CSV rows were given; Azure's own events may still trickle in after them.
+            real = cursor.removeprefix(CSV_CURSOR) or None
+            if real is None:
+                return Page[JobEvent](items=[], next_cursor=cursor)
+            late = await super().events(job_id, real)
+            return Page[JobEvent](items=late.items, next_cursor=CSV_CURSOR + (late.next_cursor or real))
+        job = await self.job(job_id)  # first: events read after the job has ended are complete
         page = await super().events(job_id, cursor)
-        job = await self.job(job_id)
         if not job.done or not job.result_files:
             return page
         seen = (

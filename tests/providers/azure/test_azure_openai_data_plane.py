@@ -133,7 +133,8 @@ async def test_a_finished_job_gives_events_checkpoints_and_metrics_from_results_
     page = await provider.events(job.id, cursor)
     seen += page.items
     assert job.status == "succeeded" and job.fine_tuned_model.startswith(f"{BASE}.ft-")
-    assert next(e.message for e in seen if e.type == "message").startswith("Job enqueued")
+    messages = [e.message for e in seen if e.type == "message"]
+    assert messages[0].startswith("Job enqueued") and messages[-1] == "Training job succeeded."
     points = [e.metrics for e in seen if e.metrics]
     assert [p.step for p in points] == [1, 2, 3]
     assert points[1].valid_mean_token_accuracy == 0.58 and points[0].valid_loss is None
