@@ -143,6 +143,17 @@ class Provider(Generic[S]):
     def supports(cls, capability: Capability) -> bool:
         return capability in cls.capabilities
 
+    @classmethod
+    def unimplemented(cls) -> list[str]:
+        """`capability: verb` for each verb a declared capability promises that this class does not
+        override (empty for an honest provider; the contract suite fails any other)."""
+        return [
+            f"{capability}: {verb}"
+            for capability in sorted(cls.capabilities)
+            for verb in CAPABILITY_VERBS.get(capability, ())
+            if getattr(cls, verb) is getattr(Provider, verb)
+        ]
+
     def _unsupported(self, verb: str) -> NotSupported:
         return NotSupported(self.name, verb)
 

@@ -10,16 +10,20 @@ import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ftui.cli.context import pass_session, run
 from ftui.cli.output import emit_json, is_tty, table, warn
+from ftui.costs import estimate_line, training_estimate
 from ftui.errors import UsageError
 from ftui.model import METHODS, Hyperparameters, Job, JobEvent, JobSpec, one_of
 from ftui.provider import Provider, collect
 from ftui.session import Session
+
+if TYPE_CHECKING:
+    from ftui.data.report import ValidationReport
 
 MAX_ERRORS_SHOWN = 20
 # A job that stops making progress here needs a person: watch returns instead of waiting forever.
@@ -118,7 +122,9 @@ def _notify(session: Session, job: Job) -> None:
 
 
 # -- create ---------------------------------------------------------------------------------
-def _validate_locally(provider: Provider, path: Path, method: str, model: str, quiet: bool) -> None:
+def _validate_locally(
+    provider: Provider, path: Path, method: str, model: str, quiet: bool
+) -> ValidationReport:
     """Check a local dataset before any job exists; print every problem and exit 1 if invalid."""
     from ftui.data.validate import validate_path
 
@@ -143,7 +149,7 @@ def _validate_locally(provider: Provider, path: Path, method: str, model: str, q
     if report.valid:
         if not quiet:
             click.echo(f"Validated {path.name}: {report.examples:,} examples, {report.tokens.total:,} tokens")
-        return
+        return report
     errors = list(report.errors)
     for err in errors[:MAX_ERRORS_SHOWN]:
         line = getattr(err, "line", None)
@@ -244,6 +250,11 @@ def command() -> None:
     show_default=True,
     help="Seconds between polls with --wait.",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Validate and show the estimated cost; create nothing (nothing is billed).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 @pass_session
 def create(
@@ -263,21 +274,27 @@ def create(
     init_from: str | None,
     wait: bool,
     interval: float,
+    dry_run: bool,
     as_json: bool,
 ) -> None:
-    """Validate the dataset, then create a fine-tuning job. An invalid dataset never becomes a job."""
+    """Validate the dataset, then create a fine-tuning job. An invalid dataset never becomes a job.
+
+    The estimated cost is shown first; `--dry-run` stops there."""
     model = model or _default_model(session)
     if not model:
         raise UsageError("no base model: pass --model (see the provider's base models)")
     provider = session.provider()
     if len(suffix or "") > 64:
         raise UsageError("--suffix: at most 64 characters")
+    training_report: ValidationReport | None = None
     for option, ref in (("--training-file", training_file), ("--validation-file", validation_file)):
         if ref is None:
             continue
         path = Path(ref).expanduser()
         if path.is_file():
-            _validate_locally(provider, path, method, model, quiet=as_json)
+            report = _validate_locally(provider, path, method, model, quiet=as_json)
+            if option == "--training-file":
+                training_report = report
         elif path.exists() or not ref.startswith("file-"):
             raise UsageError(f"{option}: {ref} is not a file (give a dataset path or an uploaded file id)")
     hyper = Hyperparameters(
@@ -298,6 +315,23 @@ def create(
         init_from=init_from,
         options=_options(options),
     )
+    estimate = run(
+        training_estimate(
+            provider,
+            spec,
+            training_report.billed_tokens_per_epoch if training_report else None,
+            training_report.examples if training_report else None,
+        )
+    )
+    if dry_run:
+        if as_json:
+            emit_json({"dry_run": True, "created": False, "spec": spec, "estimate": estimate})
+        else:
+            click.echo(f"Estimated cost: {estimate_line(estimate)}")
+            click.echo(f"Dry run: no job was created on {session.profile.name}; nothing is billed.")
+        return
+    if not as_json:
+        click.echo(f"Estimated cost: {estimate_line(estimate)}")
     job = run(provider.create_job(spec))
     if as_json:
         if not wait:  # with --wait, the finished job is printed instead: one JSON document

@@ -23,6 +23,8 @@ from ftui.model import (
     ChatMessage,
     ChatParams,
     Checkpoint,
+    CostEstimate,
+    DeploySpec,
     Job,
     JobEvent,
     JobSpec,
@@ -348,6 +350,16 @@ class LocalProvider(Provider[LocalSettings]):
 
     async def checkpoints(self, job_id: str) -> list[Checkpoint]:
         return await asyncio.to_thread(self.manager.checkpoints, job_id)
+
+    # -- cost -------------------------------------------------------------------------------
+    async def estimate_cost(self, spec: JobSpec | DeploySpec, tokens: int | None = None) -> CostEstimate:
+        if isinstance(spec, DeploySpec):
+            return CostEstimate(total=0.0, basis="no deployment needed: models are served on this machine")
+        return CostEstimate(
+            total=0.0,
+            billed_tokens=None,
+            basis=f"trains on this machine ({self.settings.device}): nothing is billed",
+        )
 
     # -- inference --------------------------------------------------------------------------
     async def chat(

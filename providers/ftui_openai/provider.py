@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ftui.errors import FtuiError
+from ftui.model import CostEstimate, DeploySpec, JobSpec
 from ftui.provider import Capability
 from ftui_openai.core import OpenAICompatibleProvider
 from ftui_openai.errors import map_error
@@ -51,6 +52,30 @@ class OpenAIProvider(OpenAICompatibleProvider[OpenAISettings]):
             key_env=self.settings.api_key_env,
             secret=self._secret,
             retries=self.settings.max_retries,
+        )
+
+    async def estimate_cost(self, spec: JobSpec | DeploySpec, tokens: int | None = None) -> CostEstimate:
+        """OpenAI's published training prices (`ftui/data/prices.toml`, each figure with its source
+        and date); a compatible server's own models have none."""
+        if isinstance(spec, DeploySpec):
+            return CostEstimate(basis="no deployment needed: a fine-tuned model is callable at once")
+        from ftui.costs import per_token
+        from ftui.data.prices import price_for, provenance
+
+        row = price_for(spec.base_model)
+        if row is None:
+            return CostEstimate(
+                basis=f"no OpenAI price for {spec.base_model} (not in ftui/data/prices.toml; a compatible "
+                "server prices its own models)"
+            )
+        said = provenance(row, "training_per_hour" if spec.method == "reinforcement" else "training_per_1m")
+        return per_token(
+            spec,
+            tokens,
+            price_per_1m=row.training_per_1m,
+            per_hour=row.training_per_hour,
+            source=said.source,
+            as_of=said.as_of,
         )
 
     def describe(self) -> dict[str, Any]:

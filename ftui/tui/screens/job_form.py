@@ -3,9 +3,12 @@ with its default shown, e.g. Azure's training type), hyperparameters ("auto" all
 
 from __future__ import annotations
 
+import asyncio
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -35,6 +38,21 @@ FIELDS = (
 
 class FormError(ValueError):
     pass
+
+
+@lru_cache(maxsize=8)
+def _counted(path: str, size: int, mtime: float, method: str, model: str) -> tuple[int, int]:
+    from ftui.data.validate_process import shared
+
+    # In the helper process: counting in this thread would hold the GIL and freeze the UI.
+    report = shared().validate(Path(path), method=method, model=model)
+    return int(report.billed_tokens_per_epoch or 0), int(report.examples or 0)
+
+
+def billed_tokens(path: Path, method: str, model: str) -> tuple[int, int]:
+    """(billed tokens per epoch, examples) of a training file, counted once per file version."""
+    st = path.stat()
+    return _counted(str(path.resolve()), st.st_size, st.st_mtime, method, model)
 
 
 def _number(field: str, text: str, kind: type) -> Any:
@@ -159,6 +177,7 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
                             placeholder=placeholder,
                             id=key,
                         )
+            yield Static("cost: choose a base model and a training file", id="form-cost")
             yield Static("", id="form-error")
             with Horizontal(classes="buttons"):
                 yield Button("Create (ctrl+s)", variant="primary", id="create")
@@ -216,6 +235,36 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
             select.value = keep
         elif self.base_model is None and ids:
             select.value = ids[0]
+        self.estimate()
+
+    @on(Select.Changed)
+    @on(Input.Changed, "#training_file, #n_epochs")
+    def _cost_inputs_changed(self) -> None:
+        self.estimate()
+
+    @work(group="form-cost", exclusive=True, exit_on_error=False, description="estimating the cost")
+    async def estimate(self) -> None:
+        """The cost before Create: the provider's price for this base model, method and epochs, on
+        the training file's billed tokens (counted by validation, off the UI thread, when needed)."""
+        from ftui.costs import estimate_line, training_estimate
+
+        line = self.query_one("#form-cost", Static)
+        base = self.query_one("#base_model", Select).value
+        method = self.query_one("#method", Select).value
+        try:
+            spec = build_spec(self.form_values(), None if base is Select.NULL else str(base), str(method))
+        except FormError:
+            line.update("cost: choose a base model and a training file")
+            return
+        await asyncio.sleep(0.3)  # typing: a newer keystroke cancels this worker (exclusive group)
+        app = host_of(self.app)
+        estimate = await app.call(lambda p: training_estimate(p, spec, None))
+        path = Path(spec.training_file).expanduser()
+        if estimate.total is None and estimate.price_per_1m_tokens is not None and path.is_file():
+            line.update(f"cost: counting the billed tokens in {path.name}…")
+            tokens, examples = await asyncio.to_thread(billed_tokens, path, spec.method, spec.base_model)
+            estimate = await app.call(lambda p: training_estimate(p, spec, tokens, examples))
+        line.update("cost: " + estimate_line(estimate))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "create":
