@@ -107,7 +107,9 @@ def _when(value: Any) -> datetime:
 class AzureMLProvider(Provider[AzureMLSettings]):
     name = "azureml"
     description = "Azure ML / Foundry fine-tuning of open models (Phi, Llama, Mistral) through azure-ai-ml"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset({"supervised", "upload", "chat", "deploy"})
+    # No "upload": data assets are made from local files as jobs need them (uploaded once, by
+    # content), and live on in the workspace's storage, where Azure ML studio lists and archives them.
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({"supervised", "chat", "deploy"})
     settings_model = AzureMLSettings
     requires: ClassVar[tuple[str, ...]] = ("azure.ai.ml", "azure.identity", "openai")
     extra = "azure"
@@ -200,10 +202,6 @@ class AzureMLProvider(Provider[AzureMLSettings]):
             progress(size, size)
         return self._file({**asset, "name": path.name, "bytes": asset.get("bytes") or size})
 
-    async def files(self, limit: int = 100, cursor: str | None = None) -> Page[RemoteFile]:
-        items = [self._file(a) for a in await self._run(lambda b: b.data_assets())]
-        return page_after(items, limit, cursor, key=lambda f: f.id)
-
     async def file(self, file_id: str) -> RemoteFile:
         if not file_id.startswith("azureml:"):
             raise NotFound("data asset", file_id)
@@ -211,20 +209,6 @@ class AzureMLProvider(Provider[AzureMLSettings]):
         if asset is None:
             raise NotFound("data asset", file_id)
         return self._file(asset)
-
-    async def delete_file(self, file_id: str) -> None:
-        raise ProviderError(
-            f"Azure ML keeps data assets ({file_id}) with their versions; archive it in Azure ML studio "
-            "(Data) or with `az ml data archive`",
-            code="not_supported",
-        )
-
-    async def file_content(self, file_id: str) -> bytes:
-        raise ProviderError(
-            f"{file_id} lives in the workspace's storage: download it from Azure ML studio (Data) or "
-            "with `az ml data download`",
-            code="not_supported",
-        )
 
     # -- jobs -------------------------------------------------------------------------------
     async def _data_ref(self, ref: str) -> str:

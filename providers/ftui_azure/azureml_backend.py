@@ -19,8 +19,6 @@ class AzureMLBackend(Protocol):
         """Register `path` as a uri_file data asset; {"id": "azureml:NAME:VERSION", "name", "bytes"}."""
         ...
 
-    def data_assets(self) -> list[dict[str, Any]]: ...
-
     def data_asset(self, asset_id: str) -> dict[str, Any] | None: ...
 
     def base_models(self) -> list[str]: ...
@@ -116,14 +114,6 @@ class SdkBackend:
             "bytes": size,
             "created_at": _when(asset),
         }
-
-    def data_assets(self) -> list[dict[str, Any]]:
-        found = []
-        for item in self.client.data.list():
-            if str(item.name).startswith("ftui-"):
-                latest = self.client.data.get(item.name, label="latest")
-                found.append(self._data(latest))
-        return found
 
     def data_asset(self, asset_id: str) -> dict[str, Any] | None:
         from azure.core.exceptions import ResourceNotFoundError

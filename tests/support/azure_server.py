@@ -53,6 +53,7 @@ class AzureServer:
     quota: int = 100  # capacity units a deployment may ask for
     cancel_word: str = "canceled"  # Azure answers both spellings
     forbidden: bool = False  # the identity lacks its role: every data-plane call answers 403
+    chat_any: bool = False  # answer chat for any name (an endpoint that is not an Azure OpenAI resource)
     seen: list[Seen] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -429,8 +430,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, job = az.create_job(body)
             return self._send(200 if status == 201 else status, job)
         if not parts:  # a list read moves every job along too, as time would on Azure
-            jobs = sorted((az.advance(j) for j in az.jobs), key=lambda j: j["created_at"], reverse=True)
-            return self._send(200, {"object": "list", "data": jobs, "has_more": False})
+            jobs = [az.advance(j) for j in reversed(list(az.jobs))]  # newest first
+            return self._send(200, _page(jobs, query))
         jid, verb = parts[0], (parts[1] if len(parts) > 1 else None)
         if jid not in az.jobs:
             return self._send(404, _error("jobNotFound", f"The job {jid} was not found."))
@@ -443,6 +444,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _chat(self, name: str | None, body: dict[str, Any]) -> None:
         d = self.az.deployments.get(name or "")
+        if self.az.chat_any and d is None:
+            d = {"properties": {"provisioningState": "Succeeded", "model": {"name": name}}}
         if d is None or d["properties"]["provisioningState"] != "Succeeded":
             return self._send(
                 404,

@@ -37,9 +37,6 @@ class FakeAzureML:
         self.uploads[asset["id"]] = Path(path).read_bytes()
         return asset
 
-    def data_assets(self) -> list[dict[str, Any]]:
-        return list(self.data.values())
-
     def data_asset(self, asset_id: str) -> dict[str, Any] | None:
         return self.data.get(asset_id)
 
@@ -57,7 +54,7 @@ class FakeAzureML:
 
     def submit(self, **job: Any) -> dict[str, Any]:
         self.submitted.append(job)
-        self.state[job["name"]] = {"i": 0, **job}
+        self.state[job["name"]] = {"i": 0, "created_at": datetime.now(UTC), **job}
         return self._view(job["name"])
 
     def _view(self, name: str) -> dict[str, Any]:
@@ -66,7 +63,7 @@ class FakeAzureML:
         return {
             "name": name,
             "status": status,
-            "created_at": datetime.now(UTC),
+            "created_at": s["created_at"],
             "tags": s["tags"],
             "base_model": s["model_id"],
             "output_model": s["output_name"],
@@ -76,6 +73,10 @@ class FakeAzureML:
         }
 
     def job(self, name: str) -> dict[str, Any]:
+        if name not in self.state:
+            from azure.core.exceptions import ResourceNotFoundError
+
+            raise ResourceNotFoundError(f"job {name} not found")
         s = self.state[name]
         if s.get("status") is None and s["i"] < len(SCRIPT) - 1:
             s["i"] += 1
@@ -110,7 +111,7 @@ class FakeAzureML:
         ep["polls"] += 1
         if ep["status"] == "Creating" and ep["polls"] > self.endpoint_polls:
             ep.update(status="Succeeded", url=self.chat_url)
-        elif ep["status"] == "Deleting":
+        elif ep["status"] == "Deleting" and ep["polls"] > 1:  # seen deleting once, then gone
             del self.endpoints_[name]
             return None
         return {k: v for k, v in ep.items() if k != "polls"}
@@ -119,7 +120,7 @@ class FakeAzureML:
         return [{k: v for k, v in e.items() if k != "polls"} for e in self.endpoints_.values()]
 
     def delete_endpoint(self, name: str) -> None:
-        self.endpoints_[name]["status"] = "Deleting"
+        self.endpoints_[name].update(status="Deleting", polls=0)
 
     def endpoint_key(self, name: str) -> str:
         return self.key

@@ -209,6 +209,7 @@ async def test_serverless_endpoint_deploy_chat_and_delete(monkeypatch: pytest.Mo
         assert az.requests(r"^/openai/v1/chat/completions$")[-1].credential == az.key
         assert [x.id for x in (await p.deployments()).items] == [d.id]
         assert (await p.undeploy(d.id)).status == "deleting"
+        assert (await p.deployment(d.id)).status == "deleting"
         with pytest.raises(NotFound):
             await p.deployment(d.id)
         await p.aclose()
