@@ -12,8 +12,10 @@ from support.factories import write_dataset
 from support.tui_fakes import CannedSession, ready, wait_for
 from textual.widgets import Select
 
-from ftui.errors import NotFound
 from ftui.model import DeploySpec
+from ftui.tui.screens.confirm import ConfirmScreen
+from ftui.tui.screens.deploy_form import DeployFormScreen
+from ftui.tui.screens.deployments import DeploymentsPane
 from ftui.tui.screens.job_form import JobFormScreen
 from ftui.tui.screens.metrics import FIELD, MetricsPane
 from ftui.tui.screens.playground import PlaygroundPane
@@ -68,30 +70,42 @@ async def test_form_train_metrics_deploy_chat_and_delete_on_azure(make_app, azur
         await wait_for(pilot, lambda: len(metrics.points) == 3)
         assert [p[FIELD["train_loss"]] for p in metrics.points] == [1.25, 0.90, 0.61]
 
-        deployment = await app.call(lambda p: p.deploy(DeploySpec(model=job.fine_tuned_model)))
-        await wait_for(
-            pilot, lambda: az.deployments[deployment.id]["properties"]["provisioningState"] == "Succeeded"
-        )
+        # Deploy from the job, through the form and the question, in Azure's words.
+        app.show_view("jobs")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DeployFormScreen))
+        form = app.screen
+        assert form.query_one("#deploy-model").value == job.fine_tuned_model
+        await wait_for(pilot, lambda: "24 hours" in str(form.query_one("#deploy-cost").render()))
+        form.query_one("#deploy-sku").value = "standard"
+        await wait_for(pilot, lambda: "$1.70/hour" in str(form.query_one("#deploy-cost").render()))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "called or not" in app.screen.question and "15 days" in app.screen.question
+        assert not az.deployments  # nothing exists before the yes
+        await pilot.press("y")
 
-        app.open_playground(job.fine_tuned_model)
+        pane = app.query_one(DeploymentsPane)
+        await wait_for(pilot, lambda: [d.status for d in pane.deployments] == ["ready"])
+        [deployment] = pane.deployments
+        assert az.deployments[deployment.id]["sku"]["name"] == "standard"
+        assert deployment.hourly_cost == 1.7
+
+        await pilot.press("enter")  # chat with the deployment, by its name
         playground = app.query_one(PlaygroundPane)
-        await wait_for(pilot, lambda: app.query_one("#model-a").value == job.fine_tuned_model)
+        await wait_for(pilot, lambda: app.query_one("#model-a").value == deployment.id)
         app.query_one("#prompt").focus()
         await pilot.press(*"Ahoy?", "enter")
         await wait_for(pilot, lambda: len(playground.history["a"]) == 2)
         assert playground.history["a"][1].content == "Arr, matey!"
-        assert az.chats[-1]["deployment"] == deployment.id  # through the deployment, as Azure requires
+        assert az.chats[-1]["deployment"] == deployment.id
 
-        await app.call(lambda p: p.undeploy(deployment.id))
-
-        async def gone() -> bool:
-            try:
-                await app.call(lambda p: p.deployment(deployment.id))
-            except NotFound:
-                return True
-            return False
-
-        await wait_for(pilot, gone)
+        app.show_view("deployments")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: pane.deployments == [])
+        assert not az.deployments  # gone on Azure, so no longer billed
 
 
 async def test_the_playground_lists_an_azure_ml_endpoint_and_chats_through_it(make_app) -> None:
