@@ -69,6 +69,7 @@ def test_validate_train_deploy_chat_undeploy_on_an_azure_profile(tmp_path: Path)
 
         out = ftui("deployments")
         assert out.returncode == 0 and name in out.stdout
+        assert "gone in 23 h" in out.stdout  # a Developer deployment is removed after 24 h
 
         out = ftui("chat", "-m", name, "Ahoy?")
         assert out.returncode == 0 and "Arr, matey!" in out.stdout
