@@ -27,6 +27,7 @@ COMMANDS = {
     "jobs": "jobs",
     "chat": "chat",
     "eval": "eval",
+    "graders": "graders",
     "serve": "serve",
     "web": "web",
     "deploy": "deployments:deploy",

@@ -196,6 +196,25 @@ def _options(pairs: tuple[str, ...]) -> dict[str, str]:
     return options
 
 
+def _read_grader(path: str | None, method: str) -> dict[str, Any] | None:
+    """The grader object from FILE, checked here and then passed on exactly as written."""
+    import json
+
+    from ftui.graders.registry import load
+
+    if path is None:
+        if method == "reinforcement":
+            raise UsageError("--method reinforcement needs --grader FILE (a grader JSON object)")
+        return None
+    if method != "reinforcement":
+        raise UsageError("--grader is for --method reinforcement")
+    graders = load(path)
+    if len(graders) != 1:
+        raise UsageError(f"--grader {path}: holds {len(graders)} graders; a job takes one (use a multi)")
+    raw = json.loads(Path(path).expanduser().read_text(encoding="utf-8"))
+    return raw if isinstance(raw, dict) else raw[0]
+
+
 def _default_model(session: Session) -> str | None:
     return getattr(session.profile.settings, "base_model", None)
 
@@ -239,6 +258,12 @@ def command() -> None:
     help="The provider's own job option, e.g. -o training_type=GlobalStandard on Azure (repeatable); "
     "the defaults are printed when the job is created.",
 )
+@click.option(
+    "--grader",
+    "grader_file",
+    type=click.Path(dir_okay=False),
+    help="Reinforcement: a grader JSON file (OpenAI's shape), sent to the provider unchanged.",
+)
 @click.option("--suffix", help="Added to the fine-tuned model's name (up to 64 characters).")
 @click.option("--seed", type=click.IntRange(0, 2147483647))
 @click.option("--init-from", help="Start from a fine-tuned model or checkpoint instead of the base.")
@@ -269,6 +294,7 @@ def create(
     beta: float | None,
     extra: tuple[str, ...],
     options: tuple[str, ...],
+    grader_file: str | None,
     suffix: str | None,
     seed: int | None,
     init_from: str | None,
@@ -297,6 +323,7 @@ def create(
                 training_report = report
         elif path.exists() or not ref.startswith("file-"):
             raise UsageError(f"{option}: {ref} is not a file (give a dataset path or an uploaded file id)")
+    grader = _read_grader(grader_file, method)
     hyper = Hyperparameters(
         n_epochs=n_epochs if n_epochs is not None else "auto",
         batch_size=batch_size if batch_size is not None else "auto",
@@ -314,6 +341,7 @@ def create(
         seed=seed,
         init_from=init_from,
         options=_options(options),
+        grader=grader,
     )
     estimate = run(
         training_estimate(

@@ -82,6 +82,12 @@ def _deployments_pane() -> Pane:
     return DeploymentsPane()
 
 
+def _evaluate_pane() -> Pane:
+    from ftui.tui.screens.evaluate import EvaluatePane
+
+    return EvaluatePane()
+
+
 class FtuiApp(App[None]):
     CSS_PATH = "ftui.tcss"
     TITLE = "ftui"
@@ -92,6 +98,7 @@ class FtuiApp(App[None]):
         Binding("3", "show_view('metrics')", "Metrics", id="view-metrics", show=False),
         Binding("4", "show_view('playground')", "Playground", id="view-playground", show=False),
         Binding("5", "show_view('deployments')", "Deployments", id="view-deployments", show=False),
+        Binding("6", "show_view('evaluate')", "Evaluate", id="view-evaluate", show=False),
         Binding("question_mark", "help", "Keys", id="help"),
         Binding("colon", "command_line", "Command", id="command-line"),
         Binding("L", "toggle_log", "Log", id="toggle-log", show=False),
@@ -150,6 +157,7 @@ class FtuiApp(App[None]):
             "metrics": _metrics_pane,
             "playground": _playground_pane,
             "deployments": _deployments_pane,
+            "evaluate": _evaluate_pane,
         }
         with TabbedContent(initial=self.initial_view, id="views"):
             for view, make in panes.items():
@@ -466,6 +474,12 @@ class FtuiApp(App[None]):
 
         self.query_one(PlaygroundPane).use_model(model)
 
+    def open_evaluate(self, model: str) -> None:
+        self.show_view("evaluate")
+        from ftui.tui.screens.evaluate import EvaluatePane
+
+        self.query_one(EvaluatePane).use_model(model)
+
     def new_job(self, training_file: str | None = None) -> None:
         self.show_view("jobs")
         self.query_one(JobsPane).action_new_job(training_file)
@@ -528,6 +542,7 @@ class FtuiApp(App[None]):
     def action_help(self) -> None:
         from ftui.tui.screens.datasets import DatasetsPane
         from ftui.tui.screens.deployments import DeploymentsPane
+        from ftui.tui.screens.evaluate import EvaluatePane
         from ftui.tui.screens.help import HelpScreen
         from ftui.tui.screens.job_detail import JobDetailScreen
         from ftui.tui.screens.job_form import JobFormScreen
@@ -543,6 +558,7 @@ class FtuiApp(App[None]):
             ("Metrics", list(MetricsPane.BINDINGS), MetricsPane.KEY_HELP),
             ("Playground", list(PlaygroundPane.BINDINGS), PlaygroundPane.KEY_HELP),
             ("Deployments", list(DeploymentsPane.BINDINGS), DeploymentsPane.KEY_HELP),
+            ("Evaluate", list(EvaluatePane.BINDINGS), EvaluatePane.KEY_HELP),
         ]
         self.push_screen(HelpScreen(sections))
 

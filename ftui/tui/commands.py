@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-VIEWS = ("datasets", "jobs", "metrics", "playground", "deployments")
+VIEWS = ("datasets", "jobs", "metrics", "playground", "deployments", "evaluate")
 VIEW_ALIASES = {
     "d": "datasets",
     "ds": "datasets",
@@ -28,9 +28,13 @@ VIEW_ALIASES = {
     "deploy": "deployments",
     "deployment": "deployments",
     "deployments": "deployments",
+    "e": "evaluate",
+    "eval": "evaluate",
+    "evaluate": "evaluate",
 }
 HELP = (
-    ":jobs [/filter]  :datasets  :metrics [JOB]  :playground  :deployments  :profile NAME  :theme NAME  "
+    ":jobs [/filter]  :datasets  :metrics [JOB]  :playground  :deployments  :eval  :profile NAME  "
+    ":theme NAME  "
     ":bell on|off  :help  :q"
 )
 

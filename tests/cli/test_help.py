@@ -15,6 +15,7 @@ COMMANDS = [
     "jobs",
     "chat",
     "eval",
+    "graders",
     "serve",
     "web",
     "deploy",
