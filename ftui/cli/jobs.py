@@ -186,6 +186,16 @@ def _extra_hyperparameters(pairs: tuple[str, ...]) -> dict[str, Any]:
     return extra
 
 
+def _options(pairs: tuple[str, ...]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--option {pair!r}: expected KEY=VALUE, e.g. -o training_type=Developer")
+        options[key.strip()] = value.strip()
+    return options
+
+
 def _read_grader(path: str | None, method: str) -> dict[str, Any] | None:
     """The grader object from FILE, checked here and then passed on exactly as written."""
     import json
@@ -240,6 +250,15 @@ def command() -> None:
     help="Provider-specific hyperparameter, e.g. --hp lora_r=16 (repeatable).",
 )
 @click.option(
+    "--option",
+    "-o",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="The provider's own job option, e.g. -o training_type=GlobalStandard on Azure (repeatable); "
+    "the defaults are printed when the job is created.",
+)
+@click.option(
     "--grader",
     "grader_file",
     type=click.Path(dir_okay=False),
@@ -274,6 +293,7 @@ def create(
     lr_multiplier: float | None,
     beta: float | None,
     extra: tuple[str, ...],
+    options: tuple[str, ...],
     grader_file: str | None,
     suffix: str | None,
     seed: int | None,
@@ -320,6 +340,7 @@ def create(
         suffix=suffix,
         seed=seed,
         init_from=init_from,
+        options=_options(options),
         grader=grader,
     )
     estimate = run(
@@ -348,6 +369,10 @@ def create(
             f"Created job {job.id} ({status_text(job.status)}) on {session.profile.name}: "
             f"{job.base_model}, {job.method}"
         )
+        chosen = provider.check_options(spec)
+        for choice in provider.job_options():
+            note = "" if choice.key in spec.options else " (the default; change it with -o KEY=VALUE)"
+            click.echo(f"  {choice.label}: {chosen[choice.key]}{note}")
         if not wait:
             click.echo(f"Follow it with: ftui jobs watch {job.id}")
     if wait:

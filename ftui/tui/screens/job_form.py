@@ -1,4 +1,5 @@
-"""The create-job form: base model from the provider, method, hyperparameters ("auto" allowed)."""
+"""The create-job form: base model from the provider, method, the provider's own options (each
+with its default shown, e.g. Azure's training type), hyperparameters ("auto" allowed)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from textual.widgets import Button, Input, Label, Select, Static
 from ftui.tui.screens.base import host_of
 
 if TYPE_CHECKING:
-    from ftui.model import JobSpec, Method
+    from textual.widget import Widget
+
+    from ftui.model import JobOption, JobSpec, Method
+    from ftui.provider import Provider
 
 METHODS: tuple[Method, ...] = ("supervised", "dpo", "reinforcement")  # no pydantic import to show the form
 FIELDS = (
@@ -66,7 +70,9 @@ def _number(field: str, text: str, kind: type) -> Any:
     return value
 
 
-def build_spec(values: dict[str, str], base_model: str | None, method: str) -> JobSpec:
+def build_spec(
+    values: dict[str, str], base_model: str | None, method: str, options: dict[str, str] | None = None
+) -> JobSpec:
     """Turn the form's text into a JobSpec, or raise FormError naming the field."""
     from pydantic import ValidationError
 
@@ -97,6 +103,7 @@ def build_spec(values: dict[str, str], base_model: str | None, method: str) -> J
             suffix=values.get("suffix", "").strip() or None,
             seed=seed,
             init_from=values.get("init_from", "").strip() or None,
+            options=options or {},
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -116,6 +123,10 @@ def spec_values(spec: JobSpec) -> dict[str, str]:
         "seed": "" if spec.seed is None else str(spec.seed),
         "init_from": spec.init_from or "",
     }
+
+
+async def _job_options(provider: Provider[Any]) -> list[JobOption]:
+    return provider.job_options()
 
 
 class JobFormScreen(ModalScreen["JobSpec | None"]):
@@ -139,6 +150,7 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
             self.values["training_file"] = training_file
         self.method = initial.method if initial else "supervised"
         self.base_model = initial.base_model if initial else None
+        self.options: list[JobOption] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form"):
@@ -156,6 +168,7 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
                 with Horizontal(classes="form-row"):
                     yield Label("method")
                     yield Select([(m, m) for m in METHODS], id="method", value=self.method, allow_blank=False)
+                yield Vertical(id="provider-options")
                 for key, label, placeholder in FIELDS:
                     with Horizontal(classes="form-row"):
                         yield Label(label)
@@ -174,10 +187,38 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
         self.load_models()
         self.query_one("#base_model", Select).focus()
 
+    async def show_options(self, options: list[JobOption]) -> None:
+        """One row per provider option, its default (or the initial job's choice) selected."""
+        chosen = self.initial.options if self.initial else {}
+        self.options = options
+        rows: list[Widget] = []
+        for option in options:
+            value = chosen.get(option.key, option.default)
+            rows.append(
+                Horizontal(
+                    Label(option.label),
+                    Select(
+                        [(c, c) for c in option.choices],
+                        id=f"option-{option.key}",
+                        value=value if value in option.choices else option.default,
+                        allow_blank=False,
+                        tooltip=option.help or None,
+                    ),
+                    classes="form-row",
+                )
+            )
+            if option.help:
+                rows.append(Static(option.help, classes="form-help"))
+        await self.query_one("#provider-options", Vertical).mount_all(rows)
+
+    def option_values(self) -> dict[str, str]:
+        return {o.key: str(self.query_one(f"#option-{o.key}", Select).value) for o in self.options}
+
     @work(group="form-models", exclusive=True, exit_on_error=False, description="listing base models")
     async def load_models(self) -> None:
         app = host_of(self.app)
         try:
+            await self.show_options(await app.call(_job_options))
             models = await app.call(lambda p: p.base_models())
         except Exception as exc:
             app.report_error("listing base models", exc)
@@ -238,7 +279,12 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
         base = self.query_one("#base_model", Select).value
         method = self.query_one("#method", Select).value
         try:
-            spec = build_spec(self.form_values(), None if base is Select.NULL else str(base), str(method))
+            spec = build_spec(
+                self.form_values(),
+                None if base is Select.NULL else str(base),
+                str(method),
+                self.option_values(),
+            )
         except FormError as exc:
             self.query_one("#form-error", Static).update(f"[red]{exc}[/red]")
             return

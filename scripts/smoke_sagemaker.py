@@ -1,13 +1,14 @@
-"""An opt-in smoke run on a real AWS account: what the offline tests cannot prove.
+"""Opt-in smoke run on a real AWS account: what the offline tests cannot prove. It costs money and
+time; CI never runs it, and pytest never collects it (it lives outside tests/).
 
-    python -m ftui_sagemaker.smoke --profile NAME [--model smollm2-135m-instruct] [--yes]
+    python scripts/smoke_sagemaker.py --profile NAME [--model smollm2-135m-instruct] [--yes]
 
 It trains a tiny job on the profile's role and bucket (one small GPU instance, a short runtime cap),
 deploys the merged model to a real-time endpoint, streams one chat reply, then tears everything down:
 the endpoint, its config and model, a job still running, and every S3 object it wrote (it works
 under its own prefix, `PREFIX/smoke-STAMP/`, and its own upload records). It prints the estimated
 cost and asks first; `--yes` answers for you. A JSON report of what happened is written at the end.
-CloudWatch log streams stay (AWS keeps them per the log group's retention). Never run by the tests.
+CloudWatch log streams stay (AWS keeps them per the log group's retention).
 """
 
 from __future__ import annotations
@@ -76,11 +77,12 @@ async def _empty_prefix(provider: Any) -> int:
 
 
 async def run(args: argparse.Namespace) -> int:
+    from ftui_sagemaker.provider import SageMakerProvider
+    from ftui_sagemaker.settings import SageMakerSettings
+
     from ftui.model import ChatMessage, ChatParams, DeploySpec, Hyperparameters, JobSpec
     from ftui.session import Session
     from ftui.store import Store
-    from ftui_sagemaker.provider import SageMakerProvider
-    from ftui_sagemaker.settings import SageMakerSettings
 
     session = Session(args.config, args.profile)
     profile = session.profile
@@ -180,7 +182,7 @@ async def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ftui_sagemaker.smoke", description=__doc__.splitlines()[0]
+        prog="python scripts/smoke_sagemaker.py", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--profile", required=True, help="a sagemaker profile of your config")
     parser.add_argument("--config", help="config file (default: FTUI_CONFIG, then the user config dir)")
