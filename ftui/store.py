@@ -57,9 +57,21 @@ class Store:
         self.path = path or ensure(data_dir()) / "state.db"
         self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA busy_timeout=30000")
+        self._use_wal()
         self._migrate()
+
+    def _use_wal(self) -> None:
+        # Switching to WAL takes a lock that SQLite does not wait for (no busy handler), so two
+        # processes opening a new database at once can see "database is locked": retry briefly.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
