@@ -16,8 +16,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-# shared/ lies beside the checkout (as in CI's fresh clone).
-SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "ref" / "openai-openapi.yml"
+# shared/ lies beside the checkout (as in CI's fresh clone), or further up (a worktree's checkout).
+SPEC_PATH = next(
+    (
+        p / "shared" / "ref" / "openai-openapi.yml"
+        for p in Path(__file__).resolve().parents[2:]
+        if (p / "shared" / "ref").is_dir()
+    ),
+    Path(__file__).resolve().parents[3] / "shared" / "ref" / "openai-openapi.yml",
+)
 
 
 @cache
