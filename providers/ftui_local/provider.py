@@ -139,11 +139,15 @@ class LocalProvider(Provider):
             jd, step = self._find_model_job(model)
             base = jd.read_spec()["base_model"]
             if step is None:
-                if jd.read_state().get("status") != "succeeded" or not jd.adapter_dir.exists():
+                state = jd.read_state()
+                if state.get("model_deleted") or (
+                    state.get("status") == "succeeded" and not jd.adapter_dir.exists()
+                ):
+                    raise NotFound("model", f"{model} (deleted; its checkpoints remain)")
+                if state.get("status") != "succeeded":
                     raise ProviderError(
                         f"model {model} is not available: its job {jd.job_id} is "
-                        f"{jd.read_state().get('status')} or its adapter was deleted; "
-                        "chat with one of its checkpoints instead",
+                        f"{state.get('status')}; chat with one of its checkpoints instead",
                         code="model_not_ready",
                         status=404,
                     )

@@ -120,8 +120,15 @@ def test_openai_tutorial_flow_trains_chats_and_deletes_a_model(local_provider, t
         deleted = client.models.delete(job.fine_tuned_model)
         assert deleted.deleted and deleted.id == job.fine_tuned_model
         assert job.fine_tuned_model not in {m.id for m in client.models.list()}
-        with pytest.raises(openai.NotFoundError):
+        with pytest.raises(openai.NotFoundError) as retrieved:
             client.models.retrieve(job.fine_tuned_model)
+        # Chat on the deleted model says exactly what the models route says.
+        with pytest.raises(openai.NotFoundError) as chatted:
+            client.chat.completions.create(
+                model=job.fine_tuned_model, messages=[{"role": "user", "content": "hi"}]
+            )
+        assert chatted.value.body == retrieved.value.body
+        assert chatted.value.code == "model_not_found"
 
 
 def test_a_job_running_when_the_server_stops_finishes_and_is_seen_after_restart(
