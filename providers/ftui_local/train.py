@@ -37,6 +37,11 @@ from typing import Any
 from ftui.errors import FtuiError
 from ftui_local.jobdir import JobDir, utcnow
 
+# Statuses the worker may move a job from. A job cancelled by the manager (`jobs.JobManager.cancel`)
+# is in none of the sets that lead anywhere else: once cancelled, it never ends any other way.
+STARTABLE = frozenset({None, "queued", "validating_files", "running", "paused", "failed"})
+ACTIVE = frozenset({None, "queued", "validating_files", "running"})
+RUNNING = frozenset({"running"})
 RESULT_COLUMNS = ["step", "train_loss", "train_accuracy", "valid_loss", "valid_mean_token_accuracy"]
 # Below this many parameters bf16 autocast on CPU costs more than it saves (measured on tiny models).
 BF16_CPU_MIN_PARAMS = 100_000_000
@@ -67,8 +72,9 @@ def run(job_dir: Path) -> int:
         traceback.print_exc()
         sys.stdout.flush()
         code, message = _classify(exc)
-        if is_main:
-            job.update_state(status="failed", error={"code": code, "message": message}, finished_at=utcnow())
+        if is_main and job.transition(
+            ACTIVE, status="failed", error={"code": code, "message": message}, finished_at=utcnow()
+        ):
             job.append_event(f"Fine-tuning job failed: {message}", level="error")
         return 1
     finally:
@@ -101,8 +107,8 @@ def _classify(exc: BaseException) -> tuple[str, str]:
 
 
 def _finish_cancelled(job: JobDir) -> None:
-    job.update_state(status="cancelled", finished_at=utcnow())
-    job.append_event("Fine-tuning job cancelled")
+    if job.transition(ACTIVE | {"paused"}, status="cancelled", finished_at=utcnow()):
+        job.append_event("Fine-tuning job cancelled")
     job.clear_control()
 
 
@@ -153,10 +159,14 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
             raise FtuiError(f"{job.spec_path}: missing field '{field}'")
 
     state = job.read_state()
-    if is_main:
-        job.update_state(
-            status="running", pid=os.getpid(), started_at=state.get("started_at") or utcnow(), error=None
-        )
+    if is_main and not job.transition(
+        STARTABLE,
+        status="running",
+        pid=os.getpid(),
+        started_at=state.get("started_at") or utcnow(),
+        error=None,
+    ):
+        return 0  # cancelled before this worker got going
 
     from ftui_local import models
     from ftui_local.train_data import load_dpo, load_sft
@@ -241,7 +251,8 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
         _finish_cancelled(job)
         return 0
     if callback.outcome == "pause":
-        job.update_state(status="paused", step=trainer.state.global_step)
+        if not job.transition(RUNNING, status="paused", step=trainer.state.global_step):
+            return 0  # cancelled while it saved the pause checkpoint
         job.append_event(
             f"Fine-tuning job paused at step {trainer.state.global_step}; "
             "resume continues from its checkpoint"
@@ -252,13 +263,17 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
     _save_adapter(trainer, tokenizer, job.adapter_dir)
     _write_result_csv(job)
     tokens = _trained_tokens(trainer, train_rows, resolved.n_epochs)
-    job.update_state(
+    if not job.transition(
+        RUNNING,
         status="succeeded",
         finished_at=utcnow(),
         trained_tokens=tokens,
         step=trainer.state.global_step,
         epoch=round(trainer.state.epoch or 0, 4),
-    )
+    ):
+        # Cancelled after the last step or while saving: nothing is published.
+        shutil.rmtree(job.adapter_dir, ignore_errors=True)
+        return 0
     name = spec.get("fine_tuned_model") or str(job.adapter_dir)
     job.append_event(f"New fine-tuned model created: {name}")
     job.append_event("The job has successfully completed")

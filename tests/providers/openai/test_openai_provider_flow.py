@@ -3,17 +3,16 @@ injects latency, 429s, 500s and dropped connections."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 from conftest import make_provider
+from support.eventually import eventually
 from support.faults import Fault, FaultProxy
 from support.serve_harness import write_chat_examples
 
-from ftui.model import ChatMessage, ChatParams, Hyperparameters, JobSpec
+from ftui.model import ChatMessage, ChatParams, Hyperparameters, Job, JobSpec
 
 pytestmark = pytest.mark.slow
 
@@ -47,19 +46,17 @@ async def test_provider_flow_survives_faults_and_never_duplicates_a_create(
         assert proxy.injected("drop_response") and proxy.injected("429") and proxy.injected("500")
 
         seen: list[str] = []
-        last = None
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
+
+        async def follow() -> Job:
+            last = seen[-1] if seen else None
             fresh = await provider.events(job.id, after=last)
-            seen += [e.id for e in fresh]
+            seen.extend(e.id for e in fresh)
             if fresh:
-                last = fresh[-1].id
-                assert provider.last_event_id[job.id] == last
-            job = await provider.job(job.id)
-            if job.done:
-                seen += [e.id for e in await provider.events(job.id, after=last)]
-                break
-            await asyncio.sleep(0.5)
+                assert provider.last_event_id[job.id] == fresh[-1].id
+            return await provider.job(job.id)
+
+        job = await eventually(follow, lambda j: j.done, interval=0.5, what="the job ended")
+        seen += [e.id for e in await provider.events(job.id, after=seen[-1] if seen else None)]
         assert job.status == "succeeded", job.error
         assert len(seen) == len(set(seen)) and seen == sorted(seen)  # each event once, in order
         everything = await provider.events(job.id)
