@@ -36,7 +36,8 @@ async def test_colon_profile_command_repoints_every_pane_without_restart(make_ap
         await wait_for(pilot, lambda: table.row_count == 4)
         await pilot.press("colon", *"profile beta", "enter")
         await wait_for(pilot, lambda: app.sub_title == "profile beta · provider local")
-        await pilot.pause(0.3)
+        # beta's first poll has landed (its job count is shown): alpha's rows are gone, not late.
+        await wait_for(pilot, lambda: app.query_one("#jobs-status").render().plain == "0 jobs")
         assert table.row_count == 0
         assert session.profile.name == "beta"
 
