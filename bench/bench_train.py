@@ -222,6 +222,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3, help="each side runs once per round, in turn")
     parser.add_argument(
+        "--threads",
+        type=int,
+        help="OMP_NUM_THREADS for every side (default: unset, each uses every core). On a machine "
+        "others load, 1 keeps each side's CPU time steady: busy-waiting threads inflate it",
+    )
+    parser.add_argument(
         "--sides", default="ftui,trl,transformers", help="comma-separated, of ftui,trl,trl-fp32,transformers"
     )
     a = parser.parse_args()
@@ -253,6 +259,8 @@ def main() -> None:
             "TOKENIZERS_PARALLELISM": "false",
             "PYTHONWARNINGS": "ignore",
         }
+        if a.threads:
+            env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(a.threads)
         data = tmp / "chats.jsonl"
         with data.open("w", encoding="utf-8") as fh:
             for chat in chat_examples(a.examples, seed=0):
@@ -264,8 +272,8 @@ def main() -> None:
         print(
             f"model {a.model}, {a.examples} chat examples, batch {a.batch_size}, {a.epochs} epoch(s) "
             f"({steps} steps), {a.rounds} rounds in rotating order, {os.cpu_count()} CPUs, "
-            f"torch threads {torch.get_num_threads()}, CPU bf16 units {'yes' if cpu_has_bf16() else 'no'}, "
-            f"load {load()}",
+            f"threads {a.threads or torch.get_num_threads()}, "
+            f"CPU bf16 units {'yes' if cpu_has_bf16() else 'no'}, load {load()}",
             flush=True,
         )
         # Untimed: bring the libraries into the page cache, so the first side timed pays no more.
