@@ -117,6 +117,28 @@ def _notify(session: Session, job: Job) -> None:
 
 
 # -- create ---------------------------------------------------------------------------------
+def _prepare(provider: Provider, model: str) -> None:
+    """The provider's one-time preparation of the base model, said on stderr (a bar on a terminal)."""
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            click.echo(f"Preparing {model} for training (once; it is converted first)", err=True)
+            bar = False
+            if is_tty():
+                bar = click.progressbar(length=total or 100, label="preparing", file=sys.stderr)
+                bar.__enter__()
+        if bar:
+            bar.update(done - bar.pos)
+
+    try:
+        run(provider.prepare_model(model, progress))
+    finally:
+        if bar:
+            bar.__exit__(None, None, None)
+
+
 def _validate_locally(provider: Provider, path: Path, method: str, model: str, quiet: bool) -> None:
     """Check a local dataset before any job exists; print every problem and exit 1 if invalid."""
     from ftui.data.validate import validate_path
@@ -251,6 +273,7 @@ def create(
     provider = session.provider()
     if len(suffix or "") > 64:
         raise UsageError("--suffix: at most 64 characters")
+    _prepare(provider, model)
     for option, ref in (("--training-file", training_file), ("--validation-file", validation_file)):
         if ref is None:
             continue
@@ -506,11 +529,13 @@ def _steer(verb: str, past: str) -> click.Command:
             click.echo(
                 f"Job {job.id}: {verb} requested; it takes effect within seconds (ftui jobs show {job.id})"
             )
+        elif job.status == past:
+            click.echo(f"Job {job.id} {past}")
         else:
             click.echo(f"Job {job.id} {past}: {status_text(job.status)}")
 
     steer.__doc__ = {
-        "cancel": "Stop a job for good (a running job stops within seconds).",
+        "cancel": "Stop a job for good, at once (a running job's worker is stopped).",
         "pause": "Pause a running job: it saves a checkpoint; `resume` continues from it.",
         "resume": "Continue a paused job, or one whose worker died, from its last checkpoint.",
     }[verb]
