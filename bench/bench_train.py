@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -205,13 +206,11 @@ class Side:
         job = json.loads(stdout[stdout.index("{") :])
         if job["status"] != "succeeded":
             raise SystemExit(f"ftui's job ended {job['status']}: {job.get('error')}")
-        events = home / "data" / "local" / "jobs" / job["id"] / "events.jsonl"
-        rates = [
-            e["metrics"]["tokens_per_second"]
-            for e in map(json.loads, events.read_text().splitlines())
-            if e.get("type") == "metrics" and (e.get("metrics") or {}).get("tokens_per_second")
-        ]
-        return int(job["trained_tokens"]), statistics.median(rates[1:] or rates) if rates else None
+        # The Trainer's own summary line in the worker's log: train() alone, as the baselines report it.
+        log = (home / "data" / "local" / "jobs" / job["id"] / "worker.log").read_text(errors="replace")
+        found = re.findall(r"'train_runtime': '([0-9.]+)', 'train_samples_per_second'", log)
+        tokens = int(job["trained_tokens"])
+        return tokens, tokens / float(found[-1]) if found else None
 
 
 def main() -> None:
