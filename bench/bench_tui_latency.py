@@ -21,8 +21,8 @@ from typing import Any
 
 import textual.app
 
-from ftui.model import Job, JobEvent, MetricPoint
-from ftui.provider import ProfileSettings, Provider
+from ftui.model import Job, JobEvent, MetricPoint, Page
+from ftui.provider import ProfileSettings, Provider, page_after
 from ftui.session import Session
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -41,7 +41,7 @@ def _stamp(self: Any, screen: Any, renderable: Any) -> None:
 textual.app.App._display = _stamp  # type: ignore[method-assign]
 
 
-class MemoryProvider(Provider):
+class MemoryProvider(Provider[ProfileSettings]):
     name = "memory"
 
     def __init__(self, n_jobs: int, n_points: int) -> None:
@@ -60,18 +60,18 @@ class MemoryProvider(Provider):
         ]
         self.n_points = n_points
 
-    async def jobs(self, limit: int = 20, after: str | None = None) -> list[Job]:
-        return self._jobs[:limit]
+    async def jobs(self, limit: int = 20, cursor: str | None = None) -> Page[Job]:
+        return page_after(self._jobs, limit, cursor, key=lambda j: j.id)
 
     async def job(self, job_id: str) -> Job:
         return self._jobs[0].model_copy(update={"status": "succeeded"})
 
-    async def events(self, job_id: str, after: str | None = None) -> list[JobEvent]:
+    async def events(self, job_id: str, cursor: str | None = None) -> Page[JobEvent]:
         # Made on demand, as a real provider reads them from its backend: nothing long-lived here.
-        if after:
-            return []
+        if cursor:
+            return Page[JobEvent](items=[], next_cursor=cursor)
         n = self.n_points
-        return [
+        made = [
             JobEvent(
                 id=f"ev-{s:07d}",
                 created_at=T0,
@@ -83,17 +83,18 @@ class MemoryProvider(Provider):
             )
             for s in range(1, n + 1)
         ]
+        return Page[JobEvent](items=made, next_cursor=made[-1].id if made else None)
 
     async def checkpoints(self, job_id: str) -> list[Any]:
         return []
 
 
 class MemorySession(Session):
-    def __init__(self, provider: Provider) -> None:
+    def __init__(self, provider: Provider[Any]) -> None:
         super().__init__()
         self._memory = provider
 
-    def provider(self) -> Provider:
+    def provider(self) -> Provider[Any]:
         return self._memory
 
 

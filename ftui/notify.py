@@ -20,9 +20,9 @@ class Seen:
 
 def job_seen(store: Store, profile: str, job: Job) -> Seen:
     """Cache `job`; the first time it is terminal, call every `ftui_job_finished` hook."""
-    from ftui.plugins import call_safely
+    from ftui.plugins import hooks
 
     first = store.cache_job(profile, job.id, job.status, job.model_dump(mode="json"))
     if not first:
         return Seen(False)
-    return Seen(True, call_safely("ftui_job_finished", job=job))
+    return Seen(True, hooks().job_finished(job))

@@ -1,18 +1,30 @@
-"""Plugin host: loads every `ftui` entry point, keeps a broken one from breaking the rest."""
+"""Plugin host: loads every `ftui` entry point, keeps a broken one from breaking the rest.
+
+Core code calls hooks through the typed facade (`hooks().job_finished(job)`), never by a hook's
+name as a string, so a renamed or re-typed hook fails the type checker, not a user. A plugin that
+implements a hook ftui does not have (a misspelling) is reported as broken and left out, as tox
+does, rather than silently ignored.
+"""
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from ftui import hookspecs
 from ftui.errors import ConfigError
 from ftui.provider import Provider
+
+if TYPE_CHECKING:
+    import click
+
+    from ftui.model import Job
 
 GROUP = "ftui"
 
@@ -28,14 +40,18 @@ class PluginInfo:
 class Registry:
     pm: pluggy.PluginManager
     plugins: list[PluginInfo] = field(default_factory=list)
-    providers: dict[str, type[Provider]] = field(default_factory=dict)
+    providers: dict[str, type[Provider[Any]]] = field(default_factory=dict)
     provider_plugin: dict[str, str] = field(default_factory=dict)
 
     @property
     def broken(self) -> list[PluginInfo]:
         return [p for p in self.plugins if p.error]
 
-    def provider_class(self, name: str) -> type[Provider]:
+    @property
+    def hooks(self) -> Hooks:
+        return Hooks(self.pm)
+
+    def provider_class(self, name: str) -> type[Provider[Any]]:
         try:
             return self.providers[name]
         except KeyError:
@@ -69,9 +85,10 @@ def build_registry() -> Registry:
             reg.plugins.append(PluginInfo(ep.name, dist, _error_text(exc)))
             continue
         reg.plugins.append(PluginInfo(ep.name, dist))
+    _refuse_unknown_hooks(reg)
 
     for impl in pm.hook.ftui_register_providers.get_hookimpls():
-        found: list[type[Provider]] = []
+        found: list[type[Provider[Any]]] = []
         try:
             impl.function(register=found.append)
         except Exception as exc:
@@ -83,12 +100,30 @@ def build_registry() -> Registry:
     return reg
 
 
-def _mark_broken(reg: Registry, plugin_name: str, exc: BaseException) -> None:
+def _refuse_unknown_hooks(reg: Registry) -> None:
+    """A plugin whose hookimpl names no ftui hook (`ftui_register_provider`, say) is broken: it is
+    unregistered and listed with a did-you-mean, instead of never being called."""
+    known = sorted(name for name in vars(hookspecs) if name.startswith("ftui_"))
+    for name, caller in list(vars(reg.pm.hook).items()):
+        if not isinstance(caller, pluggy.HookCaller) or caller.has_spec():
+            continue
+        for impl in caller.get_hookimpls():
+            if impl.optionalhook:
+                continue
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; ftui's hooks: {', '.join(known)}"
+            _mark_broken(reg, impl.plugin_name, f"{name!r} is not an ftui hook{hint}")
+            reg.pm.set_blocked(impl.plugin_name)  # unregisters it: none of its hooks run
+    reg.pm.check_pending()  # nothing unknown is left: this raises only if the loop above is wrong
+
+
+def _mark_broken(reg: Registry, plugin_name: str, problem: BaseException | str) -> None:
+    text = problem if isinstance(problem, str) else _error_text(problem)
     for info in reg.plugins:
         if info.name == plugin_name:
-            info.error = _error_text(exc)
+            info.error = text
             return
-    reg.plugins.append(PluginInfo(plugin_name, None, _error_text(exc)))
+    reg.plugins.append(PluginInfo(plugin_name, None, text))
 
 
 @cache
@@ -96,10 +131,27 @@ def registry() -> Registry:
     return build_registry()
 
 
-def call_safely(hook_name: str, **kwargs: Any) -> list[str]:
-    """Call every implementation of a hook; return the errors instead of raising them."""
+def hooks() -> Hooks:
+    return registry().hooks
+
+
+class Hooks:
+    """The hooks ftui calls, one typed method each. Every implementation is called; one that
+    raises is reported in the returned list (as "plugin NAME: error") and the others still run."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self._pm = pm
+
+    def register_commands(self, cli: click.Group) -> list[str]:
+        return _call_each(self._pm.hook.ftui_register_commands, cli=cli)
+
+    def job_finished(self, job: Job) -> list[str]:
+        return _call_each(self._pm.hook.ftui_job_finished, job=job)
+
+
+def _call_each(hook: pluggy.HookCaller, **kwargs: Any) -> list[str]:
     errors = []
-    for impl in getattr(registry().pm.hook, hook_name).get_hookimpls():
+    for impl in hook.get_hookimpls():
         try:
             impl.function(**kwargs)
         except Exception as exc:

@@ -1,17 +1,21 @@
 """The one interface every screen and CLI command speaks to.
 
 A provider turns the common verbs into its backend's calls and its backend's objects back into
-`ftui.model`. Subclass `Provider`, set the class attributes, override what the backend supports;
-everything else raises `NotSupported`. Heavy SDKs are imported inside methods, never at module top,
-so listing providers and opening the TUI stay fast.
+`ftui.model`. Subclass `Provider[YourSettings]`, set the class attributes, declare the capabilities
+you implement and override the verbs each one promises (`CAPABILITY_VERBS`); everything else raises
+`NotSupported`. The provider contract suite (`tests/providers/contract/`) fails a provider that
+declares a capability without overriding its verbs.
+
+Heavy SDKs are imported inside methods, never at module top, so listing providers and opening the
+TUI stay fast. Calls that block run in threads (`asyncio.to_thread`), never on the UI loop.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -21,21 +25,73 @@ from ftui.model import (
     ChatMessage,
     ChatParams,
     Checkpoint,
+    CostEstimate,
     Deployment,
+    DeploySpec,
     Job,
     JobEvent,
     JobSpec,
+    Page,
     RemoteFile,
 )
 
 if TYPE_CHECKING:
     from ftui.data.tokens import Tokenizer
+    from ftui.store import Store
 
 Progress = Callable[[int, int], None]  # (bytes or items done, total)
 
-CAPABILITIES = frozenset(
-    {"supervised", "dpo", "reinforcement", "pause", "checkpoints", "deploy", "stream", "upload"}
-)
+Capability = Literal[
+    "supervised",  # create_job with method supervised, and the job verbs
+    "dpo",  # create_job with method dpo
+    "reinforcement",  # create_job with method reinforcement and a grader
+    "upload",  # upload, files, delete_file, file_content
+    "pause",  # pause, resume
+    "checkpoints",  # checkpoints (each one chat-able)
+    "chat",  # chat (streamed)
+    "deploy",  # deploy, deployments, deployment, undeploy: models need billed capacity to be called
+    "no_deploy_needed",  # a succeeded job's model is callable at once, by name
+]
+CAPABILITIES: frozenset[str] = frozenset(get_args(Capability))
+
+_JOB_VERBS = ("create_job", "jobs", "job", "cancel", "events")
+# The verbs each capability promises. A provider that declares one overrides every verb listed.
+CAPABILITY_VERBS: dict[str, tuple[str, ...]] = {
+    "supervised": _JOB_VERBS,
+    "dpo": _JOB_VERBS,
+    "reinforcement": _JOB_VERBS,
+    "upload": ("upload", "files", "delete_file", "file_content"),
+    "pause": ("pause", "resume"),
+    "checkpoints": ("checkpoints",),
+    "chat": ("chat",),
+    "deploy": ("deploy", "deployments", "deployment", "undeploy"),
+    "no_deploy_needed": (),
+}
+
+
+T = TypeVar("T")
+
+
+def page_after(items: Sequence[T], limit: int, cursor: str | None, key: Callable[[T], str]) -> Page[T]:
+    """A page of an in-memory list whose cursor is the key of the last item already seen."""
+    start = 0
+    if cursor is not None:
+        keys = [key(item) for item in items]
+        start = keys.index(cursor) + 1 if cursor in keys else len(items)
+    chunk = list(items[start : start + limit])
+    more = start + limit < len(items)
+    return Page[T](items=chunk, next_cursor=key(chunk[-1]) if more and chunk else None, has_more=more)
+
+
+async def collect(fetch: Callable[[str | None], Awaitable[Page[T]]], cursor: str | None = None) -> list[T]:
+    """Every item from `cursor` on: all pages of a list, or every event newer than `cursor`."""
+    found: list[T] = []
+    while True:
+        page = await fetch(cursor)
+        found += page.items
+        if not page.has_more or page.next_cursor in (None, cursor):
+            return found
+        cursor = page.next_cursor
 
 
 class ProfileSettings(BaseModel):
@@ -45,18 +101,33 @@ class ProfileSettings(BaseModel):
     provider: str
 
 
-class Provider:
+S = TypeVar("S", bound=ProfileSettings)
+
+
+class Provider(Generic[S]):
     name: ClassVar[str]
     description: ClassVar[str] = ""
-    capabilities: ClassVar[frozenset[str]] = frozenset()
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
     settings_model: ClassVar[type[ProfileSettings]] = ProfileSettings
+    # False for a provider whose calls are not written yet: listed as "not built", never opened.
+    built: ClassVar[bool] = True
     # Importable modules the provider needs, and the pip extra that brings them.
     requires: ClassVar[tuple[str, ...]] = ()
     extra: ClassVar[str | None] = None
 
-    def __init__(self, settings: ProfileSettings, profile: str = "default") -> None:
-        self.settings = settings
+    def __init__(self, settings: S, profile: str = "default", store: Store | None = None) -> None:
+        self.settings: S = settings
         self.profile = profile
+        self._store = store
+
+    @property
+    def store(self) -> Store:
+        """The local state handed in by the session (uploads done, upload sessions, jobs seen)."""
+        if self._store is None:
+            from ftui.store import Store
+
+            self._store = Store()
+        return self._store
 
     @classmethod
     def missing(cls) -> list[str]:
@@ -66,6 +137,10 @@ class Provider:
     @classmethod
     def install_hint(cls) -> str | None:
         return f"pip install 'ftui[{cls.extra}]'" if cls.extra else None
+
+    @classmethod
+    def supports(cls, capability: Capability) -> bool:
+        return capability in cls.capabilities
 
     def _unsupported(self, verb: str) -> NotSupported:
         return NotSupported(self.name, verb)
@@ -89,12 +164,29 @@ class Provider:
 
     # -- files ------------------------------------------------------------------------------
     async def upload(
-        self, path: Path, purpose: str = "fine-tune", progress: Progress | None = None
+        self,
+        path: Path,
+        purpose: str = "fine-tune",
+        progress: Progress | None = None,
+        *,
+        sha256: str | None = None,
     ) -> RemoteFile:
+        """Send the file's bytes. Callers go through `ftui.uploads.upload_once`, which skips
+        content this profile has already uploaded and passes the content hash (the key for a
+        resumable multi-part session); a provider never hashes or dedupes on its own."""
         raise self._unsupported("uploads")
 
-    async def files(self) -> list[RemoteFile]:
+    async def files(self, limit: int = 100, cursor: str | None = None) -> Page[RemoteFile]:
         raise self._unsupported("listing files")
+
+    async def file(self, file_id: str) -> RemoteFile:
+        """One file, or NotFound. The default looks through `files()`."""
+        from ftui.errors import NotFound
+
+        for f in await collect(lambda c: self.files(limit=100, cursor=c)):
+            if f.id == file_id:
+                return f
+        raise NotFound("file", file_id)
 
     async def delete_file(self, file_id: str) -> None:
         raise self._unsupported("deleting files")
@@ -106,7 +198,8 @@ class Provider:
     async def create_job(self, spec: JobSpec) -> Job:
         raise self._unsupported("fine-tuning jobs")
 
-    async def jobs(self, limit: int = 20, after: str | None = None) -> list[Job]:
+    async def jobs(self, limit: int = 20, cursor: str | None = None) -> Page[Job]:
+        """Newest first."""
         raise self._unsupported("listing jobs")
 
     async def job(self, job_id: str) -> Job:
@@ -121,8 +214,8 @@ class Provider:
     async def resume(self, job_id: str) -> Job:
         raise self._unsupported("resume")
 
-    async def events(self, job_id: str, after: str | None = None) -> list[JobEvent]:
-        """Events oldest first; with `after`, only those newer than that event id."""
+    async def events(self, job_id: str, cursor: str | None = None) -> Page[JobEvent]:
+        """Events oldest first, only those after `cursor`; the page's `next_cursor` resumes."""
         raise self._unsupported("job events")
 
     async def checkpoints(self, job_id: str) -> list[Checkpoint]:
@@ -147,7 +240,7 @@ class Provider:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
-        for event in await self.events(job_id):
+        for event in await collect(lambda c: self.events(job_id, c)):
             m = event.metrics
             if m is None:
                 continue
@@ -161,16 +254,43 @@ class Provider:
             writer.writerow(["" if v is None else v for v in row])
         return out.getvalue().encode()
 
-    async def deploy(self, model: str) -> Deployment:
-        """Make a fine-tuned model callable. Providers whose models are callable at once return ready."""
-        return Deployment(id=model, model=model, status="ready")
+    # -- cost -------------------------------------------------------------------------------
+    async def estimate_cost(self, spec: JobSpec | DeploySpec, tokens: int | None = None) -> CostEstimate:
+        """What a training run (`tokens`: billed tokens in one epoch of its training file) or a
+        deployment (per hour) would cost, from the provider's price data file. Never billed."""
+        return CostEstimate(basis=f"provider {self.name!r} has no price data")
+
+    # -- deployments (capability "deploy") --------------------------------------------------
+    async def deploy(self, spec: DeploySpec) -> Deployment:
+        """Start making `spec.model` callable; returns at once, usually `creating`. Billed hourly:
+        callers confirm with the user first (`ftui.deployments` has the wait and the guard)."""
+        if self.supports("no_deploy_needed"):
+            from ftui.errors import ProviderError
+
+            raise ProviderError(
+                f"provider {self.name!r} needs no deployment: chat with {spec.model} directly",
+                code="no_deploy_needed",
+            )
+        raise self._unsupported("deployments")
+
+    async def deployments(self, limit: int = 50, cursor: str | None = None) -> Page[Deployment]:
+        raise self._unsupported("deployments")
+
+    async def deployment(self, deployment_id: str) -> Deployment:
+        raise self._unsupported("deployments")
+
+    async def undeploy(self, deployment_id: str) -> Deployment:
+        """Start deleting; returns `deleting` (or `deleted`). Billing stops when it is gone."""
+        raise self._unsupported("deployments")
 
     # -- inference --------------------------------------------------------------------------
-    def chat(
+    async def chat(
         self, model: str, messages: list[ChatMessage], params: ChatParams | None = None
     ) -> AsyncIterator[str]:
-        """Stream the reply's text, piece by piece."""
+        """Stream the reply's text, piece by piece. `model` is a model or checkpoint name, or, on
+        a provider with "deploy", a deployment id (`Deployment.id`)."""
         raise self._unsupported("chat")
+        yield  # pragma: no cover - makes this an async generator, as overrides are
 
     def tokenizer(self, model: str) -> Tokenizer | None:
         """The exact tokenizer (with chat-format overhead) for `model`, where the provider knows it.

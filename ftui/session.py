@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from functools import cached_property
+from typing import Any
 
 from ftui.config import Config, Profile, load_config
 from ftui.errors import FtuiError
@@ -22,7 +23,7 @@ class Session:
         self.config_path = config_path
         self._warn = warn
         self.profile_name = profile
-        self._provider: Provider | None = None
+        self._provider: Provider[Any] | None = None
 
     @cached_property
     def config(self) -> Config:
@@ -40,9 +41,9 @@ class Session:
     def store(self) -> Store:
         return Store()
 
-    def provider(self) -> Provider:
+    def provider(self) -> Provider[Any]:
         if self._provider is None:
-            self._provider = open_provider(self.profile)
+            self._provider = open_provider(self.profile, self.store)
         return self._provider
 
     def switch(self, profile: str) -> Profile:
@@ -54,7 +55,7 @@ class Session:
         return new
 
 
-def open_provider(profile: Profile) -> Provider:
+def open_provider(profile: Profile, store: Store | None = None) -> Provider[Any]:
     from ftui.plugins import registry
 
     cls = registry().provider_class(profile.provider)
@@ -65,4 +66,8 @@ def open_provider(profile: Profile) -> Provider:
             f"provider {cls.name!r} (profile {profile.name!r}) needs {', '.join(missing)}, which is not "
             f"installed" + (f"; install it with: {hint}" if hint else "")
         )
-    return cls(profile.settings, profile=profile.name)
+    if not cls.built:
+        raise FtuiError(
+            f"provider {cls.name!r} (profile {profile.name!r}) is not built yet in this version of ftui"
+        )
+    return cls(profile.settings, profile=profile.name, store=store)

@@ -42,7 +42,7 @@ def local_provider() -> Iterator[Any]:
 
     provider = LocalProvider(LocalSettings(device="cpu"), profile="test")
     yield provider
-    for job in asyncio.run(provider.jobs(limit=1000)):
+    for job in asyncio.run(provider.jobs(limit=1000)).items:
         if not job.done:
             with contextlib.suppress(Exception):
                 asyncio.run(provider.cancel(job.id))

@@ -98,6 +98,64 @@ def test_plugin_whose_hook_raises_is_reported(tmp_path: Path) -> None:
     assert "local" in {p["name"] for p in data["providers"]}
 
 
+def test_plugin_with_a_misspelled_hook_is_reported_with_the_hook_it_meant(tmp_path: Path) -> None:
+    _fake_distribution(
+        tmp_path,
+        "ftui_typo",
+        (
+            "from ftui import hookimpl\n"
+            "from ftui.provider import Provider\n"
+            "class Typo(Provider):\n"
+            "    name = 'typo'\n"
+            "@hookimpl\n"
+            "def ftui_register_provider(register):\n"  # "provider", not "providers"
+            "    register(Typo)\n"
+            "@hookimpl\n"
+            "def ftui_register_providers(register):\n"
+            "    register(Typo)\n"
+        ),
+    )
+    data = providers_json(tmp_path)
+    [broken] = data["broken_plugins"]
+    assert broken["plugin"] == "ftui_typo"
+    assert (
+        "'ftui_register_provider' is not an ftui hook; did you mean 'ftui_register_providers'?"
+        in (broken["error"])
+    )
+    names = {p["name"] for p in data["providers"]}
+    assert "typo" not in names and "local" in names  # none of a broken plugin's hooks run
+
+
+def test_hooks_are_called_through_the_typed_facade_and_a_failing_one_is_reported() -> None:
+    import pluggy
+
+    from ftui import hookimpl, hookspecs
+    from ftui.model import Job
+    from ftui.plugins import Hooks
+
+    seen: list[str] = []
+
+    class Good:
+        @hookimpl
+        def ftui_job_finished(self, job: Job) -> None:
+            seen.append(job.id)
+
+    class Bad:
+        @hookimpl
+        def ftui_job_finished(self, job: Job) -> None:
+            raise RuntimeError("webhook down")
+
+    pm = pluggy.PluginManager("ftui")
+    pm.add_hookspecs(hookspecs)
+    pm.register(Good(), name="good")
+    pm.register(Bad(), name="bad")
+    job = Job(
+        id="ftjob-1", provider="local", status="succeeded", base_model="m", created_at="2026-12-01T00:00:00Z"
+    )
+    assert Hooks(pm).job_finished(job) == ["plugin bad: RuntimeError: webhook down"]
+    assert seen == ["ftjob-1"]
+
+
 def test_provider_with_missing_sdk_says_which_extra_brings_it(tmp_path: Path) -> None:
     # Shadow boto3 with a path entry that makes find_spec fail is not possible; instead check the
     # hint the registry computes for a provider whose requirement is absent.

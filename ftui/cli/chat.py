@@ -9,7 +9,7 @@ import warnings
 import click
 from pydantic import ValidationError
 
-from ftui.cli import pass_session, run
+from ftui.cli.context import pass_session, run
 from ftui.cli.output import emit_json
 from ftui.errors import UsageError
 from ftui.model import ChatMessage, ChatParams

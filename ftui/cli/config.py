@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from ftui.cli import pass_session
+from ftui.cli.context import pass_session
 from ftui.cli.output import emit_json
 from ftui.paths import config_dir
 from ftui.session import Session

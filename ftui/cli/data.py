@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ftui.cli import pass_session
+from ftui.cli.context import session_of
 from ftui.cli.output import emit_json, table
 
 if TYPE_CHECKING:
     from ftui.data.report import Issue, ValidationReport
     from ftui.data.tokens import Tokenizer
-    from ftui.session import Session
 
 METHODS = ["supervised", "dpo", "reinforcement"]
 SHOWN_ISSUES = 50
@@ -28,21 +27,25 @@ method_opt = click.option(
 json_opt = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 
 
-@click.group("data")
+@click.group("data", context_settings={"help_option_names": ["-h", "--help"]})
 def command() -> None:
     """Validate, count, convert and split datasets (JSONL) before uploading them."""
 
 
-def _provider_tokenizer(session: Session, model: str | None) -> tuple[Tokenizer | None, float | None]:
+def _provider_tokenizer(ctx: click.Context, model: str | None) -> tuple[Tokenizer | None, float | None]:
     """The active provider's own tokenizer for `model`, if it has one, and its price override.
 
-    Guarded: a profile whose provider cannot be opened (SDK missing, bad config) must not stop
-    validation; the name-based tokenizer is used instead.
+    Only asked for names that are not OpenAI models: an OpenAI model's tokens are those of its
+    published encoding whatever the backend, and not opening the provider keeps its plugins, SDK
+    and config off the path of `ftui data validate FILE`. Guarded: a profile whose provider cannot
+    be opened (SDK missing, bad config) must not stop validation; the name-based tokenizer is used.
     """
-    if not model:
+    from ftui.data.tokens import encoding_for
+
+    if not model or encoding_for(model) is not None:
         return None, None
     try:
-        provider = session.provider()
+        provider = session_of(ctx).provider()
         tokenizer = provider.tokenizer(model)
     except Exception:
         return None, None
@@ -69,7 +72,7 @@ def _progress_bar(enabled: bool) -> tuple[Any, Any]:
 
 
 def _validate(
-    session: Session,
+    ctx: click.Context,
     file: Path,
     model: str | None,
     method: str | None,
@@ -78,7 +81,7 @@ def _validate(
 ) -> ValidationReport:
     from ftui.data.validate import validate_path
 
-    tokenizer, price = _provider_tokenizer(session, model)
+    tokenizer, price = _provider_tokenizer(ctx, model)
     progress, bar = _progress_bar(show_progress)
     try:
         return validate_path(
@@ -144,12 +147,12 @@ def _print_report(report: ValidationReport) -> None:
 @method_opt
 @click.option("--epochs", type=click.IntRange(1, 50), help="Epochs for the cost estimate (default: auto).")
 @json_opt
-@pass_session
+@click.pass_context
 def validate_cmd(
-    session: Session, file: Path, model: str | None, method: str | None, epochs: int | None, as_json: bool
+    ctx: click.Context, file: Path, model: str | None, method: str | None, epochs: int | None, as_json: bool
 ) -> None:
     """Check FILE for every problem before upload; exit 0 if it can be trained on, 1 if not."""
-    report = _validate(session, file, model, method, epochs, show_progress=not as_json)
+    report = _validate(ctx, file, model, method, epochs, show_progress=not as_json)
     if as_json:
         emit_json(report.model_dump())
     else:
@@ -166,14 +169,14 @@ def validate_cmd(
     "--bins", type=click.IntRange(1, 50), default=10, show_default=True, help="Bars in the length histogram."
 )
 @json_opt
-@pass_session
+@click.pass_context
 def stats_cmd(
-    session: Session, file: Path, model: str | None, method: str | None, bins: int, as_json: bool
+    ctx: click.Context, file: Path, model: str | None, method: str | None, bins: int, as_json: bool
 ) -> None:
     """Examples, tokens, turns and a histogram of example lengths."""
     from ftui.data.stats import from_report
 
-    stats = from_report(_validate(session, file, model, method, None, show_progress=not as_json), bins)
+    stats = from_report(_validate(ctx, file, model, method, None, show_progress=not as_json), bins)
     if as_json:
         emit_json(stats.model_dump())
         return

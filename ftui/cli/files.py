@@ -5,25 +5,17 @@ Uploads are remembered by content (sha256) per profile, so the same dataset is s
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ftui.cli import pass_session, run
+from ftui.cli.context import pass_session, run
 from ftui.cli.output import emit_json, is_tty, table
-from ftui.errors import FtuiError
+from ftui.provider import collect
 from ftui.session import Session
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+from ftui.uploads import upload_once
 
 
 @click.group("files")
@@ -40,29 +32,6 @@ def command() -> None:
 def upload(session: Session, path: Path, purpose: str, force: bool, as_json: bool) -> None:
     """Upload PATH (with a progress bar); prints the file id to use with `jobs create`."""
     provider = session.provider()
-    profile = session.profile.name
-    try:
-        digest = sha256_of(path)
-    except OSError as exc:
-        raise FtuiError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    known = None if force else session.store.uploaded(profile, digest)
-    if known is not None:
-        if as_json:
-            emit_json(
-                {
-                    "id": known["file_id"],
-                    "filename": known["filename"],
-                    "bytes": known["bytes"],
-                    "sha256": digest,
-                    "deduplicated": True,
-                }
-            )
-        else:
-            click.echo(
-                f"{known['file_id']}  (already uploaded as {known['filename']}; --force to upload again)"
-            )
-        return
-
     bar: Any = None
     if is_tty() and not as_json:
         bar = click.progressbar(
@@ -73,14 +42,17 @@ def upload(session: Session, path: Path, purpose: str, force: bool, as_json: boo
         if bar is not None:
             bar.update(done - bar.pos)
 
+    send = upload_once(provider, path, purpose=purpose, force=force, progress=progress)
     if bar is not None:
         with bar:
-            remote = run(provider.upload(path, purpose, progress))
+            done = run(send)
     else:
-        remote = run(provider.upload(path, purpose, progress))
-    session.store.remember_upload(provider.name, profile, digest, remote.id, remote.filename, remote.bytes)
+        done = run(send)
+    remote = done.file
     if as_json:
-        emit_json(remote)
+        emit_json({**remote.model_dump(mode="json"), "deduplicated": done.deduplicated})
+    elif done.deduplicated:
+        click.echo(f"{remote.id}  (already uploaded as {remote.filename}; --force to upload again)")
     else:
         click.echo(f"{remote.id}  {remote.filename}  {remote.bytes:,} bytes")
 
@@ -90,7 +62,8 @@ def upload(session: Session, path: Path, purpose: str, force: bool, as_json: boo
 @pass_session
 def list_(session: Session, as_json: bool) -> None:
     """Files, newest first."""
-    found = run(session.provider().files())
+    provider = session.provider()
+    found = run(collect(lambda c: provider.files(cursor=c)))
     if as_json:
         emit_json(found)
         return

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ftui.cli import pass_session, run
+from ftui.cli.context import pass_session, run
 from ftui.cli.output import emit_json, is_tty, table, warn
 from ftui.errors import UsageError
-from ftui.model import Hyperparameters, Job, JobEvent, JobSpec
-from ftui.provider import Provider
+from ftui.model import METHODS, Hyperparameters, Job, JobEvent, JobSpec, one_of
+from ftui.provider import Provider, collect
 from ftui.session import Session
 
 MAX_ERRORS_SHOWN = 20
@@ -293,10 +294,10 @@ def create(
         base_model=model,
         training_file=training_file,
         validation_file=validation_file,
-        method=method,
+        method=one_of(method, METHODS, "supervised"),
         hyperparameters=hyper,
         suffix=suffix,
-        seed=seed,  # type: ignore[arg-type]
+        seed=seed,
         init_from=init_from,
     )
     job = run(provider.create_job(spec))
@@ -317,12 +318,15 @@ def create(
 # -- read -----------------------------------------------------------------------------------
 @command.command("list")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
-@click.option("--after", help="List jobs after this job id (paging).")
+@click.option("--cursor", "--after", "cursor", help="The next page: the cursor a previous page printed.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_session
-def list_(session: Session, limit: int, after: str | None, as_json: bool) -> None:
+def list_(session: Session, limit: int, cursor: str | None, as_json: bool) -> None:
     """Jobs, newest first."""
-    jobs = run(session.provider().jobs(limit=limit, after=after))
+    page = run(session.provider().jobs(limit=limit, cursor=cursor))
+    jobs = page.items
+    if page.next_cursor:
+        click.echo(f"more: ftui jobs list --cursor {page.next_cursor}", err=True)
     if as_json:
         emit_json(jobs)
         return
@@ -400,22 +404,23 @@ def show(session: Session, job_id: str, as_json: bool) -> None:
 
 
 async def _follow_events(
-    provider: Provider, job_id: str, after: str | None, interval: float, as_json: bool
+    provider: Provider[Any], job_id: str, after: str | None, interval: float, as_json: bool
 ) -> None:
     while True:
         job = await provider.job(job_id)
-        events = await provider.events(job_id, after=after)
-        for event in events:
+        page = await provider.events(job_id, after)
+        for event in page.items:
             click.echo(event.model_dump_json() if as_json else format_event(event))
-            after = event.id
-        if job.status in WATCH_STOPS_AT and not events:
+        after = page.next_cursor
+        if job.status in WATCH_STOPS_AT and not page.items:
             return
-        await asyncio.sleep(interval)
+        if not page.has_more:
+            await asyncio.sleep(interval)
 
 
 @command.command("events")
 @click.argument("job_id")
-@click.option("--after", help="Only events after this event id.")
+@click.option("--after", help="Only events after this cursor (an event id on most providers).")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new events until the job ends.")
 @click.option("--interval", type=click.FloatRange(min=0.05), default=1.0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON (one object per line with --follow).")
@@ -428,7 +433,7 @@ def events(
     if follow:
         run(_follow_events(provider, job_id, after, interval, as_json))
         return
-    found = run(provider.events(job_id, after=after))
+    found = run(collect(lambda c: provider.events(job_id, c), after))
     if as_json:
         emit_json(found)
         return
@@ -444,14 +449,15 @@ async def _watch(session: Session, job_id: str, interval: float, quiet: bool = F
     status_shown = ""
     while True:
         job = await provider.job(job_id)
-        new = await provider.events(job_id, after=after)
+        page = await provider.events(job_id, after)
+        new = page.items
+        after = page.next_cursor
         if live and new and status_shown:
             click.echo("\r\x1b[K", nl=False)
             status_shown = ""
         for event in new:
             if not quiet:
                 click.echo(format_event(event))
-            after = event.id
         if job.status in WATCH_STOPS_AT and not new:
             break
         if live:
@@ -516,31 +522,52 @@ def checkpoints(session: Session, job_id: str, as_json: bool) -> None:
 
 
 # -- steer ----------------------------------------------------------------------------------
-def _steer(verb: str, past: str) -> click.Command:
+Steer = Callable[[Provider[Any], str], Coroutine[Any, Any, Job]]
+
+
+def _steer(name: str, act: Steer, past: str, doc: str) -> click.Command:
     @click.argument("job_id")
     @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
     @pass_session
     def steer(session: Session, job_id: str, as_json: bool) -> None:
-        job = run(getattr(session.provider(), verb)(job_id))
+        job = run(act(session.provider(), job_id))
         if as_json:
             emit_json(job)
             return
-        if job.status in ("running", "validating_files") and verb != "resume":
+        if job.status in ("running", "validating_files") and name != "resume":
             click.echo(
-                f"Job {job.id}: {verb} requested; it takes effect within seconds (ftui jobs show {job.id})"
+                f"Job {job.id}: {name} requested; it takes effect within seconds (ftui jobs show {job.id})"
             )
         elif job.status == past:
             click.echo(f"Job {job.id} {past}")
         else:
             click.echo(f"Job {job.id} {past}: {status_text(job.status)}")
 
-    steer.__doc__ = {
-        "cancel": "Stop a job for good, at once (a running job's worker is stopped).",
-        "pause": "Pause a running job: it saves a checkpoint; `resume` continues from it.",
-        "resume": "Continue a paused job, or one whose worker died, from its last checkpoint.",
-    }[verb]
-    return click.command(verb)(steer)
+    steer.__doc__ = doc
+    return click.command(name)(steer)
 
 
-for _verb, _past in (("cancel", "cancelled"), ("pause", "paused"), ("resume", "resumed")):
-    command.add_command(_steer(_verb, _past))
+command.add_command(
+    _steer(
+        "cancel",
+        lambda p, job_id: p.cancel(job_id),
+        "cancelled",
+        "Stop a job for good, at once (a running job's worker is stopped).",
+    )
+)
+command.add_command(
+    _steer(
+        "pause",
+        lambda p, job_id: p.pause(job_id),
+        "paused",
+        "Pause a running job: it saves a checkpoint; `resume` continues from it.",
+    )
+)
+command.add_command(
+    _steer(
+        "resume",
+        lambda p, job_id: p.resume(job_id),
+        "resumed",
+        "Continue a paused job, or one whose worker died, from its last checkpoint.",
+    )
+)

@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Any
 
 import click
-from pydantic import BaseModel
 
 
 def _default(obj: Any) -> Any:
-    if isinstance(obj, BaseModel):
+    # pydantic models (their module is already loaded when one reaches here): not imported for
+    # commands that print none, e.g. `ftui data validate`.
+    if "pydantic" in sys.modules and isinstance(obj, sys.modules["pydantic"].BaseModel):
         return obj.model_dump(mode="json")
     if isinstance(obj, datetime):
         return obj.isoformat()

@@ -1,29 +1,38 @@
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from ftui.cli.output import emit_json, table
 
 
-def provider_rows() -> list[dict[str, object]]:
+def provider_rows() -> list[dict[str, Any]]:
     from ftui.plugins import registry
 
     reg = registry()
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, Any]] = []
     for name, cls in sorted(reg.providers.items()):
         missing = cls.missing()
         rows.append(
             {
                 "name": name,
                 "description": cls.description,
-                "installed": not missing,
+                "built": cls.built,
+                "installed": cls.built and not missing,
                 "missing": missing,
                 "install": cls.install_hint() if missing else None,
-                "capabilities": sorted(cls.capabilities),
+                "capabilities": sorted(cls.capabilities) if cls.built else [],
                 "plugin": reg.provider_plugin.get(name),
             }
         )
     return rows
+
+
+def _state(row: dict[str, Any]) -> str:
+    if not row["built"]:
+        return "not built"
+    return "yes" if row["installed"] else f"no: {row['install']}"
 
 
 @click.group("providers")
@@ -43,10 +52,7 @@ def list_(as_json: bool) -> None:
         emit_json({"providers": rows, "broken_plugins": broken})
         return
     table(
-        [
-            [str(r["name"]), "yes" if r["installed"] else f"no: {r['install']}", ",".join(r["capabilities"])]
-            for r in rows
-        ],  # type: ignore[arg-type]
+        [[str(r["name"]), _state(r), ",".join(r["capabilities"])] for r in rows],
         ["provider", "installed", "capabilities"],
     )
     for b in broken:

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from ftui.cli import pass_session
+from ftui.cli.context import pass_session
 from ftui.session import Session
 
 

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from ftui.cli import pass_session
+from ftui.cli.context import pass_session
 from ftui.errors import FtuiError, UsageError
 from ftui.session import Session
 

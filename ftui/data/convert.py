@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ftui.data import jsonl
 from ftui.data.formats import detect
 from ftui.data.outfile import atomic_writer, check_output
 from ftui.data.validate import check_path
@@ -123,8 +124,6 @@ def convert_file(
 
     Lines that cannot be converted stop the conversion (nothing is written) unless `skip_invalid`.
     """
-    from pydantic_core import from_json
-
     src, dst = check_path(Path(src)), Path(dst)
     if to not in TARGETS:
         raise UsageError(f"cannot convert to {to!r}; choose one of {', '.join(TARGETS)}")
@@ -135,15 +134,12 @@ def convert_file(
     check_output(dst, inputs=(src,), force=force)
     problems: list[str] = []
     failed = written = 0
-    with atomic_writer(dst) as out, src.open("rb") as fh:
-        for line_no, raw in enumerate(fh, start=1):
-            text = raw.strip()
-            if line_no == 1:
-                text = text.removeprefix(b"\xef\xbb\xbf")
-            if not text:
-                continue
+    with atomic_writer(dst) as out:
+        for line_no, text in jsonl.texts(src):
             try:
-                example = convert_example(from_json(text, allow_inf_nan=False), source_format)
+                if text is None:
+                    raise ConvertError(f"over {jsonl.MAX_LINE_BYTES >> 20} MB on one line")
+                example = convert_example(jsonl.parse(text), source_format)
             except (ValueError, ConvertError) as exc:
                 failed += 1
                 if len(problems) < _MAX_REPORTED:

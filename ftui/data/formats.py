@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 Format = Literal["chat", "preference", "reinforcement", "prompt_completion", "alpaca", "sharegpt", "unknown"]
@@ -46,9 +47,9 @@ def method_for(fmt: str) -> str:
     return {"preference": "dpo", "reinforcement": "reinforcement"}.get(fmt, "supervised")
 
 
-def majority(formats: dict[str, int]) -> Format:
+def majority(formats: Mapping[Format, int]) -> Format:
     """The file's format: the most common recognised one among the lines sniffed."""
     known = {f: n for f, n in formats.items() if f != "unknown"}
     if not known:
         return "unknown"
-    return max(known, key=lambda f: known[f])  # type: ignore[return-value]
+    return max(known, key=lambda f: known[f])

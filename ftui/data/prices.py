@@ -7,6 +7,8 @@ from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
 
+from ftui.data.model_names import base_model
+
 PRICES_FILE = Path(__file__).with_name("prices.toml")
 
 # OpenAI's default-epochs heuristic (fine-tuning data-prep notebook): aim for 3 epochs, but at
@@ -63,8 +65,6 @@ def price_for(model: str | None) -> ModelPrice | None:
     """The price row whose prefix is the longest match for `model`'s base name, or None."""
     if not model:
         return None
-    from ftui.data.tokens import base_model
-
     base = base_model(model)
     best: ModelPrice | None = None
     for prefix, row in _table().items():

@@ -9,17 +9,27 @@ lengths only), duplicates as 8-byte hashes, so memory does not grow with the fil
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
+from ftui.data import jsonl
 from ftui.data.checks import ERROR, PLAIN_ROLES, check
-from ftui.data.formats import detect, majority
-from ftui.data.tokens import TOKENS_PER_MESSAGE, TOKENS_PER_REPLY, Tokenizer, _Accounting, count_examples
+from ftui.data.formats import Format, detect, majority
+from ftui.data.jsonl import BOM, MAX_LINE_BYTES, WHITESPACE
+from ftui.data.tokens import (
+    TOKENS_PER_MESSAGE,
+    TOKENS_PER_REPLY,
+    AtLeast,
+    Tokenizer,
+    _Accounting,
+    count_examples,
+)
 
 CHUNK_BYTES = 4 << 20
 PARALLEL_MIN_BYTES = 16 << 20  # below this a worker pool costs more than it saves
@@ -28,8 +38,10 @@ MAX_INFLIGHT = 6  # parsed chunks waiting for their counts, at most
 MAX_ISSUES = 1000  # kept per kind (errors, warnings); the rest are counted
 DUPLICATE_CHECK_LIMIT = 2_000_000  # examples whose hashes we keep (8 bytes + 8 for the line)
 TOKEN_BATCH = 512
-MAX_LINE_BYTES = 64 << 20  # a longer line is reported, never read into memory
 SNIFF_LINES = 200
+_TOO_LONG = f"over {MAX_LINE_BYTES >> 20} MB on one line: not a training example"
+_DUPLICATE_KEY = "key {key!r} appears twice in one object: only the last one is used"
+BOM_WARNING = "file starts with a UTF-8 byte-order mark (skipped; some tools refuse it)"
 
 
 @dataclass
@@ -102,7 +114,8 @@ def _tally(res: ChunkResult, limit: int | None, line_no: int, n: int) -> None:
             (
                 line_no,
                 "example_too_long",
-                f"{n:,} tokens, over the model's limit of {limit:,} per example (the end would be cut off)",
+                f"{'at least ' if isinstance(n, AtLeast) else ''}{n:,} tokens, over the model's limit "
+                f"of {limit:,} per example (the end would be cut off)",
             ),
         )
         res.billed += limit
@@ -119,6 +132,13 @@ class Parsed:
     # otherwise (line, parsed example) for the tokenizer's own count_examples.
     examples: list[Any] = field(default_factory=list)
     new: list[str] = field(default_factory=list)  # distinct strings not counted yet
+    # Indexes into `new` of strings seen more than once in the chunk: the ones worth remembering
+    # for later chunks (system prompts, roles). Remembering every string cost more than it saved.
+    repeated: set[int] = field(default_factory=set)
+
+
+def _uncached(text: str) -> int | None:
+    return None
 
 
 def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
@@ -128,11 +148,9 @@ def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
     reduced to its fixed overhead plus strings, strings already counted are added up now, and each
     new string is listed once for one batch count later.
     """
-    from pydantic_core import from_json
-
     res = ChunkResult()
     out = Parsed(res)
-    examples, new = out.examples, out.new
+    examples, new, repeated = out.examples, out.new, out.repeated
     new_index: dict[str, int] = {}
     # Python's own hash of the line (64-bit SipHash): a tenth of blake2b's time. Its per-process
     # key is the same in every chunk of one scan: chunks run in this process, or in worker
@@ -140,7 +158,8 @@ def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
     hashes = array("q")
     hash_lines = array("I")
     method, legacy_ok = job.method, job.legacy_ok
-    cached = tokenizer.cache_lookup if planned else None
+    # Only the planned (streaming) path calls these two.
+    cached: Callable[[str], int | None] = tokenizer.cache_lookup if planned else _uncached
     plan = tokenizer.plan if planned else None
     plain = planned and method == "supervised"
     plain_roles = PLAIN_ROLES
@@ -159,8 +178,14 @@ def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
             if i is None:
                 i = new_index[text] = len(new)
                 new.append(text)
+            else:
+                repeated.add(i)
             idxs.append(i)
         examples.append((line_no, known, idxs))
+
+    # Each plain role's tokens where an earlier chunk counted it (None: not yet; then it goes the
+    # way of any other string), and a lookup that is also the test for a plain role.
+    role_tokens = {role: cached(role) for role in plain_roles} if planned else {}
 
     def add_plain(obj: Any) -> bool:
         """The common line, `{"messages": [{"role", "content"}, ...]}` with plain text and a reply:
@@ -180,25 +205,40 @@ def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
             role, content = m.get("role"), m.get("content")
             if (
                 type(role) is not str
-                or role not in plain_roles
                 or type(content) is not str
                 or not content
                 or content.isspace()
                 or "<|" in content
             ):
                 return False
+            n = role_tokens.get(role, -1)
+            if n is None:  # a plain role no chunk has counted yet
+                n = cached(role)
+            if n is None:
+                i = new_index.get(role)
+                if i is None:  # (kept even if the line turns out not plain: counted, never used)
+                    i = new_index[role] = len(new)
+                    new.append(role)
+                else:
+                    repeated.add(i)
+                idxs.append(i)
+            elif n < 0:
+                return False
+            else:
+                known += n
             if role == "assistant":
                 reply = True
-            for text in (role, content):
-                n = cached(text)
-                if n is not None:
-                    known += n
-                    continue
-                i = new_index.get(text)
-                if i is None:  # (kept even if the line turns out not plain: counted, never used)
-                    i = new_index[text] = len(new)
-                    new.append(text)
-                idxs.append(i)
+            n = cached(content)
+            if n is not None:
+                known += n
+                continue
+            i = new_index.get(content)
+            if i is None:
+                i = new_index[content] = len(new)
+                new.append(content)
+            else:
+                repeated.add(i)
+            idxs.append(i)
         if not reply:
             return False
         res.valid += 1
@@ -206,40 +246,7 @@ def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
         examples.append((line_no, known + per_message * len(messages), idxs))
         return True
 
-    for raw in _chunk_lines(job):
-        line_no += 1
-        if raw is None:
-            res.examples += 1
-            res.error_count += 1
-            _add(
-                res.errors,
-                (
-                    line_no,
-                    "line_too_long",
-                    f"over {MAX_LINE_BYTES >> 20} MB on one line: not a training example",
-                ),
-            )
-            continue
-        text = raw.strip()
-        if line_no == 1 and job.first_chunk and text.startswith(b"\xef\xbb\xbf"):
-            text = text[3:].strip()
-            res.warning_count += 1
-            _add(res.warnings, (line_no, "utf8_bom", "file starts with a byte-order mark; remove it"))
-        if not text:
-            res.warning_count += 1
-            _add(res.warnings, (line_no, "blank_line", "blank line (skipped)"))
-            continue
-        res.examples += 1
-        try:
-            obj = from_json(text, allow_inf_nan=False)
-        except ValueError as exc:
-            res.error_count += 1
-            _add(res.errors, (line_no, *_parse_error(text, exc)))
-            continue
-        except Exception as exc:  # the parser's own limits (depth, size): still a bad line, never a crash
-            res.error_count += 1
-            _add(res.errors, (line_no, "invalid_json", f"cannot parse this line: {exc}"[:200]))
-            continue
+    for line_no, text, obj in _parsed_lines(job, res):
         if len(hash_lines) < DUPLICATE_CHECK_LIMIT:
             hashes.append(hash(text))
             hash_lines.append(line_no)
@@ -266,18 +273,62 @@ def parse_chunk(job: Job, tokenizer: Any, planned: bool) -> Parsed:
             add_planned(*plan(obj))
         else:
             examples.append((line_no, obj))
-    res.lines = line_no
     res.hashes = hashes.tobytes()
     res.hash_lines = hash_lines.tobytes()
     return out
 
 
+def _parsed_lines(job: Job, res: ChunkResult) -> Iterator[tuple[int, bytes, Any]]:
+    """(line number, JSON text, value) for each of the chunk's lines that parses; everything
+    else about a line (too long, a BOM, blank, not JSON, a duplicate key) is tallied in `res`
+    here, and `res.lines` set at the end."""
+    from pydantic_core import from_json  # what jsonl.parse calls; bound here, once per chunk
+
+    line_no = 0
+    for raw in _chunk_lines(job):
+        line_no += 1
+        if raw is None:
+            res.examples += 1
+            res.error_count += 1
+            _add(res.errors, (line_no, "line_too_long", _TOO_LONG))
+            continue
+        # jsonl.line_text, inlined: this runs for every line of files of gigabytes.
+        text = raw.strip(WHITESPACE)
+        if line_no == 1 and job.first_chunk and text.startswith(BOM):
+            text = jsonl.line_text(raw, first=True)
+            res.warning_count += 1
+            _add(res.warnings, (line_no, "utf8_bom", BOM_WARNING))
+        if not text:
+            res.warning_count += 1
+            _add(res.warnings, (line_no, "blank_line", "blank line (skipped)"))
+            continue
+        res.examples += 1
+        try:
+            obj = from_json(text, allow_inf_nan=False)
+        except ValueError as exc:
+            res.error_count += 1
+            _add(res.errors, (line_no, *jsonl.parse_error(text, exc)))
+            continue
+        except Exception as exc:  # the parser's own limits (depth, size): still a bad line, never a crash
+            res.error_count += 1
+            _add(res.errors, (line_no, "invalid_json", f"cannot parse this line: {exc}"[:200]))
+            continue
+        if text.count(b'"messages"') > 1:  # a duplicate key? (or the word as a value: checked)
+            for key in jsonl.duplicate_keys(text):
+                res.warning_count += 1
+                _add(res.warnings, (line_no, "duplicate_key", _DUPLICATE_KEY.format(key=key[:40])))
+        yield line_no, text, obj
+    res.lines = line_no
+
+
 def finish_planned(parsed: Parsed, tokenizer: Any, counts: list[int]) -> ChunkResult:
     """Add the new strings' counts up into each example's total, and tally the examples."""
     res = parsed.res
-    remember = tokenizer.remember
-    for text, n in zip(parsed.new, counts, strict=True):
-        remember(text, n)
+    remember, new = tokenizer.remember, parsed.new
+    if len(counts) != len(new):
+        raise ValueError(f"{len(counts)} counts for {len(new)} strings")
+    for i in parsed.repeated:
+        remember(new[i], counts[i])
     limit = getattr(tokenizer, "max_tokens_per_example", None)
     for line_no, known, idxs in parsed.examples:
         for i in idxs:
@@ -302,61 +353,21 @@ def scan_chunk(job: Job) -> ChunkResult:
     return parsed.res
 
 
-def _planned(tokenizer: Any) -> bool:
+def _planned(tokenizer: Any) -> TypeGuard[_Accounting]:
     return isinstance(tokenizer, _Accounting)
 
 
 def _chunk_lines(job: Job) -> Iterator[bytes | None]:
-    """The chunk's lines, read in one go when the chunk is of the usual size."""
+    """The chunk's lines (jsonl.split_lines), read in one go when the chunk is of the usual size."""
     if job.end - job.start > 2 * CHUNK_BYTES:  # a very long line inside: stream it
-        yield from _lines(job)
+        yield from jsonl.read_lines(Path(job.path), job.start, job.end)
         return
     with open(job.path, "rb") as fh:
         fh.seek(job.start)
         data = fh.read(job.end - job.start)
-    lines = data.split(b"\n")
-    if lines and not lines[-1]:
-        lines.pop()  # the chunk's final newline ends a line; it does not start one
     limit = MAX_LINE_BYTES
-    for raw in lines:
+    for raw in jsonl.split_lines(data):
         yield None if len(raw) > limit else raw
-
-
-def _lines(job: Job) -> Iterator[bytes | None]:
-    """The chunk's lines; None for a line too long to hold in memory (it is skipped unread)."""
-    with open(job.path, "rb") as fh:
-        fh.seek(job.start)
-        pos = job.start
-        while pos < job.end:
-            raw = fh.readline(MAX_LINE_BYTES + 1)
-            if not raw:
-                return
-            pos += len(raw)
-            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-                pos += _skip_line(fh)
-                yield None
-            else:
-                yield raw
-
-
-def _skip_line(fh: Any) -> int:
-    skipped = 0
-    while block := fh.read(1 << 20):
-        cut = block.find(b"\n")
-        if cut >= 0:
-            fh.seek(cut + 1 - len(block), os.SEEK_CUR)
-            return skipped + cut + 1
-        skipped += len(block)
-    return skipped
-
-
-def _parse_error(text: bytes, exc: Exception) -> tuple[str, str]:
-    try:
-        text.decode("utf-8")
-    except UnicodeDecodeError as bad:
-        return "invalid_utf8", f"not valid UTF-8 (byte {bad.start + 1} of the line)"
-    reason = str(exc).replace(" at line 1 column ", " at column ")  # the line is ours to number
-    return "invalid_json", f"not valid JSON: {reason}"[:300]
 
 
 def chunk_bounds(path: Path, size: int, chunk: int = CHUNK_BYTES) -> Iterator[tuple[int, int]]:
@@ -367,28 +378,24 @@ def chunk_bounds(path: Path, size: int, chunk: int = CHUNK_BYTES) -> Iterator[tu
             end = min(start + chunk, size)
             if end < size:
                 fh.seek(end)
-                end = min(end + _skip_line(fh), size)
+                end = min(end + jsonl.skip_line(fh), size)
             yield start, end
             start = end
 
 
 def sniff(path: Path, lines: int = SNIFF_LINES) -> str:
     """The file's format, from its first parseable lines."""
-    from pydantic_core import from_json
-
-    seen: Counter[str] = Counter()
-    size = path.stat().st_size
-    job = Job(str(path), 0, size, "", False, None)
-    for n, raw in enumerate(_lines(job)):
+    seen: Counter[Format] = Counter()
+    for n, raw in enumerate(jsonl.read_lines(path)):
         if n >= lines * 5 or sum(seen.values()) >= lines:
             break
         if raw is None:
             continue
-        text = raw.strip().removeprefix(b"\xef\xbb\xbf")
+        text = jsonl.line_text(raw, first=n == 0)
         if not text:
             continue
         try:
-            seen[detect(from_json(text, allow_inf_nan=False))] += 1
+            seen[detect(jsonl.parse(text))] += 1
         except Exception:
             continue
     return majority(seen)
@@ -564,28 +571,28 @@ def _scan_processes(
     import multiprocessing
 
     # fork is the cheap start, but forking a process with other threads can deadlock the child.
+    ctx: multiprocessing.context.BaseContext
     if can_fork:
         ctx = multiprocessing.get_context("fork")
     else:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["ftui.data.scan"])
-    with ctx.Pool(n_workers) as pool:
-        pending_ends: list[int] = []
-
-        def tracked() -> Iterator[Job]:
-            for job in jobs:
-                pending_ends.append(job.end)
-                yield job
-
-        results = pool.imap(scan_chunk, tracked(), chunksize=1)
+        server = multiprocessing.get_context("forkserver")
+        server.set_forkserver_preload(["ftui.data.scan"])
+        ctx = server
+    # With our own tokenizer loaded here, this process scans every n-th chunk itself rather than
+    # wait on n workers: one process fewer to fork and to feed, for the same parallelism.
+    share = can_fork and _planned(tokenizer)
+    with ctx.Pool(n_workers - 1 if share else n_workers) as pool:
+        queue = [(job, share and i % n_workers == 0) for i, job in enumerate(jobs)]
+        results = pool.imap(scan_chunk, (job for job, mine in queue if not mine), chunksize=1)
         if meanwhile is not None:
             meanwhile()
         # The chunks parsed ahead come first in the file: count them here while the workers start.
         for end, parsed in ahead:
             merge(finish_planned(parsed, tokenizer, tokenizer.count_texts(parsed.new)), end)
         ahead.clear()
-        for i, res in enumerate(results):
-            merge(res, pending_ends[i])
+        for job, mine in queue:
+            res = scan_chunk(dataclasses.replace(job, tokenizer=tokenizer)) if mine else next(results)
+            merge(res, job.end)
 
 
 def _duplicates_small(out: ScanResult, digests: list[tuple[bytes, bytes, int]]) -> None:

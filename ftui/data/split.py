@@ -1,11 +1,14 @@
 """Split a JSONL file into training and validation files: exact sizes, deterministic for a seed,
-streaming (two passes, constant memory)."""
+streaming (two passes, constant memory). Every line is checked to be a JSON object first, read as
+validation and the trainer read it (ftui.data.jsonl), and written out as that JSON text alone."""
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
+from ftui.data import jsonl
 from ftui.data.outfile import atomic_writer, check_output
 from ftui.data.validate import check_path
 from ftui.errors import FtuiError, UsageError
@@ -45,8 +48,11 @@ def split_file(
     for dst in (train_out, valid_out):
         check_output(dst, inputs=(src,), force=force)
 
-    with src.open("rb") as fh:
-        n = sum(1 for raw in fh if raw.strip())
+    try:
+        before = os.stat(src)
+        n = _count_objects(src)
+    except FileNotFoundError:
+        raise FtuiError(f"{src}: deleted or moved while it was being read") from None
     if n < 2:
         raise FtuiError(f"{src}: {n} example(s); splitting needs at least 2")
     k = valid_count(n, valid_fraction)
@@ -54,15 +60,48 @@ def split_file(
     # pass and without holding the indices.
     rng = random.Random(seed)
     chosen = seen = 0
-    with atomic_writer(train_out) as train, atomic_writer(valid_out) as valid, src.open("rb") as fh:
-        for raw in fh:
-            if not raw.strip():
-                continue
-            line = raw if raw.endswith(b"\n") else raw + b"\n"
+    with atomic_writer(train_out) as train, atomic_writer(valid_out) as valid:
+        for _, text in jsonl.texts(src):
+            line = (text or b"") + b"\n"
             if rng.random() * (n - seen) < k - chosen:
                 valid.write(line)
                 chosen += 1
             else:
                 train.write(line)
             seen += 1
+        # Both passes must have read the same file, or the split is not the one counted for.
+        try:
+            jsonl.check_unchanged(src, before)
+        except FileNotFoundError:
+            raise FtuiError(f"{src}: deleted or moved while it was being read") from None
     return train_out, valid_out
+
+
+MAX_REPORTED = 10
+
+
+def _count_objects(src: Path) -> int:
+    """The examples of `src`; FtuiError listing the first lines that are not JSON objects."""
+    n = bad = 0
+    problems: list[str] = []
+    for line_no, text in jsonl.texts(src):
+        n += 1
+        if text is None:
+            reason = f"over {jsonl.MAX_LINE_BYTES >> 20} MB on one line"
+        else:
+            try:
+                if isinstance(jsonl.parse(text), dict):
+                    continue
+                reason = "not a JSON object"
+            except ValueError as exc:
+                reason = jsonl.parse_error(text, exc)[1]
+        bad += 1
+        if len(problems) < MAX_REPORTED:
+            problems.append(f"  line {line_no}: {reason}")
+    if bad:
+        more = f"\n  ... and {bad - len(problems)} more" if bad > len(problems) else ""
+        raise FtuiError(
+            f"{src}: {bad} line(s) are not JSON objects; nothing was written "
+            "(`ftui data validate` lists every problem):\n" + "\n".join(problems) + more
+        )
+    return n

@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+from ftui.data.model_names import base_model as base_model
+
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_NAME = 1
 TOKENS_PER_REPLY = 3
@@ -38,6 +40,11 @@ _ENCODING_PREFIXES: dict[str, str] = {
 DEFAULT_ENCODING = "o200k_base"  # every model still fine-tunable uses it
 
 
+class AtLeast(int):
+    """A token count known only as a lower bound: the example was too long to count to its end
+    (it is over the model's context either way)."""
+
+
 @runtime_checkable
 class Tokenizer(Protocol):
     name: str  # e.g. "o200k_base" or a Hugging Face tokenizer's name
@@ -47,17 +54,6 @@ class Tokenizer(Protocol):
     def count_example(self, example: dict[str, Any]) -> int:
         """Tokens one training example is billed/trained as, chat-format overhead included."""
         ...
-
-
-def base_model(model: str) -> str:
-    """`ft:gpt-4o-mini-2024-07-18:org:suffix:id` -> `gpt-4o-mini-2024-07-18`; other names unchanged.
-
-    tiktoken gets `ft:gpt-4.1-…` wrong (its `ft:gpt-4` prefix matches first), so we strip first.
-    """
-    name = model.strip()
-    if name.startswith("ft:"):
-        name = name.split(":")[1] if name.count(":") >= 1 else name[3:]
-    return name.rsplit("/", 1)[-1].lower()
 
 
 def encoding_for(model: str | None) -> str | None:
@@ -78,7 +74,7 @@ def _json(value: Any) -> str:
 class _Accounting:
     """The chat-format arithmetic shared by the exact and the approximate tokenizer.
 
-    Subclasses provide `_count_one(text) -> int`. Counts are cached per string (within a
+    Subclasses set `_count_one(text) -> int`. Counts are cached per string (within a
     character budget), because real datasets repeat system prompts, roles and tool schemas.
     """
 
@@ -87,12 +83,11 @@ class _Accounting:
     max_tokens_per_example: int | None
     _cache_chars = 8_000_000  # bounds the cache's memory whatever the file's size
 
-    def __init__(self) -> None:
+    def __init__(self, count_one: Callable[[str], int]) -> None:
         self._cache: dict[str, int] = {}
         self._cached_chars = 0
-
-    def _count_one(self, text: str) -> int:
-        raise NotImplementedError
+        # An attribute, not a method: the exact tokenizer rebinds it to the native counter.
+        self._count_one = count_one
 
     def count_text(self, text: str) -> int:
         n = self._cache.get(text)
@@ -227,7 +222,7 @@ class OpenAITokenizer(_Accounting):
         max_tokens_per_example: int | None = None,
         model: str | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(self._bind_native)
         self.name = encoding
         self.model = model
         self.max_tokens_per_example = max_tokens_per_example
@@ -269,9 +264,9 @@ class OpenAITokenizer(_Accounting):
         _, offsets = self.encoder.encode_batch(texts, max(1, threads), False)
         return (offsets[1:] - offsets[:-1]).tolist()
 
-    def _count_one(self, text: str) -> int:
+    def _bind_native(self, text: str) -> int:
         # Bound to the native encoder on first use; later calls skip this wrapper.
-        self._count_one = self.encoder.count  # type: ignore[method-assign]
+        self._count_one = self.encoder.count
         return self._count_one(text)
 
     def encode(self, text: str) -> list[int]:
@@ -282,11 +277,14 @@ class OpenAITokenizer(_Accounting):
         return {"name": self.name, "model": self.model, "max_tokens_per_example": self.max_tokens_per_example}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(
-            state["name"],
-            max_tokens_per_example=state["max_tokens_per_example"],  # type: ignore[misc]
-            model=state["model"],
+        # A worker process gets the names and loads its own vocabulary, not a pickled one.
+        OpenAITokenizer.__init__(
+            self, state["name"], max_tokens_per_example=state["max_tokens_per_example"], model=state["model"]
         )
+
+
+def _approximate_count(text: str) -> int:
+    return (len(text) + 3) // 4
 
 
 class ApproximateTokenizer(_Accounting):
@@ -295,19 +293,18 @@ class ApproximateTokenizer(_Accounting):
     exact = False
 
     def __init__(self, model: str | None = None, *, max_tokens_per_example: int | None = None) -> None:
-        super().__init__()
+        super().__init__(_approximate_count)
         self.name = f"approximate ({model})" if model else "approximate"
         self.model = model
         self.max_tokens_per_example = max_tokens_per_example
-
-    def _count_one(self, text: str) -> int:
-        return (len(text) + 3) // 4
 
     def __getstate__(self) -> dict[str, Any]:
         return {"model": self.model, "max_tokens_per_example": self.max_tokens_per_example}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["model"], max_tokens_per_example=state["max_tokens_per_example"])  # type: ignore[misc]
+        ApproximateTokenizer.__init__(
+            self, state["model"], max_tokens_per_example=state["max_tokens_per_example"]
+        )
 
 
 def tokenizer_for(model: str | None) -> Tokenizer:

@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ftui.data import jsonl
 from ftui.data.formats import METHODS, method_for
 from ftui.data.prices import price_for
-from ftui.data.scan import scan, sniff
+from ftui.data.scan import ScanResult, scan, sniff
 from ftui.data.tokens import Tokenizer, tokenizer_for
 from ftui.errors import FtuiError, UsageError
 
 if TYPE_CHECKING:
     from ftui.data.report import ValidationReport
 
-
-def check_path(path: Path) -> Path:
-    path = Path(path)
-    if not path.exists():
-        raise UsageError(f"{path}: no such file")
-    if path.is_dir():
-        raise UsageError(f"{path}: is a folder, not a JSONL file")
-    try:
-        with path.open("rb"):
-            pass
-    except OSError as exc:
-        raise FtuiError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
-    return path
+check_path = jsonl.check_file  # what every `ftui data` command checks its input with
 
 
 def validate_path(
@@ -41,28 +31,43 @@ def validate_path(
     workers: int | None = None,
     price_per_1m: float | None = None,
 ) -> ValidationReport:
-    """Check a JSONL training file in one streaming pass. Raises only for a missing/unreadable path.
+    """Check a JSONL training file in one streaming pass.
 
-    `epochs` sets the cost estimate's epochs (default: what OpenAI's "auto" picks); `price_per_1m`
-    overrides the price table (a local provider passes 0).
+    Raises FtuiError only for a path that cannot be read as a whole: missing, not a regular file,
+    unreadable, or deleted or changed while it was read. `epochs` sets the cost estimate's epochs
+    (default: what OpenAI's "auto" picks); `price_per_1m` overrides the price table (a local
+    provider passes 0).
     """
     path = check_path(Path(path))
     if method is not None and method not in METHODS:
         raise UsageError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    fmt = sniff(path)
-    chosen = method or method_for(fmt)
     tok = tokenizer if tokenizer is not None else tokenizer_for(model)
     price = price_for(model)
     legacy_ok = bool(price and price.legacy_completions)
-    result = scan(
-        path,
-        method=chosen,
-        tokenizer=tok,
-        legacy_ok=legacy_ok,
-        progress=progress,
-        workers=workers,
-        meanwhile=_import_report,
-    )
+    try:
+        before = os.stat(path)
+        with open(path, "rb") as fh:
+            wrong = jsonl.not_jsonl(fh.read(jsonl.HEAD_BYTES))
+        if wrong:  # one error for the file, not `invalid_utf8` on every line
+            fmt, chosen = "unknown", method or "supervised"
+            result = ScanResult(size=before.st_size, error_count=1, errors=[(0, *wrong)])
+        else:
+            fmt = sniff(path)
+            chosen = method or method_for(fmt)
+            result = scan(
+                path,
+                method=chosen,
+                tokenizer=tok,
+                legacy_ok=legacy_ok,
+                progress=progress,
+                workers=workers,
+                meanwhile=_import_report,
+            )
+        jsonl.check_unchanged(path, before)
+    except FileNotFoundError:
+        raise FtuiError(f"{path}: deleted or moved while it was being read") from None
+    except OSError as exc:
+        raise FtuiError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     from ftui.data.report import build_report
 
     return build_report(

@@ -130,7 +130,7 @@ class ValidationProcess:
                     if progress is not None:
                         progress(*payload)
                 elif kind == "done":
-                    return payload  # type: ignore[no-any-return]
+                    return payload
                 else:
                     raise payload
         except (EOFError, OSError):

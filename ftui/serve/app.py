@@ -11,12 +11,12 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftui.errors import FtuiError
 from ftui.provider import Provider
+from ftui.serve.context import ServeContext
 from ftui.serve.errors import APIError, envelope, from_ftui
 from ftui.serve.state import ServeState
 
@@ -26,17 +26,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("ftui.serve")
 
 
-@dataclass
-class ServeContext:
-    provider: Provider
-    state: ServeState
-    organization: str = "local"
-    # OpenAI fails a job whose training file has fewer examples than this.
-    min_examples: int = 10
-
-
 def create_app(
-    provider: Provider,
+    provider: Provider[Any],
     api_key: str | None = None,
     *,
     state_dir: Path | None = None,

@@ -16,13 +16,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ftui.errors import FtuiError, NotFound, ProviderError
-from ftui.model import ChatMessage, ChatParams
+from ftui.model import ChatMessage, ChatParams, Role
 from ftui.serve.errors import bad_request, from_ftui, model_not_found
 
 if TYPE_CHECKING:
-    from ftui.serve.app import ServeContext
+    from ftui.serve.context import ServeContext
 
-ROLES = {
+ROLES: dict[str, Role] = {
     "system": "system",
     "developer": "developer",
     "user": "user",
@@ -77,7 +77,7 @@ def to_messages(raw: list[dict[str, Any]]) -> list[ChatMessage]:
                 param=f"messages[{n}].role",
                 code="invalid_value",
             )
-        out.append(ChatMessage(role=role, content=_text(m.get("content"), n)))  # type: ignore[arg-type]
+        out.append(ChatMessage(role=role, content=_text(m.get("content"), n)))
     return out
 
 

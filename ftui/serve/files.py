@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import secrets
 import shutil
 import time
@@ -21,11 +20,12 @@ from fastapi.responses import Response
 
 from ftui.errors import NotFound
 from ftui.model import RemoteFile
+from ftui.provider import collect
 from ftui.serve.errors import APIError, bad_request, no_such
 from ftui.serve.objects import file_object, list_object, page
 
 if TYPE_CHECKING:
-    from ftui.serve.app import ServeContext
+    from ftui.serve.context import ServeContext
 
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -38,22 +38,20 @@ def safe_filename(name: str | None, default: str = "upload.jsonl") -> str:
 
 
 def check_jsonl(path: Path) -> None:
-    """OpenAI's upload-time check: every line of a fine-tune file is a JSON object."""
-    with open(path, "rb") as fh:
-        for n, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                value = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                value = None
+    """OpenAI's upload-time check: every line of a fine-tune file is a JSON object, each line read
+    as validation and the trainer read it (ftui.data.jsonl)."""
+    from ftui.data.jsonl import DatasetError, read_objects
+
+    expected = "Expected file to have JSONL format, where every line is a valid JSON dictionary."
+    try:
+        for n, value in read_objects(path):
             if not isinstance(value, dict):
                 raise bad_request(
-                    "Expected file to have JSONL format, where every line is a valid JSON dictionary. "
-                    f"Line {n} is not a dictionary.",
-                    param="file",
-                    code="invalid_file_format",
+                    f"{expected} Line {n} is not a dictionary.", param="file", code="invalid_file_format"
                 )
+    except DatasetError as exc:  # its text names our path: the client gets the line, not the path
+        where = f"Line {exc.line} is not a dictionary." if exc.line else exc.reason.capitalize() + "."
+        raise bad_request(f"{expected} {where}", param="file", code="invalid_file_format") from None
 
 
 def check_fine_tune_name(filename: str) -> None:
@@ -90,7 +88,7 @@ async def all_files(ctx: ServeContext) -> list[tuple[RemoteFile, int | None]]:
     expiries = ctx.state.expiries()
     now = time.time()
     out: list[tuple[RemoteFile, int | None]] = []
-    for f in await ctx.provider.files():
+    for f in await collect(lambda c: ctx.provider.files(limit=1000, cursor=c)):
         expires = expiries.get(f.id)
         if expires is not None and expires <= now:
             with contextlib.suppress(NotFound):

@@ -20,13 +20,14 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ftui.errors import NotFound, ProviderError
-from ftui.model import Hyperparameters, Job, JobError, JobEvent, JobSpec
+from ftui.model import EventLevel, Hyperparameters, Job, JobError, JobEvent, JobSpec
+from ftui.provider import collect
 from ftui.serve.errors import DATA_ERROR_CODES, bad_request, no_such
 from ftui.serve.files import all_files
 from ftui.serve.objects import checkpoint_object, event_object, job_object, list_object, page
 
 if TYPE_CHECKING:
-    from ftui.serve.app import ServeContext
+    from ftui.serve.context import ServeContext
 
 # Files bigger than this are left to the provider's validator rather than counted here.
 COUNT_LIMIT_BYTES = 64 * 1024 * 1024
@@ -122,17 +123,19 @@ def _spec(body: CreateJob) -> JobSpec:
     )
 
 
-def _event(message: str, at: datetime, n: int, level: str = "info") -> JobEvent:
+def _event(message: str, at: datetime, n: int, level: EventLevel = "info") -> JobEvent:
     return JobEvent(
         id=f"ftevent-{int(at.timestamp() * 1e9) + n:020d}{secrets.token_hex(2)}",
         created_at=at,
         level=level,
         message=message,
-    )  # type: ignore[arg-type]
+    )
 
 
 def _count_examples(content: bytes) -> int:
-    return sum(1 for line in content.splitlines() if line.strip())
+    from ftui.data.jsonl import count_lines
+
+    return count_lines(content)
 
 
 def _metadata_filter(query: Any) -> tuple[bool, dict[str, str]]:
@@ -253,7 +256,7 @@ def router(ctx: ServeContext) -> APIRouter:
     async def list_jobs(request: Request, after: str | None = None, limit: int = 20) -> dict[str, Any]:
         if not 1 <= limit <= 10000:
             raise bad_request("limit must be between 1 and 10000", param="limit", code="invalid_value")
-        jobs = [*await provider.jobs(limit=10000), *state.failed_jobs()]
+        jobs = [*await collect(lambda c: provider.jobs(limit=1000, cursor=c)), *state.failed_jobs()]
         wants_null, pairs = _metadata_filter(request.query_params)
         if wants_null:
             jobs = [j for j in jobs if not j.metadata]
@@ -277,7 +280,8 @@ def router(ctx: ServeContext) -> APIRouter:
                 f"(status {job.status}); it cannot be {verb}ed.",
                 param="fine_tuning_job_id",
             )
-        return await render(await getattr(provider, verb)(job_id))
+        steer = {"cancel": provider.cancel, "pause": provider.pause, "resume": provider.resume}[verb]
+        return await render(await steer(job_id))
 
     @api.post("/fine_tuning/jobs/{fine_tuning_job_id}/cancel")
     async def cancel(fine_tuning_job_id: str) -> dict[str, Any]:
@@ -298,7 +302,7 @@ def router(ctx: ServeContext) -> APIRouter:
             found = held[1]
         else:
             await get_job(fine_tuning_job_id)
-            found = await provider.events(fine_tuning_job_id)
+            found = await collect(lambda c: provider.events(fine_tuning_job_id, c))
         newest_first = [event_object(e) for e in reversed(found)]
         items, more = page(newest_first, after, max(1, limit))
         return list_object(items, more)

@@ -14,7 +14,7 @@ from ftui.serve.errors import bad_request, model_not_found
 from ftui.serve.objects import list_object, model_object, owner_of
 
 if TYPE_CHECKING:
-    from ftui.serve.app import ServeContext
+    from ftui.serve.context import ServeContext
 
 CHECKPOINT_MARK = ":ckpt-step-"
 

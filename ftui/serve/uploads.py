@@ -25,7 +25,7 @@ from ftui.serve.files import (
 )
 
 if TYPE_CHECKING:
-    from ftui.serve.app import ServeContext
+    from ftui.serve.context import ServeContext
 
 MAX_UPLOAD_BYTES = 8 * 1024**3
 MAX_PART_BYTES = 64 * 1024**2

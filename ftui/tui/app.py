@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -29,15 +30,20 @@ from textual.worker import Worker, WorkerState
 from ftui.errors import FtuiError
 from ftui.status import TERMINAL_STATUSES
 from ftui.tui.bridge import ProviderBridge
-from ftui.tui.commands import VIEWS, CommandError, parse_command
-from ftui.tui.screens.base import Pane
+from ftui.tui.commands import VIEWS, CommandError, PaletteCommand, parse_command
+from ftui.tui.messages import NewJob, OpenPlayground, RefreshJobs, ShowMetrics
+from ftui.tui.screens.base import Pane, PaneHost
 from ftui.tui.screens.jobs import JobsPane
 from ftui.tui.widgets.command_line import CommandLine
 from ftui.tui.widgets.lazy_pane import LazyPane
 
+T = TypeVar("T")
+
 if TYPE_CHECKING:
     from os import PathLike
     from pathlib import Path
+
+    from textual.notifications import SeverityLevel
 
     from ftui.model import ChatMessage, ChatParams, Checkpoint, Job
     from ftui.provider import Provider
@@ -85,7 +91,7 @@ class FtuiApp(App[None]):
         Binding("ctrl+b", "toggle_bell", "Bell", id="toggle-bell", show=False),
         Binding("q", "quit", "Quit", id="quit", show=False),
     ]
-    HELP: ClassVar[dict[str, str]] = {
+    KEY_HELP: ClassVar[dict[str, str]] = {
         "ctrl+p": "Command palette: profiles, views, themes, actions",
         ":": "Command line: :jobs [/filter], :profile NAME, :theme NAME, :bell on|off, :q",
         "tab, shift+tab": "Move focus",
@@ -256,10 +262,10 @@ class FtuiApp(App[None]):
         assert self._provider is not None
         return self._provider
 
-    async def call(self, verb: str, *args: Any, **kwargs: Any) -> Any:
-        """`await provider.<verb>(*args, **kwargs)` on the provider loop."""
+    async def call(self, fn: Callable[[Provider[Any]], Awaitable[T]]) -> T:
+        """`await fn(provider)` on the provider loop: `await app.call(lambda p: p.job(job_id))`."""
         provider = await self.get_provider()
-        return await self.bridge.call(getattr(provider, verb), *args, **kwargs)
+        return await self.bridge.call(fn, provider)
 
     async def stream_chat(
         self, model: str, messages: list[ChatMessage], params: ChatParams
@@ -315,9 +321,6 @@ class FtuiApp(App[None]):
         cached = self.store.cached_jobs(profile)
         return {str(j.get("id")): str(j.get("status")) for j in cached}
 
-    def poll_jobs_soon(self) -> None:
-        self.poll_jobs()
-
     @work(group="jobs-poll", exclusive=True, exit_on_error=False, description="refreshing jobs")
     async def poll_jobs(self) -> None:
         generation = self._generation
@@ -328,7 +331,7 @@ class FtuiApp(App[None]):
                 # announced once; read off the loop (opening the store may run migrations).
                 self._statuses = await asyncio.to_thread(self._read_statuses, self.profile_name)
                 self._statuses_loaded = True
-            jobs = await self.call("jobs", limit=self.jobs_limit)
+            jobs = (await self.call(lambda p: p.jobs(limit=self.jobs_limit))).items
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -370,7 +373,8 @@ class FtuiApp(App[None]):
             self.record_jobs(changed, self.profile_name)
 
     def announce(self, job: Job) -> None:
-        severity = {"succeeded": "information", "failed": "error"}.get(job.status, "warning")
+        levels: dict[str, SeverityLevel] = {"succeeded": "information", "failed": "error"}
+        severity = levels.get(job.status, "warning")
         detail = f" → {job.fine_tuned_model}" if job.fine_tuned_model else ""
         if job.error:
             detail = f": {job.error.message}"
@@ -402,13 +406,9 @@ class FtuiApp(App[None]):
         self._focus_view(view)
 
     def _focus_view(self, view: str) -> None:
-        target = {
-            "datasets": "#ds-files",
-            "jobs": "#jobs-table",
-            "metrics": "#checkpoints",
-            "playground": "#prompt",
-        }[view]
-        self.query_one(target).focus()
+        # A pane still waiting to be built (a LazyPane) has nothing to focus yet.
+        for pane in self.query_one(f"TabPane#{view}").query(Pane).results(Pane):
+            pane.focus_default()
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -440,13 +440,52 @@ class FtuiApp(App[None]):
         self.show_view("jobs")
         self.query_one(JobsPane).action_new_job(training_file)
 
-    def metrics_checkpoints(self) -> list[Checkpoint]:
+    def known_checkpoints(self) -> list[Checkpoint]:
         from ftui.tui.screens.metrics import MetricsPane
 
-        return self.query_one(MetricsPane).checkpoints
+        return [c for pane in self.query(MetricsPane).results(MetricsPane) for c in pane.checkpoints]
+
+    # The panes' requests (ftui.tui.messages).
+    @on(ShowMetrics)
+    def _show_metrics(self, message: ShowMetrics) -> None:
+        self.show_metrics(message.job_id)
+
+    @on(OpenPlayground)
+    def _open_playground(self, message: OpenPlayground) -> None:
+        self.open_playground(message.model)
+
+    @on(NewJob)
+    def _new_job(self, message: NewJob) -> None:
+        self.new_job(message.training_file)
+
+    @on(RefreshJobs)
+    def _refresh_jobs(self) -> None:
+        self.poll_jobs()
 
     def action_new_job(self) -> None:
         self.new_job()
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        """The ftui entries of the command palette (ctrl+p)."""
+        commands = [
+            PaletteCommand(
+                f"Profile: {name}", "Switch every pane to this profile", partial(self.switch_profile, name)
+            )
+            for name in self.profile_names()
+        ]
+        commands += [
+            PaletteCommand(f"View: {view.title()}", f"Show the {view} pane", partial(self.show_view, view))
+            for view in VIEWS
+        ]
+        commands += [
+            PaletteCommand("New fine-tuning job", "Open the job form", self.action_new_job),
+            PaletteCommand(
+                "Toggle terminal bell", "Ring the bell when a job finishes", self.action_toggle_bell
+            ),
+            PaletteCommand("Show key bindings", "Every key, by pane", self.action_help),
+            PaletteCommand("Toggle log pane", "Provider errors and app messages", self.action_toggle_log),
+        ]
+        return commands
 
     def action_help(self) -> None:
         from ftui.tui.screens.datasets import DatasetsPane
@@ -457,13 +496,13 @@ class FtuiApp(App[None]):
         from ftui.tui.screens.playground import PlaygroundPane
 
         sections = [
-            ("Everywhere", list(self.BINDINGS), self.HELP),
-            ("Datasets", list(DatasetsPane.BINDINGS), DatasetsPane.HELP),
-            ("Jobs", list(JobsPane.BINDINGS), JobsPane.HELP),
+            ("Everywhere", list(self.BINDINGS), self.KEY_HELP),
+            ("Datasets", list(DatasetsPane.BINDINGS), DatasetsPane.KEY_HELP),
+            ("Jobs", list(JobsPane.BINDINGS), JobsPane.KEY_HELP),
             ("Job detail", list(JobDetailScreen.BINDINGS), {}),
             ("Job form", list(JobFormScreen.BINDINGS), {}),
-            ("Metrics", list(MetricsPane.BINDINGS), MetricsPane.HELP),
-            ("Playground", list(PlaygroundPane.BINDINGS), PlaygroundPane.HELP),
+            ("Metrics", list(MetricsPane.BINDINGS), MetricsPane.KEY_HELP),
+            ("Playground", list(PlaygroundPane.BINDINGS), PlaygroundPane.KEY_HELP),
         ]
         self.push_screen(HelpScreen(sections))
 
@@ -512,6 +551,12 @@ class FtuiApp(App[None]):
             self.action_help()
         elif command.action == "quit":
             self.exit()
+
+
+if TYPE_CHECKING:
+
+    def _implements_pane_host(app: FtuiApp) -> PaneHost:
+        return app  # mypy checks here that the app gives panes all PaneHost promises
 
 
 def run_app(session: Session | None = None) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 VIEWS = ("datasets", "jobs", "metrics", "playground")
 VIEW_ALIASES = {
@@ -39,6 +41,15 @@ class Command:
 
 class CommandError(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class PaletteCommand:
+    """One entry the app offers in the command palette (ctrl+p)."""
+
+    title: str
+    help: str
+    run: Callable[[], Any]
 
 
 def parse_command(text: str) -> Command:

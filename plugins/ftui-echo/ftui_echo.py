@@ -10,10 +10,11 @@ Install it (`pip install ./plugins/ftui-echo`), then use it from a profile:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from typing import ClassVar
 
 from ftui import hookimpl
 from ftui.model import BaseModelInfo, ChatMessage, ChatParams
-from ftui.provider import ProfileSettings, Provider
+from ftui.provider import Capability, ProfileSettings, Provider
 
 
 class EchoSettings(ProfileSettings):
@@ -21,22 +22,18 @@ class EchoSettings(ProfileSettings):
     prefix: str = ""
 
 
-class EchoProvider(Provider):
+class EchoProvider(Provider[EchoSettings]):
     name = "echo"
     description = "Example plugin: echoes the last user message"
-    capabilities = frozenset({"stream"})
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({"chat"})
     settings_model = EchoSettings
 
     async def base_models(self) -> list[BaseModelInfo]:
         return [BaseModelInfo(id="echo-1", provider=self.name, description="repeats you")]
 
     async def chat(
-        self,
-        model: str,
-        messages: list[ChatMessage],  # type: ignore[override]
-        params: ChatParams | None = None,
+        self, model: str, messages: list[ChatMessage], params: ChatParams | None = None
     ) -> AsyncIterator[str]:
-        assert isinstance(self.settings, EchoSettings)
         last = next((m.content for m in reversed(messages) if m.role == "user"), "")
         yield self.settings.prefix
         for word in last.split(" "):

@@ -8,21 +8,19 @@ from ftui.provider import Provider
 from ftui_azure.settings import AzureMLSettings, AzureSettings
 
 
-class AzureOpenAIProvider(Provider):
+class AzureOpenAIProvider(Provider[AzureSettings]):
     name = "azure"
     description = "Azure OpenAI fine-tuning (v1 or dated API), ARM deployments"
-    capabilities = frozenset(
-        {"supervised", "dpo", "reinforcement", "pause", "checkpoints", "deploy", "stream", "upload"}
-    )
+    built = False
     settings_model = AzureSettings
     requires: ClassVar[tuple[str, ...]] = ("openai", "azure.identity")
     extra = "azure"
 
 
-class AzureMLProvider(Provider):
+class AzureMLProvider(Provider[AzureMLSettings]):
     name = "azureml"
     description = "Azure ML fine-tuning jobs through azure-ai-ml"
-    capabilities = frozenset({"supervised", "checkpoints", "deploy"})
+    built = False
     settings_model = AzureMLSettings
     requires: ClassVar[tuple[str, ...]] = ("azure.ai.ml", "azure.identity")
     extra = "azure"

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from ftui.data.tokens import AtLeast
 from ftui.errors import FtuiError
+
+# The most text tokenized in one call. A Hugging Face tokenizer holds about a hundred times its
+# input while it works (a 10 MB line took 2 GB), so longer text is counted window by window, and
+# no further than it takes to know the example is over the model's context.
+WINDOW_CHARS = 1 << 18
+# A window's count may differ from the same text's inside the whole by a token or two at its cut.
+_CUT_SLACK = 2
 
 
 class HFTokenizer:
@@ -35,10 +43,29 @@ class HFTokenizer:
         text = self._tok.apply_chat_template(
             plain, tokenize=False, add_generation_prompt=generation_prompt, **kwargs
         )
-        return len(self._tok(text, add_special_tokens=False)["input_ids"])
+        return self._count(text)
 
     def _text(self, text: Any) -> int:
-        return len(self._tok(str(text), add_special_tokens=False)["input_ids"])
+        return self._count(str(text))
+
+    def _count(self, text: str) -> int:
+        """Tokens of `text`: exact up to WINDOW_CHARS; beyond, the sum over windows cut at
+        whitespace, or AtLeast a bound once that is over the model's context."""
+        if len(text) <= WINDOW_CHARS:
+            return len(self._tok(text, add_special_tokens=False)["input_ids"])
+        limit = self.max_tokens_per_example
+        total = windows = start = 0
+        while start < len(text):
+            end = min(start + WINDOW_CHARS, len(text))
+            if end < len(text):
+                cut = max(text.rfind(" ", start, end), text.rfind("\n", start, end))
+                end = cut if cut > start else end
+            total += len(self._tok(text[start:end], add_special_tokens=False)["input_ids"])
+            windows += 1
+            start = end
+            if limit is not None and total - _CUT_SLACK * windows > limit:
+                return AtLeast(total - _CUT_SLACK * windows)
+        return total
 
     def count_example(self, example: dict[str, Any]) -> int:
         try:

@@ -28,6 +28,7 @@ from typing import Any
 
 from ftui.errors import NotFound, ProviderError
 from ftui.model import (
+    EVENT_LEVELS,
     TERMINAL_STATUSES,
     Checkpoint,
     Hyperparameters,
@@ -35,6 +36,7 @@ from ftui.model import (
     JobError,
     JobEvent,
     MetricPoint,
+    one_of,
 )
 from ftui.paths import data_dir
 from ftui_local.jobdir import JobDir, file_lock, read_json, utcnow, write_json_atomic
@@ -99,7 +101,7 @@ def worker_alive(job_id: str, pid: int | None) -> bool:
             break
         time.sleep(0.02)
         cmdline = _cmdline(pid)
-    return bool(cmdline) and WORKER_MODULE in cmdline and job_id in cmdline
+    return cmdline is not None and WORKER_MODULE in cmdline and job_id in cmdline
 
 
 def _hyperparameters(asked: dict[str, Any], resolved: dict[str, Any]) -> Hyperparameters:
@@ -408,7 +410,7 @@ class JobManager:
                 event = JobEvent(
                     id=e["id"],
                     created_at=_parse_time(e.get("created_at")) or datetime.now(UTC),
-                    level=e.get("level") if e.get("level") in ("info", "warn", "error") else "info",
+                    level=one_of(e.get("level"), EVENT_LEVELS, "info"),
                     message=str(e.get("message", "")),
                     type="metrics" if e.get("type") == "metrics" else "message",
                     metrics=metric_point(e.get("metrics")),

@@ -268,7 +268,8 @@ def ensure_smollm2(progress: Callable[[int, int], None] | None = None) -> Path:
                 report(_TOKENIZER_DONE, 100)
                 model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
             # The weights are already de-quantized to float32; the GGUF quantizer only blocks saving.
-            model.hf_quantizer = None
+            # (transformers types the attribute through nn.Module's __getattr__, which cannot be None)
+            model.hf_quantizer = None  # type: ignore[assignment]
             if hasattr(model.config, "quantization_config"):
                 del model.config.quantization_config
             model.config.name_or_path = SMOLLM2

@@ -12,9 +12,10 @@ import contextlib
 import random
 import shutil
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ftui.errors import FtuiError, NotFound, NotSupported, ProviderError
 from ftui.model import (
@@ -25,14 +26,18 @@ from ftui.model import (
     Job,
     JobEvent,
     JobSpec,
+    Page,
     RemoteFile,
 )
-from ftui.provider import Progress, Provider
+from ftui.provider import Capability, Progress, Provider, page_after
 from ftui_local.files import FileStore, copy_into
 from ftui_local.jobdir import JobDir
 from ftui_local.jobs import JobManager, _parse_time
 from ftui_local.naming import FILE_PREFIX, fine_tuned_name, parse_fine_tuned, short_id
 from ftui_local.settings import LocalSettings
+
+if TYPE_CHECKING:
+    from ftui.store import Store
 
 _MAX_ERRORS_IN_MESSAGE = 3
 
@@ -80,17 +85,18 @@ def _prepare_in_a_process(model: str, progress: Progress | None) -> None:
         raise ProviderError(f"preparing {model} failed: {reason}", code="model_not_ready")
 
 
-class LocalProvider(Provider):
+class LocalProvider(Provider[LocalSettings]):
     name = "local"
     description = "LoRA fine-tuning on this machine (CPU or GPU), offline"
-    capabilities = frozenset({"supervised", "dpo", "pause", "checkpoints", "stream", "upload"})
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {"supervised", "dpo", "pause", "checkpoints", "chat", "upload", "no_deploy_needed"}
+    )
     settings_model = LocalSettings
     requires: ClassVar[tuple[str, ...]] = ("torch", "transformers", "peft", "trl")
     extra = "local"
 
-    def __init__(self, settings: LocalSettings, profile: str = "default") -> None:  # type: ignore[override]
-        super().__init__(settings, profile)
-        self.settings: LocalSettings = settings
+    def __init__(self, settings: LocalSettings, profile: str = "default", store: Store | None = None) -> None:
+        super().__init__(settings, profile, store)
         self._tokenizers: dict[str, Any] = {}
 
     async def aclose(self) -> None:
@@ -219,18 +225,27 @@ class LocalProvider(Provider):
             filename=meta["filename"],
             bytes=meta["bytes"],
             purpose=meta.get("purpose", "fine-tune"),
-            created_at=_parse_time(meta["created_at"]),
+            created_at=_parse_time(meta["created_at"]) or datetime.now(UTC),
             sha256=meta.get("sha256"),
         )
 
     async def upload(
-        self, path: Path, purpose: str = "fine-tune", progress: Progress | None = None
+        self,
+        path: Path,
+        purpose: str = "fine-tune",
+        progress: Progress | None = None,
+        *,
+        sha256: str | None = None,
     ) -> RemoteFile:
         meta = await asyncio.to_thread(self.file_store.upload, Path(path), purpose, progress)
         return self._remote_file(meta)
 
-    async def files(self) -> list[RemoteFile]:
-        return [self._remote_file(m) for m in await asyncio.to_thread(self.file_store.list)]
+    async def files(self, limit: int = 100, cursor: str | None = None) -> Page[RemoteFile]:
+        found = [self._remote_file(m) for m in await asyncio.to_thread(self.file_store.list)]
+        return page_after(found, limit, cursor, key=lambda f: f.id)
+
+    async def file(self, file_id: str) -> RemoteFile:
+        return self._remote_file(await asyncio.to_thread(self.file_store.get, file_id))
 
     async def delete_file(self, file_id: str) -> None:
         await asyncio.to_thread(self.file_store.delete, file_id)
@@ -323,17 +338,18 @@ class LocalProvider(Provider):
     async def create_job(self, spec: JobSpec) -> Job:
         return await asyncio.to_thread(self._create, spec)
 
-    def _list(self, limit: int, after: str | None) -> list[Job]:
+    def _list(self, limit: int, cursor: str | None) -> Page[Job]:
         manager = self.manager
         manager.schedule()
-        dirs = manager.all_dirs()
-        if after is not None:
-            ids = [d.job_id for d in dirs]
-            dirs = dirs[ids.index(after) + 1 :] if after in ids else []
-        return [manager.to_job(d) for d in dirs[:limit]]
+        dirs = page_after(manager.all_dirs(), limit, cursor, key=lambda d: d.job_id)
+        return Page[Job](
+            items=[manager.to_job(d) for d in dirs.items],
+            next_cursor=dirs.next_cursor,
+            has_more=dirs.has_more,
+        )
 
-    async def jobs(self, limit: int = 20, after: str | None = None) -> list[Job]:
-        return await asyncio.to_thread(self._list, limit, after)
+    async def jobs(self, limit: int = 20, cursor: str | None = None) -> Page[Job]:
+        return await asyncio.to_thread(self._list, limit, cursor)
 
     def _job(self, job_id: str) -> Job:
         manager = self.manager
@@ -344,38 +360,37 @@ class LocalProvider(Provider):
     async def job(self, job_id: str) -> Job:
         return await asyncio.to_thread(self._job, job_id)
 
-    async def _verb(self, verb: str, job_id: str) -> Job:
+    async def _steer(self, act: Callable[[JobManager, str], JobDir], job_id: str) -> Job:
         def call() -> Job:
             manager = self.manager
-            return manager.to_job(getattr(manager, verb)(job_id))
+            return manager.to_job(act(manager, job_id))
 
         return await asyncio.to_thread(call)
 
     async def cancel(self, job_id: str) -> Job:
-        return await self._verb("cancel", job_id)
+        return await self._steer(JobManager.cancel, job_id)
 
     async def pause(self, job_id: str) -> Job:
-        return await self._verb("pause", job_id)
+        return await self._steer(JobManager.pause, job_id)
 
     async def resume(self, job_id: str) -> Job:
-        return await self._verb("resume", job_id)
+        return await self._steer(JobManager.resume, job_id)
 
-    async def events(self, job_id: str, after: str | None = None) -> list[JobEvent]:
-        return await asyncio.to_thread(self.manager.events, job_id, after)
+    async def events(self, job_id: str, cursor: str | None = None) -> Page[JobEvent]:
+        found = await asyncio.to_thread(self.manager.events, job_id, cursor)
+        return Page[JobEvent](items=found, next_cursor=found[-1].id if found else cursor)
 
     async def checkpoints(self, job_id: str) -> list[Checkpoint]:
         return await asyncio.to_thread(self.manager.checkpoints, job_id)
 
     # -- inference --------------------------------------------------------------------------
-    def chat(
+    async def chat(
         self, model: str, messages: list[ChatMessage], params: ChatParams | None = None
     ) -> AsyncIterator[str]:
-        return self._chat(model, messages, params or ChatParams())
-
-    async def _chat(self, model: str, messages: list[ChatMessage], params: ChatParams) -> AsyncIterator[str]:
+        params = params or ChatParams()
         base, adapter = await asyncio.to_thread(self.resolve_model, model)
 
-        def start() -> Any:
+        def start() -> Iterator[str]:
             from ftui_local.generate import stream_chat
 
             return iter(
@@ -393,11 +408,10 @@ class LocalProvider(Provider):
             )
 
         pieces = await asyncio.to_thread(start)
-        done = object()
         try:
             while True:
-                piece = await asyncio.to_thread(next, pieces, done)
-                if piece is done:
+                piece = await asyncio.to_thread(next, pieces, None)  # pieces are str, never None
+                if piece is None:
                     break
                 yield piece
         finally:

@@ -32,10 +32,15 @@ import signal
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ftui.errors import FtuiError
 from ftui_local.jobdir import JobDir, utcnow
+
+if TYPE_CHECKING:
+    from transformers import Trainer
+
+    from ftui_local.train_callback import JobCallback
 
 # Statuses the worker may move a job from. A job cancelled by the manager (`jobs.JobManager.cancel`)
 # is in none of the sets that lead anywhere else: once cancelled, it never ends any other way.
@@ -142,7 +147,7 @@ def _use_bf16(device: str, model: Any, extra: dict[str, Any]) -> bool:
     return cpu_has_bf16() and n_params >= BF16_CPU_MIN_PARAMS
 
 
-def _run(job: JobDir, stop: Any, is_main: bool) -> int:
+def _checked_spec(job: JobDir) -> dict[str, Any]:
     spec = job.read_spec()
     if not spec:
         raise FtuiError(f"{job.spec_path}: missing or empty job spec")
@@ -157,7 +162,12 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
     for field in ("base_model", "training_path"):
         if not spec.get(field):
             raise FtuiError(f"{job.spec_path}: missing field '{field}'")
+    return spec
 
+
+def _run(job: JobDir, stop: Any, is_main: bool) -> int:
+    spec = _checked_spec(job)
+    method = spec.get("method", "supervised")
     state = job.read_state()
     if is_main and not job.transition(
         STARTABLE,
@@ -227,7 +237,7 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
     init_from = spec.get("init_from")
     model = models.load_model(base, "cpu", adapter=init_from, trainable=True)
     model.train()
-    trainer = _build_trainer(
+    trainer, callback = _build_trainer(
         job,
         method,
         model,
@@ -242,7 +252,6 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
         is_main,
         init_from is not None,
     )
-    callback = trainer._ftui_callback
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
     if not is_main:
@@ -260,9 +269,14 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
         job.clear_control()
         return 0
 
+    _publish(job, trainer, tokenizer, _trained_tokens(trainer, train_rows, resolved.n_epochs), spec)
+    return 0
+
+
+def _publish(job: JobDir, trainer: Any, tokenizer: Any, tokens: int, spec: dict[str, Any]) -> None:
+    """Save the adapter and mark the job succeeded, unless it was cancelled meanwhile."""
     _save_adapter(trainer, tokenizer, job.adapter_dir)
     _write_result_csv(job)
-    tokens = _trained_tokens(trainer, train_rows, resolved.n_epochs)
     if not job.transition(
         RUNNING,
         status="succeeded",
@@ -273,12 +287,11 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
     ):
         # Cancelled after the last step or while saving: nothing is published.
         shutil.rmtree(job.adapter_dir, ignore_errors=True)
-        return 0
+        return
     name = spec.get("fine_tuned_model") or str(job.adapter_dir)
     job.append_event(f"New fine-tuned model created: {name}")
     job.append_event("The job has successfully completed")
     job.clear_control()
-    return 0
 
 
 def _build_trainer(
@@ -295,7 +308,7 @@ def _build_trainer(
     stop: Any,
     is_main: bool,
     from_adapter: bool,
-) -> Any:
+) -> tuple[Trainer, JobCallback]:
     import warnings
 
     from datasets import Dataset
@@ -363,7 +376,7 @@ def _build_trainer(
             from ftui_local.train_attention import use_varlen
 
             use_varlen(model)
-        config = SFTConfig(
+        sft_config = SFTConfig(
             **common,
             max_length=None,  # examples are truncated while tokenizing, with their labels
             padding_free=resolved.batching == "padding_free",
@@ -372,9 +385,9 @@ def _build_trainer(
             assistant_only_loss=False,
             completion_only_loss=False,
         )
-        trainer = FtuiSFTTrainer(
+        trainer: Trainer = FtuiSFTTrainer(
             model=model,
-            args=config,
+            args=sft_config,
             train_dataset=Dataset.from_list(train_rows),
             eval_dataset=Dataset.from_list(valid_rows) if valid_rows else None,
             processing_class=tokenizer,
@@ -384,11 +397,11 @@ def _build_trainer(
     else:
         from trl import DPOConfig, DPOTrainer
 
-        config = DPOConfig(**common, beta=resolved.beta, max_length=resolved.max_length)
+        dpo_config = DPOConfig(**common, beta=resolved.beta, max_length=resolved.max_length)
         trainer = DPOTrainer(
             model=model,
             ref_model=None,
-            args=config,
+            args=dpo_config,
             train_dataset=Dataset.from_list(train_rows),
             eval_dataset=Dataset.from_list(valid_rows) if valid_rows else None,
             processing_class=tokenizer,
@@ -399,8 +412,7 @@ def _build_trainer(
         from ftui_local.train_dropout import install
 
         install(trainer.model)
-    trainer._ftui_callback = callback
-    return trainer
+    return trainer, callback
 
 
 def _bf16_base_weights(model: Any) -> None:

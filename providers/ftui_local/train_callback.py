@@ -12,7 +12,7 @@ import math
 import time
 from typing import Any
 
-from transformers import TrainerCallback
+from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
 from ftui_local.jobdir import JobDir
 
@@ -77,7 +77,9 @@ class JobCallback(TrainerCallback):
             wanted = _NAMES[int(flag.item())]
         return wanted
 
-    def on_train_begin(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+    def on_train_begin(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
         self.total_steps = state.max_steps
         self._t0 = time.monotonic()
         self._tokens0 = state.num_input_tokens_seen
@@ -86,7 +88,9 @@ class JobCallback(TrainerCallback):
                 step=state.global_step, total_steps=state.max_steps, epoch=round(state.epoch or 0, 4)
             )
 
-    def on_step_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+    def on_step_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> TrainerControl:
         wanted = self._decision()
         if wanted == "cancel":
             self.outcome = "cancel"
@@ -98,7 +102,9 @@ class JobCallback(TrainerCallback):
             control.should_save = True
         return control
 
-    def on_epoch_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+    def on_epoch_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> TrainerControl:
         # The Trainer ends the epoch when a pause or cancel stops it mid-way, and its epoch save
         # would write the pause checkpoint a second time (or one that a cancel does not want).
         if self.outcome is not None:
@@ -106,7 +112,14 @@ class JobCallback(TrainerCallback):
         return control
 
     # ---- progress -----------------------------------------------------------------------------
-    def on_log(self, args, state, control, logs=None, **kwargs):  # type: ignore[no-untyped-def]
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, float] | None = None,
+        **kwargs: Any,
+    ) -> None:
         if not self.is_main or not logs:
             return
         is_train = "loss" in logs
@@ -173,8 +186,10 @@ class JobCallback(TrainerCallback):
         self.job.append_event(f"Step {step} metrics", type="metrics", metrics=point)
         self.job.update_state(step=step, total_steps=state.max_steps, epoch=point["epoch"])
 
-    def on_save(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
-        if not self.is_main:
+    def on_save(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
+        if not self.is_main or args.output_dir is None:
             return
         from pathlib import Path
 

@@ -20,22 +20,13 @@ IGNORE = -100
 
 
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    path = Path(path)
-    try:
-        fh = path.open(encoding="utf-8")
-    except FileNotFoundError:
-        raise FtuiError(f"{path}: file not found") from None
-    with fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise FtuiError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-            if not isinstance(obj, dict):
-                raise FtuiError(f"{path}:{lineno}: each line must be a JSON object")
-            yield lineno, obj
+    """The file's examples, read exactly as `ftui data validate` reads them (ftui.data.jsonl)."""
+    from ftui.data.jsonl import read_objects
+
+    for lineno, obj in read_objects(Path(path)):
+        if not isinstance(obj, dict):
+            raise FtuiError(f"{path}:{lineno}: each line must be a JSON object")
+        yield lineno, obj
 
 
 def _content_text(content: Any) -> str:
@@ -145,12 +136,12 @@ def load_sft(path: str | Path, tokenizer: Any, max_length: int) -> tuple[list[di
                 enc = encode_prompt_completion(tokenizer, str(obj["prompt"]), str(obj["completion"]))
         else:
             raise FtuiError(f"{where}: missing field 'messages' (chat) or 'prompt' and 'completion'")
-        enc = {k: v[:max_length] for k, v in enc.items()}
-        if all(label == IGNORE for label in enc["labels"]):
+        row: dict[str, Any] = {k: v[:max_length] for k, v in enc.items()}
+        if all(label == IGNORE for label in row["labels"]):
             dropped += 1
             continue
-        enc["length"] = len(enc["input_ids"])
-        rows.append(enc)
+        row["length"] = len(row["input_ids"])
+        rows.append(row)
     if not rows:
         raise FtuiError(
             f"{path}: no example left to train on (empty file, or every example is longer than "

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trl import SFTTrainer
+from trl import SFTConfig, SFTTrainer
 
 # Above this many logits one projection is split into chunks recomputed in backward, so memory stays
 # bounded on long batches; below it the logits are kept, as a plain transformers model would.
@@ -38,17 +38,25 @@ class FtuiSFTTrainer(SFTTrainer):
     def _cheap_head(self, inputs: dict[str, Any], return_outputs: bool) -> bool:
         return (
             not return_outputs
+            and self.model is not None
             and self.model.training
             and self.args.device.type == "cpu"
             and self.compute_loss_func is None
             and self.label_smoother is None
+            and isinstance(self.args, SFTConfig)
             and self.args.loss_type == "nll"
             and not self.aux_loss_enabled
             and "labels" in inputs
             and "shift_labels" not in inputs
         )
 
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # type: ignore[no-untyped-def]
+    def compute_loss(
+        self,
+        model: Any,
+        inputs: dict[str, Any],
+        return_outputs: bool = False,
+        num_items_in_batch: Any = None,
+    ) -> Any:
         if not self._cheap_head(inputs, return_outputs):
             return super().compute_loss(
                 model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch

@@ -6,17 +6,30 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ftui.model import (
-    OPENAI_STATUS,
+    EVENT_LEVELS,
+    METHODS,
     Checkpoint,
     Hyperparameters,
     Job,
     JobError,
     JobEvent,
     JobSpec,
+    JobStatus,
     MetricPoint,
     RemoteFile,
-    map_status,
+    one_of,
 )
+
+# OpenAI's words are ours; an unknown one means "running" while the job has not finished.
+OPENAI_STATUS: dict[str, JobStatus] = {
+    "validating_files": "validating_files",
+    "queued": "queued",
+    "running": "running",
+    "paused": "paused",
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
 
 METRIC_FIELDS = (
     "total_steps",
@@ -77,9 +90,8 @@ def _hyperparameters(raw: dict[str, Any]) -> Hyperparameters:
 def to_job(obj: Any, provider: str) -> Job:
     raw = _dump(obj)
     method = (raw.get("method") or {}).get("type") or "supervised"
-    status = map_status(
-        str(raw.get("status")), OPENAI_STATUS, default="failed" if raw.get("finished_at") else "running"
-    )
+    word = str(raw.get("status"))
+    status = OPENAI_STATUS.get(word, "failed" if raw.get("finished_at") else "running")
     err = raw.get("error") or {}
     error = (
         JobError(code=str(err["code"]), message=str(err.get("message") or ""), param=err.get("param"))
@@ -90,8 +102,9 @@ def to_job(obj: Any, provider: str) -> Job:
         id=raw["id"],
         provider=provider,
         status=status,
+        status_detail=None if word in OPENAI_STATUS else word,
         base_model=raw.get("model") or "",
-        method=method if method in ("supervised", "dpo", "reinforcement") else "supervised",
+        method=one_of(method, METHODS, "supervised"),
         fine_tuned_model=raw.get("fine_tuned_model"),
         created_at=when(raw.get("created_at")) or datetime.now(UTC),
         finished_at=when(raw.get("finished_at")),
@@ -112,7 +125,7 @@ def to_job(obj: Any, provider: str) -> Job:
 def to_event(obj: Any) -> JobEvent:
     raw = _dump(obj)
     is_metrics = raw.get("type") == "metrics"
-    level = raw.get("level") if raw.get("level") in ("info", "warn", "error") else "info"
+    level = one_of(raw.get("level"), EVENT_LEVELS, "info")
     return JobEvent(
         id=raw["id"],
         created_at=when(raw.get("created_at")) or datetime.now(UTC),

@@ -9,13 +9,12 @@ looking for a job carrying the same `ftui_request_id` in its metadata.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from ftui.errors import FtuiError, NotFound, ProviderError
+from ftui.errors import FtuiError, ProviderError
 from ftui.model import (
     BaseModelInfo,
     ChatMessage,
@@ -24,24 +23,21 @@ from ftui.model import (
     Job,
     JobEvent,
     JobSpec,
+    Page,
     RemoteFile,
 )
-from ftui.provider import Progress, Provider
+from ftui.provider import Capability, Progress, Provider
+from ftui.uploads import file_ref, sha256_file
 from ftui_openai.convert import create_params, to_checkpoint, to_event, to_file, to_job
 from ftui_openai.errors import map_error
 from ftui_openai.settings import OpenAISettings
 
+if TYPE_CHECKING:
+    from ftui.store import Store
+
 T = TypeVar("T")
 MB = 1024 * 1024
 CHUNK = 4 * MB
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _read_part(path: Path, offset: int, size: int) -> bytes:
@@ -59,11 +55,11 @@ def _retry_after(exc: Exception) -> float | None:
         return None
 
 
-class OpenAIProvider(Provider):
+class OpenAIProvider(Provider[OpenAISettings]):
     name = "openai"
     description = "OpenAI fine-tuning API, or any compatible endpoint (ftui serve, Azure v1)"
-    capabilities = frozenset(
-        {"supervised", "dpo", "reinforcement", "pause", "checkpoints", "stream", "upload"}
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {"supervised", "dpo", "reinforcement", "pause", "checkpoints", "chat", "upload", "no_deploy_needed"}
     )
     settings_model = OpenAISettings
     requires: ClassVar[tuple[str, ...]] = ("openai",)
@@ -74,13 +70,12 @@ class OpenAIProvider(Provider):
     upload_part_size: int = 64 * MB
     events_page: int = 20
 
-    def __init__(self, settings: OpenAISettings, profile: str = "default") -> None:  # type: ignore[override]
-        super().__init__(settings, profile)
-        self.settings: OpenAISettings = settings
+    def __init__(
+        self, settings: OpenAISettings, profile: str = "default", store: Store | None = None
+    ) -> None:
+        super().__init__(settings, profile, store)
         self._client: Any = None
         self._secret: str | None = None
-        self.last_event_id: dict[str, str] = {}  # newest event seen per job
-        self._store: Any = None
 
     # -- plumbing ---------------------------------------------------------------------------
     @property
@@ -107,14 +102,6 @@ class OpenAIProvider(Provider):
                 max_retries=self.settings.max_retries,
             )
         return self._client
-
-    @property
-    def store(self) -> Any:
-        if self._store is None:
-            from ftui.store import Store
-
-            self._store = Store()
-        return self._store
 
     def _error(self, exc: Exception) -> FtuiError:
         return map_error(
@@ -169,24 +156,21 @@ class OpenAIProvider(Provider):
 
     # -- files ------------------------------------------------------------------------------
     async def upload(
-        self, path: Path, purpose: str = "fine-tune", progress: Progress | None = None
+        self,
+        path: Path,
+        purpose: str = "fine-tune",
+        progress: Progress | None = None,
+        *,
+        sha256: str | None = None,
     ) -> RemoteFile:
         path = Path(path)
         try:
             size = path.stat().st_size
         except OSError as exc:
             raise FtuiError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        sha = await asyncio.to_thread(_sha256, path)
-        known = self.store.uploaded(self.profile, sha)
-        if known is not None:
-            try:
-                remote = to_file(await self._call(self.client.files.retrieve, known["file_id"]), self.name)
-                if progress:
-                    progress(size, size)
-                return remote.model_copy(update={"sha256": sha})
-            except NotFound:
-                self.store.forget_upload(self.profile, known["file_id"])
         if size > self.upload_threshold:
+            # The resumable session is keyed on the content: upload_once passes its hash.
+            sha = sha256 if sha256 else await asyncio.to_thread(sha256_file, path)
             remote = await self._upload_in_parts(path, size, sha, purpose, progress)
         else:
             if progress:
@@ -197,8 +181,7 @@ class OpenAIProvider(Provider):
             )
             if progress:
                 progress(size, size)
-        self.store.remember_upload(self.name, self.profile, sha, remote.id, path.name, size)
-        return remote.model_copy(update={"sha256": sha})
+        return remote
 
     async def _upload_in_parts(
         self, path: Path, size: int, sha: str, purpose: str, progress: Progress | None
@@ -254,8 +237,17 @@ class OpenAIProvider(Provider):
             return to_file(done.file, self.name)
         raise ProviderError("upload failed twice", code="upload_failed")  # pragma: no cover
 
-    async def files(self) -> list[RemoteFile]:
-        return [to_file(f, self.name) for f in await self._all(self.client.files.list())]
+    async def files(self, limit: int = 100, cursor: str | None = None) -> Page[RemoteFile]:
+        kwargs: dict[str, Any] = {"limit": limit}
+        if cursor:
+            kwargs["after"] = cursor
+        page = await self._call(self.client.files.list, **kwargs)
+        items = [to_file(f, self.name) for f in page.data]
+        more = bool(getattr(page, "has_more", False)) and bool(items)
+        return Page[RemoteFile](items=items, next_cursor=items[-1].id if more else None, has_more=more)
+
+    async def file(self, file_id: str) -> RemoteFile:
+        return to_file(await self._call(self.client.files.retrieve, file_id), self.name)
 
     async def delete_file(self, file_id: str) -> None:
         await self._call(self.client.files.delete, file_id)
@@ -266,21 +258,12 @@ class OpenAIProvider(Provider):
         return response.content
 
     # -- jobs -------------------------------------------------------------------------------
-    async def _file_ref(self, ref: str | None) -> str | None:
-        """A local dataset path is uploaded first (deduplicated); anything else is a file id."""
-        if ref is None:
-            return None
-        path = Path(ref).expanduser()
-        if not ref.startswith("file-") and path.is_file():
-            return (await self.upload(path)).id
-        return ref
-
     async def create_job(self, spec: JobSpec) -> Job:
         import openai
 
-        training = await self._file_ref(spec.training_file)
+        training = await file_ref(self, spec.training_file)
         assert training is not None
-        validation = await self._file_ref(spec.validation_file)
+        validation = await file_ref(self, spec.validation_file)
         request_id = spec.metadata.get("ftui_request_id") or secrets.token_hex(12)
         params = create_params(spec, training, validation, request_id)
         once = self.client.with_options(max_retries=0)
@@ -317,12 +300,14 @@ class OpenAIProvider(Provider):
                 return to_job(job, self.name)
         return None
 
-    async def jobs(self, limit: int = 20, after: str | None = None) -> list[Job]:
+    async def jobs(self, limit: int = 20, cursor: str | None = None) -> Page[Job]:
         kwargs: dict[str, Any] = {"limit": limit}
-        if after:
-            kwargs["after"] = after
+        if cursor:
+            kwargs["after"] = cursor
         page = await self._call(self.client.fine_tuning.jobs.list, **kwargs)
-        return [to_job(j, self.name) for j in page.data]
+        items = [to_job(j, self.name) for j in page.data]
+        more = bool(page.has_more) and bool(items)
+        return Page[Job](items=items, next_cursor=items[-1].id if more else None, has_more=more)
 
     async def job(self, job_id: str) -> Job:
         return to_job(await self._call(self.client.fine_tuning.jobs.retrieve, job_id), self.name)
@@ -336,16 +321,17 @@ class OpenAIProvider(Provider):
     async def resume(self, job_id: str) -> Job:
         return to_job(await self._call(self.client.fine_tuning.jobs.resume, job_id), self.name)
 
-    async def events(self, job_id: str, after: str | None = None) -> list[JobEvent]:
+    async def events(self, job_id: str, cursor: str | None = None) -> Page[JobEvent]:
         """Oldest first. The API pages newest first with `after` going older, so fetch pages from
         the newest until the last seen event turns up: a poll costs one small request."""
+        after = cursor
         fresh: list[Any] = []
-        cursor: str | None = None
+        page_cursor: str | None = None
         limit = self.events_page if after else 100
         while True:
             kwargs: dict[str, Any] = {"limit": limit}
-            if cursor:
-                kwargs["after"] = cursor
+            if page_cursor:
+                kwargs["after"] = page_cursor
             page = await self._call(self.client.fine_tuning.jobs.list_events, job_id, **kwargs)
             reached = False
             for event in page.data:
@@ -355,24 +341,22 @@ class OpenAIProvider(Provider):
                 fresh.append(event)
             if reached or not page.has_more or not page.data:
                 break
-            cursor = page.data[-1].id
-        if fresh:
-            self.last_event_id[job_id] = fresh[0].id
-        return [to_event(e) for e in reversed(fresh)]
+            page_cursor = page.data[-1].id
+        return Page[JobEvent](
+            items=[to_event(e) for e in reversed(fresh)], next_cursor=fresh[0].id if fresh else after
+        )
 
     async def checkpoints(self, job_id: str) -> list[Checkpoint]:
         items = await self._all(self.client.fine_tuning.jobs.checkpoints.list(job_id, limit=100))
         return [to_checkpoint(c) for c in items]
 
     # -- inference --------------------------------------------------------------------------
-    def chat(
+    async def chat(
         self, model: str, messages: list[ChatMessage], params: ChatParams | None = None
     ) -> AsyncIterator[str]:
-        return self._chat(model, messages, params or ChatParams())
-
-    async def _chat(self, model: str, messages: list[ChatMessage], params: ChatParams) -> AsyncIterator[str]:
         import openai
 
+        params = params or ChatParams()
         kwargs: dict[str, Any] = {
             "model": model,
             "messages": [m.model_dump() for m in messages],

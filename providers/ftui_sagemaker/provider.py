@@ -8,10 +8,10 @@ from ftui.provider import Provider
 from ftui_sagemaker.settings import SageMakerSettings
 
 
-class SageMakerProvider(Provider):
+class SageMakerProvider(Provider[SageMakerSettings]):
     name = "sagemaker"
     description = "AWS SageMaker training jobs with Hugging Face containers"
-    capabilities = frozenset({"supervised", "dpo", "checkpoints", "deploy", "upload"})
+    built = False
     settings_model = SageMakerSettings
     requires: ClassVar[tuple[str, ...]] = ("boto3",)
     extra = "sagemaker"

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from support.run_cli import ftui
 
 from ftui.data.samples import sample_path
@@ -97,3 +102,90 @@ def test_split_is_deterministic(tmp_path: Path) -> None:
     valid_1 = Path(first["valid"]).read_text()
     code, _, _ = ftui("data", "split", str(src), "--valid-fraction", "0.2", "--seed", "3", "--force")
     assert code == 0 and Path(first["valid"]).read_text() == valid_1
+
+
+def _ftui_process(*args: str, shell: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`ftui ARGS` as its own process (or `shell`, a bash line, with `ftui` on its PATH): a hang
+    fails the test after 60 s instead of stalling the suite."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    cmd = ["bash", "-c", shell] if shell else [sys.executable, "-m", "ftui", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
+
+
+def _one_clear_line(proc: subprocess.CompletedProcess[str], words: str) -> None:
+    assert proc.returncode != 0, proc
+    assert "Traceback" not in proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], proc.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["validate", "{f}"],
+        ["validate", "{f}", "--json"],
+        ["stats", "{f}"],
+        ["split", "{f}", "--train-out", "{d}/t.jsonl", "--valid-out", "{d}/v.jsonl"],
+        ["convert", "{f}", "-o", "{d}/out.jsonl"],
+    ],
+    ids=["validate", "validate-json", "stats", "split", "convert"],
+)
+def test_every_data_command_refuses_a_fifo_at_once(tmp_path: Path, command: list[str]) -> None:
+    fifo = tmp_path / "data.jsonl"
+    os.mkfifo(fifo)
+    args = [part.format(f=fifo, d=tmp_path) for part in command]
+    _one_clear_line(_ftui_process("data", *args), "is a pipe, not a regular file")
+    assert not any(p.name.endswith(".jsonl") and p != fifo for p in tmp_path.iterdir())
+
+
+def test_piped_input_is_refused_with_what_to_do_instead(tmp_path: Path) -> None:
+    data = tmp_path / "data.jsonl.gz"
+    data.write_bytes(gzip.compress(_chat_rows(20).encode()))
+    proc = _ftui_process(shell=f"ftui data validate <(zcat {data})")
+    _one_clear_line(proc, "is a pipe, not a regular file; save it to a file first")
+
+
+def test_a_gzip_file_is_named_once_not_invalid_utf8_on_every_line(tmp_path: Path) -> None:
+    data = tmp_path / "data.jsonl"
+    data.write_bytes(gzip.compress(_chat_rows(200).encode()))
+    proc = _ftui_process("data", "validate", str(data))
+    assert proc.returncode == 1 and "Traceback" not in proc.stdout + proc.stderr
+    assert "this is a gzip file, not UTF-8 JSONL" in proc.stdout and "invalid_utf8" not in proc.stdout
+    proc = _ftui_process("data", "split", str(data))
+    _one_clear_line(proc, "this is a gzip file")
+
+
+IMPORTS_AFTER = r"""
+import sys
+from ftui.launch import main
+sys.argv = ["ftui", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    pass
+print(" ".join(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("model", [[], ["--model", "gpt-4o-mini"]], ids=["default", "openai-model"])
+def test_validate_loads_no_plugin_config_provider_or_pydantic(model: list[str]) -> None:
+    """What `ftui data validate FILE` costs before it reads a byte is its startup: it needs a
+    tokenizer, not the plugin registry, the config, a provider or pydantic's models."""
+    proc = subprocess.run(
+        [sys.executable, "-c", IMPORTS_AFTER, "data", "validate", str(sample_path()), "--json", *model],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0 and json.loads(proc.stdout)["valid"], proc.stderr
+    loaded = set(proc.stderr.split())
+    for heavy in ("ftui.plugins", "pluggy", "ftui.session", "ftui.config", "ftui.provider", "pydantic"):
+        assert heavy not in loaded, heavy
+
+
+def test_a_local_model_name_still_asks_the_active_provider_for_its_tokenizer(tmp_path: Path) -> None:
+    data = tmp_path / "d.jsonl"
+    data.write_text(_chat_rows(12))
+    proc = _ftui_process("data", "validate", str(data), "--model", "tiny-llama")
+    assert proc.returncode == 0, proc.stderr
+    assert "tiny-llama, exact" in proc.stdout and "$0.00" in proc.stdout

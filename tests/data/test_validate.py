@@ -337,3 +337,60 @@ def test_a_line_too_long_to_hold_is_reported_without_reading_it(
     report = validate_path(write(tmp_path / "d.jsonl", rows))
     assert codes_at(report, 3) == {"line_too_long"}
     assert report.examples == 13 and report.error_count == 1
+
+
+@pytest.mark.parametrize(
+    ("encode", "code", "words"),
+    [
+        (lambda text: __import__("gzip").compress(text), "compressed_file", "this is a gzip file"),
+        (lambda text: text.decode().encode("utf-16"), "not_utf8", "this is UTF-16 text"),
+        (lambda text: text.decode().encode("utf-16-le"), "not_utf8", "this is UTF-16 text"),
+    ],
+    ids=["gzip", "utf16", "utf16-no-bom"],
+)
+def test_a_gzip_or_utf16_file_gets_one_error_saying_what_it_is(tmp_path: Path, encode, code, words) -> None:
+    plain = write(tmp_path / "plain.jsonl", [chat(f"q{i}") for i in range(20)]).read_bytes()
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(encode(plain))
+    report = validate_path(path)
+    assert not report.valid and report.error_count == 1
+    [error] = report.errors
+    assert (error.line, error.code) == (0, code) and words in error.message
+
+
+def test_a_duplicate_messages_key_is_a_warning_on_its_line(tmp_path: Path) -> None:
+    rows: list[Any] = [chat(f"q{i}") for i in range(12)]
+    first = json.dumps(chat("dropped")["messages"])
+    rows[4] = f'{{"messages": {first}, "messages": {json.dumps(chat("kept")["messages"])}}}'
+    rows[6] = chat("messages", "messages")  # the word as a value is not a duplicate key
+    report = validate_path(write(tmp_path / "d.jsonl", rows))
+    assert report.valid
+    assert [(w.line, w.code) for w in report.warnings] == [(5, "duplicate_key")]
+    assert "'messages' appears twice" in report.warnings[0].message
+
+
+def _big_file(path: Path, mb: int = 9) -> Path:
+    row = json.dumps(chat("q " * 200, "a " * 200)) + "\n"
+    path.write_text(row * (mb * 1_000_000 // len(row)))
+    return path
+
+
+def test_a_file_deleted_while_it_is_read_is_one_clear_error(tmp_path: Path) -> None:
+    path = _big_file(tmp_path / "d.jsonl")
+
+    def delete_it(done: int, total: int) -> None:
+        path.unlink(missing_ok=True)
+
+    with pytest.raises(FtuiError, match="deleted or moved while it was being read"):
+        validate_path(path, progress=delete_it, workers=1)
+
+
+def test_a_file_still_being_written_is_not_reported_on(tmp_path: Path) -> None:
+    path = _big_file(tmp_path / "d.jsonl")
+
+    def append(done: int, total: int) -> None:
+        with path.open("a") as fh:
+            fh.write(json.dumps(chat()) + "\n")
+
+    with pytest.raises(FtuiError, match="changed while it was being read"):
+        validate_path(path, progress=append, workers=1)

@@ -18,6 +18,9 @@ FILE_LEVEL = {
     "too_few_examples",
     "too_many_issues",
     "format_method_mismatch",
+    "compressed_file",
+    "not_utf8",
+    "binary_file",
     "duplicates_not_checked",
 }
 

@@ -118,3 +118,32 @@ def test_training_file_the_validator_rejects_gives_a_failed_job_naming_the_probl
         job = client.fine_tuning.jobs.create(model="tiny-llama", training_file=f.id)
         assert job.status == "failed" and job.error.code == "invalid_training_file"
         assert job.error.param == "training_file" and "line 1" in job.error.message
+
+
+def test_a_training_file_with_a_5_mb_line_fails_its_job_without_tokenizing_it_all(
+    local_provider, tmp_path: Path
+) -> None:
+    from ftui_local.hf_tokenizer import WINDOW_CHARS
+
+    counter = local_provider.tokenizer("tiny-llama")
+    seen: list[int] = []
+    tokenize = counter._tok.__class__.__call__
+
+    class Recording(counter._tok.__class__):  # the real tokenizer, noting each text's length
+        def __call__(self, text, **kwargs):
+            seen.append(len(text))
+            return tokenize(self, text, **kwargs)
+
+    counter._tok.__class__ = Recording
+    reply = {"role": "assistant", "content": "yo"}
+    lines = [json.dumps({"messages": [{"role": "user", "content": f"hi {i}"}, reply]}) for i in range(11)]
+    lines.append(json.dumps({"messages": [{"role": "user", "content": "x " * 2_500_000}, reply]}))
+    big = tmp_path / "big.jsonl"
+    big.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with serve(local_provider) as s:
+        client = s.client()
+        f = client.files.create(file=big, purpose="fine-tune")
+        job = client.fine_tuning.jobs.create(model="tiny-llama", training_file=f.id)
+    assert job.status == "failed" and job.error.code == "invalid_training_file"
+    assert "line 12: example_too_long: at least" in job.error.message
+    assert seen and max(seen) <= WINDOW_CHARS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from pathlib import Path
 
@@ -46,6 +47,21 @@ def test_upload_of_a_line_that_is_not_a_json_object_is_rejected_naming_the_line(
         assert "Line 2 is not a dictionary" in err.value.message
         assert err.value.code == "invalid_file_format"
         assert s.client().files.list().data == []
+
+
+def test_upload_check_reads_lines_as_validation_and_training_do(local_provider, tmp_path: Path) -> None:
+    rows = write_chat_examples(tmp_path / "rows.jsonl").read_bytes().splitlines()
+    windows = tmp_path / "windows.jsonl"  # a BOM, CRLF line ends, a CR between two tokens
+    windows.write_bytes(b"\xef\xbb\xbf" + b"\r\n".join(r.replace(b"}, {", b"},\r{") for r in rows) + b"\r\n")
+    packed = tmp_path / "packed.jsonl"
+    packed.write_bytes(gzip.compress(windows.read_bytes()))
+    with serve(local_provider) as s:
+        client = s.client()
+        assert client.files.create(file=windows, purpose="fine-tune").bytes == windows.stat().st_size
+        with pytest.raises(openai.BadRequestError) as err:
+            client.files.create(file=packed, purpose="fine-tune")
+    assert err.value.code == "invalid_file_format" and "This is a gzip file" in err.value.message
+    assert str(tmp_path) not in err.value.message and "/" not in err.value.message.split("JSONL;")[0]
 
 
 def test_fine_tune_upload_must_be_jsonl(local_provider, tmp_path: Path) -> None:

@@ -24,9 +24,10 @@ from ftui.model import (
     JobEvent,
     JobSpec,
     MetricPoint,
+    Page,
     RemoteFile,
 )
-from ftui.provider import ProfileSettings, Provider
+from ftui.provider import Capability, ProfileSettings, Provider, page_after
 from ftui.session import Session
 from support.eventually import eventually
 
@@ -90,9 +91,11 @@ def canned_events(job_id: str, steps: int = 40) -> list[JobEvent]:
     return events
 
 
-class CannedProvider(Provider):
+class CannedProvider(Provider[ProfileSettings]):
     name = "canned"
-    capabilities = frozenset({"supervised", "pause", "checkpoints", "stream", "upload"})
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {"supervised", "pause", "checkpoints", "chat", "upload", "no_deploy_needed"}
+    )
     replies: ClassVar[dict[str, str]] = {}
 
     def __init__(
@@ -106,6 +109,7 @@ class CannedProvider(Provider):
         self._jobs = canned_jobs() if jobs is None else jobs
         self._events = events if events is not None else {j.id: canned_events(j.id) for j in self._jobs[:2]}
         self.uploads: list[Path] = []
+        self.remote_files: list[RemoteFile] = []
         self.created: list[JobSpec] = []
 
     async def base_models(self) -> list[BaseModelInfo]:
@@ -121,8 +125,8 @@ class CannedProvider(Provider):
             if j.fine_tuned_model
         ]
 
-    async def jobs(self, limit: int = 20, after: str | None = None) -> list[Job]:
-        return self._jobs[:limit]
+    async def jobs(self, limit: int = 20, cursor: str | None = None) -> Page[Job]:
+        return page_after(self._jobs, limit, cursor, key=lambda j: j.id)
 
     async def job(self, job_id: str) -> Job:
         for job in self._jobs:
@@ -166,12 +170,9 @@ class CannedProvider(Provider):
     def finish(self, job_id: str, status: str = "succeeded") -> None:
         self._set_status(job_id, status)
 
-    async def events(self, job_id: str, after: str | None = None) -> list[JobEvent]:
-        events = self._events.get(job_id, [])
-        if after is None:
-            return list(events)
-        ids = [e.id for e in events]
-        return events[ids.index(after) + 1 :] if after in ids else []
+    async def events(self, job_id: str, cursor: str | None = None) -> Page[JobEvent]:
+        new = page_after(self._events.get(job_id, []), 10_000, cursor, key=lambda e: e.id).items
+        return Page[JobEvent](items=new, next_cursor=new[-1].id if new else cursor)
 
     async def checkpoints(self, job_id: str) -> list[Checkpoint]:
         events = self._events.get(job_id, [])
@@ -188,19 +189,26 @@ class CannedProvider(Provider):
             for p in points
         ]
 
-    async def upload(self, path: Path, purpose: str = "fine-tune", progress: Any = None) -> RemoteFile:
+    async def upload(
+        self, path: Path, purpose: str = "fine-tune", progress: Any = None, *, sha256: str | None = None
+    ) -> RemoteFile:
         size = path.stat().st_size
         if progress:
             progress(size, size)
         self.uploads.append(path)
-        return RemoteFile(
+        remote = RemoteFile(
             id=f"file-{len(self.uploads)}", provider=self.name, filename=path.name, bytes=size, created_at=NOW
         )
+        self.remote_files.insert(0, remote)
+        return remote
+
+    async def files(self, limit: int = 100, cursor: str | None = None) -> Page[RemoteFile]:
+        return page_after(self.remote_files, limit, cursor, key=lambda f: f.id)
 
     async def chat(
         self,
         model: str,
-        messages: list[ChatMessage],  # type: ignore[override]
+        messages: list[ChatMessage],
         params: ChatParams | None = None,
     ) -> AsyncIterator[str]:
         reply = self.replies.get(model, f"[{model}] you said: {messages[-1].content}")
@@ -216,11 +224,13 @@ class CannedSession(Session):
         super().__init__(**kwargs)
         self.providers = providers or {}
 
-    def provider(self) -> Provider:
+    def provider(self) -> Provider[Any]:
         name = self.profile.name
         if name not in self.providers:
             self.providers[name] = CannedProvider(profile=name)
-        return self.providers[name]
+        provider = self.providers[name]
+        provider.profile, provider._store = name, self.store  # as Session hands its store over
+        return provider
 
 
 def write_config(home: Path, *profiles: str) -> Path:

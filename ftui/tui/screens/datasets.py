@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
 
 from ftui.tui.display import count, size
+from ftui.tui.messages import NewJob
 from ftui.tui.screens.base import Pane
 from ftui.tui.screens.line_view import LineViewScreen
 from ftui.tui.widgets.keyed_table import KeyedTable
@@ -73,16 +74,6 @@ def display_name(path: Path, folder: Path) -> str:
         return str(path)
 
 
-def sha256_of(path: Path) -> str:
-    import hashlib  # OpenSSL start-up costs milliseconds; only an upload needs it
-
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def cost_rows(tokens_per_epoch: int, models: list[Any], epochs: int) -> list[tuple[str, str]]:
     """Estimated training cost per base model: the provider's price, else the known price table."""
     from ftui.data.prices import price_for
@@ -102,6 +93,7 @@ def cost_rows(tokens_per_epoch: int, models: list[Any], epochs: int) -> list[tup
 
 
 class DatasetsPane(Pane):
+    FOCUS_TARGET = "#ds-files"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("v", "validate", "Validate", id="ds-validate"),
         Binding("u", "upload", "Upload", id="ds-upload"),
@@ -110,7 +102,7 @@ class DatasetsPane(Pane):
         Binding("t", "train", "Train…", id="ds-train"),
         Binding("g", "rescan", "Rescan", id="ds-rescan"),
     ]
-    HELP: ClassVar[dict[str, str]] = {
+    KEY_HELP: ClassVar[dict[str, str]] = {
         "enter": "On a file: validate it; on an error: view that line of the file",
     }
 
@@ -226,9 +218,10 @@ class DatasetsPane(Pane):
         # In a helper process: in this thread the tokenizer would hold the GIL, and freeze the UI.
         from ftui.data.validate_process import shared
 
-        report = shared().validate(
-            path, progress=lambda done, total: self.post_message(self.Progressed(done, total))
-        )
+        def progress(done: int, total: int) -> None:
+            self.post_message(self.Progressed(done, total))
+
+        report = shared().validate(path, progress=progress)
         self.app.call_from_thread(self._validated, path, report)
 
     def _validated(self, path: Path, report: Any) -> None:
@@ -242,7 +235,7 @@ class DatasetsPane(Pane):
     @work(group="ds-models", exclusive=True, exit_on_error=False, description="listing base models")
     async def load_models(self) -> None:
         if not self.models:
-            self.models = await self.ftui.call("base_models")
+            self.models = await self.ftui.call(lambda p: p.base_models())
             if self.report is not None:
                 self.show_report(self.report)
 
@@ -336,25 +329,25 @@ class DatasetsPane(Pane):
 
     @work(group="ds-upload", exclusive=True, exit_on_error=False, description="uploading the dataset")
     async def upload(self, path: Path) -> None:
-        import asyncio
+        from ftui.uploads import upload_once
 
-        app = self.ftui
-        digest = await asyncio.to_thread(sha256_of, path)
-        known = app.store.uploaded(app.profile_name, digest)
-        if known is not None:
-            app.notify(
-                f"{path.name} is already uploaded as {known['file_id']}; not uploading again", title="Upload"
-            )
-            self.status(f"{path.name} → {known['file_id']} (uploaded before)")
-            return
         self._progress(0, path.stat().st_size)
-        provider = await app.get_provider()
-        remote = await app.call(
-            "upload", path, "fine-tune", lambda done, total: self.post_message(self.Progressed(done, total))
-        )
-        self.query_one("#ds-progress").display = False
-        app.store.remember_upload(provider.name, app.profile_name, digest, remote.id, path.name, remote.bytes)
-        app.notify(f"uploaded {path.name} as {remote.id}", title="Upload")
+
+        def progress(done: int, total: int) -> None:
+            self.post_message(self.Progressed(done, total))
+
+        try:
+            done = await self.ftui.call(lambda p: upload_once(p, path, progress=progress))
+        finally:
+            self.query_one("#ds-progress").display = False
+        remote = done.file
+        if done.deduplicated:
+            self.app.notify(
+                f"{path.name} is already uploaded as {remote.id}; not uploading again", title="Upload"
+            )
+            self.status(f"{path.name} → {remote.id} (uploaded before)")
+            return
+        self.app.notify(f"uploaded {path.name} as {remote.id}", title="Upload")
         self.status(f"{path.name} → {remote.id}")
 
     def action_train(self) -> None:
@@ -364,13 +357,12 @@ class DatasetsPane(Pane):
 
     @work(group="ds-train", exclusive=True, exit_on_error=False, description="preparing the job form")
     async def train(self, path: Path) -> None:
-        """Open the job form on this file: its uploaded id if it was uploaded, else its path."""
-        import asyncio
+        """Open the job form on this file: its uploaded id if it was uploaded, else its path (creating
+        the job then uploads it, once)."""
+        from ftui.uploads import uploaded_id
 
-        app = self.ftui
-        digest = await asyncio.to_thread(sha256_of, path)  # a big file takes a while to hash
-        known = app.store.uploaded(app.profile_name, digest)
-        app.new_job(training_file=known["file_id"] if known else str(path))
+        known = await self.ftui.call(lambda p: uploaded_id(p, path))  # a big file takes a while to hash
+        self.post_message(NewJob(training_file=known or str(path)))
 
     def action_rescan(self) -> None:
         self.rescan()

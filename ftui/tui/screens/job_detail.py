@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -48,7 +48,7 @@ def detail_renderable(job: Job) -> Group:
         hyper.add_row("beta", str(hp.beta))
     for key, value in sorted(hp.extra.items()):
         hyper.add_row(key, str(value))
-    parts: list[object] = [summary, Text("\nhyperparameters", style="bold underline"), hyper]
+    parts: list[RenderableType] = [summary, Text("\nhyperparameters", style="bold underline"), hyper]
     if job.error:
         parts += [
             Text("\nerror", style="bold underline red"),
@@ -60,7 +60,7 @@ def detail_renderable(job: Job) -> Group:
         Text("\nraw object", style="bold underline"),
         Text(json.dumps(raw, indent=2, default=str, ensure_ascii=False)),
     ]
-    return Group(*parts)  # type: ignore[arg-type]
+    return Group(*parts)
 
 
 class JobDetailScreen(ModalScreen[str | None]):

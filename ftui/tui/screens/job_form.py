@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -22,11 +22,12 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
 
-if TYPE_CHECKING:
-    from ftui.model import JobSpec
-    from ftui.tui.app import FtuiApp
+from ftui.tui.screens.base import host_of
 
-METHODS = ("supervised", "dpo", "reinforcement")
+if TYPE_CHECKING:
+    from ftui.model import JobSpec, Method
+
+METHODS: tuple[Method, ...] = ("supervised", "dpo", "reinforcement")  # no pydantic import to show the form
 FIELDS = (
     ("training_file", "training file", "path or file id"),
     ("validation_file", "validation file", "optional"),
@@ -62,7 +63,7 @@ def build_spec(values: dict[str, str], base_model: str | None, method: str) -> J
     """Turn the form's text into a JobSpec, or raise FormError naming the field."""
     from pydantic import ValidationError
 
-    from ftui.model import Hyperparameters, JobSpec
+    from ftui.model import Hyperparameters, JobSpec, one_of
 
     if not base_model:
         raise FormError("base model: choose one")
@@ -84,7 +85,7 @@ def build_spec(values: dict[str, str], base_model: str | None, method: str) -> J
             base_model=base_model,
             training_file=training,
             validation_file=values.get("validation_file", "").strip() or None,
-            method=method,  # type: ignore[arg-type]
+            method=one_of(method, METHODS, "supervised"),
             hyperparameters=hyper,
             suffix=values.get("suffix", "").strip() or None,
             seed=seed,
@@ -175,9 +176,9 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
 
     @work(group="form-models", exclusive=True, exit_on_error=False, description="listing base models")
     async def load_models(self) -> None:
-        app = cast("FtuiApp", self.app)
+        app = host_of(self.app)
         try:
-            models = await app.call("base_models")
+            models = await app.call(lambda p: p.base_models())
         except Exception as exc:
             app.report_error("listing base models", exc)
             self.query_one("#base_model", Select).prompt = "type-in not available: provider error"

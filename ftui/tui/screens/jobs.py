@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -12,11 +12,15 @@ from textual.widgets import Input, Static
 
 from ftui.errors import FtuiError
 from ftui.tui.display import JOB_COLUMNS, job_cells
+from ftui.tui.messages import RefreshJobs, ShowMetrics
 from ftui.tui.screens.base import Pane
 from ftui.tui.widgets.row_table import RowTable
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from ftui.model import Job, JobSpec
+    from ftui.provider import Provider
     from ftui.tui.screens.job_form import JobFormScreen
 
 
@@ -51,6 +55,7 @@ def clone_spec(job: Job, *, init_from: str | None = None) -> JobSpec:
 
 
 class JobsPane(Pane):
+    FOCUS_TARGET = "#jobs-table"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="jobs-filter"),
         Binding("n", "new_job", "New", id="jobs-new"),
@@ -63,7 +68,7 @@ class JobsPane(Pane):
         Binding("g", "refresh", "Refresh", id="jobs-refresh"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
-    HELP: ClassVar[dict[str, str]] = {
+    KEY_HELP: ClassVar[dict[str, str]] = {
         "enter": "Job detail (hyperparameters, method, error, result files, raw object)",
         "up/down, j/k": "Move; pgup/pgdn and home/end jump; left/right scroll columns",
     }
@@ -156,7 +161,7 @@ class JobsPane(Pane):
 
         def after(choice: str | None) -> None:
             if choice == "metrics":
-                self.ftui.show_metrics(job.id)
+                self.post_message(ShowMetrics(job.id))
             elif choice == "clone":
                 self._open_form(clone_spec(job), title=f"Clone {job.id}")
             elif choice == "longer":
@@ -225,9 +230,9 @@ class JobsPane(Pane):
             app.call_from_thread(show, text, done, total)
 
         try:
-            await self.ftui.call("prepare_model", spec.base_model, progress)
+            await self.ftui.call(lambda p: p.prepare_model(spec.base_model, progress))
             show("validating the training file and creating the job…")
-            job = await self.ftui.call("create_job", spec)
+            job = await self.ftui.call(lambda p: p.create_job(spec))
         except Exception as exc:
             self.creating = None
             self._render_rows()
@@ -242,7 +247,7 @@ class JobsPane(Pane):
         self.ftui.job_seen(job)
         self.show_jobs([job, *[j for j in self.jobs if j.id != job.id]])
         self.table.move_cursor(row=0)
-        self.ftui.poll_jobs_soon()
+        self.post_message(RefreshJobs())
 
     def action_cancel_job(self) -> None:
         job = self.selected()
@@ -252,7 +257,7 @@ class JobsPane(Pane):
 
         def after(yes: bool | None) -> None:
             if yes:
-                self.job_action("cancel", job.id)
+                self.job_action("cancel", lambda p: p.cancel(job.id))
 
         from ftui.tui.screens.confirm import ConfirmScreen
 
@@ -261,25 +266,25 @@ class JobsPane(Pane):
     def action_pause(self) -> None:
         job = self.selected()
         if job is not None:
-            self.job_action("pause", job.id)
+            self.job_action("pause", lambda p: p.pause(job.id))
 
     def action_resume(self) -> None:
         job = self.selected()
         if job is not None:
-            self.job_action("resume", job.id)
+            self.job_action("resume", lambda p: p.resume(job.id))
 
     @work(group="job-action", exit_on_error=False, description="changing the job")
-    async def job_action(self, verb: str, job_id: str) -> None:
-        job = await self.ftui.call(verb, job_id)
+    async def job_action(self, verb: str, act: Callable[[Provider[Any]], Awaitable[Job]]) -> None:
+        job = await self.ftui.call(act)
         self.app.notify(f"{job.id}: {job.status}", title=verb.title())
         self.ftui.job_seen(job)
         self.show_jobs([job if j.id == job.id else j for j in self.jobs])
-        self.ftui.poll_jobs_soon()
+        self.post_message(RefreshJobs())
 
     def action_metrics(self) -> None:
         job = self.selected()
         if job is not None:
-            self.ftui.show_metrics(job.id)
+            self.post_message(ShowMetrics(job.id))
 
     def action_refresh(self) -> None:
-        self.ftui.poll_jobs_soon()
+        self.post_message(RefreshJobs())

@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Log, Static
 
 from ftui.errors import NotSupported
 from ftui.tui.display import status_text
+from ftui.tui.messages import OpenPlayground
 from ftui.tui.screens.base import Pane
 from ftui.tui.screens.pick import PickScreen
 
@@ -75,13 +76,14 @@ def default_job(jobs: list[Job]) -> Job | None:
 
 
 class MetricsPane(Pane):
+    FOCUS_TARGET = "#checkpoints"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "toggle_smoothing", "Smooth", id="metrics-smooth"),
         Binding("e", "export_csv", "Export CSV", id="metrics-export"),
         Binding("j", "pick_job", "Job…", id="metrics-job"),
         Binding("g", "refresh", "Refresh", id="metrics-refresh"),
     ]
-    HELP: ClassVar[dict[str, str]] = {"enter": "On a checkpoint: chat with it in the Playground"}
+    KEY_HELP: ClassVar[dict[str, str]] = {"enter": "On a checkpoint: chat with it in the Playground"}
 
     def __init__(self) -> None:
         super().__init__(id="metrics-pane")
@@ -162,12 +164,14 @@ class MetricsPane(Pane):
         if job_id is None:
             return
         try:
-            job = await self.ftui.call("job", job_id)
-            events = await self.ftui.call("events", job_id, after=self.last_event)
+            job = await self.ftui.call(lambda p: p.job(job_id))
+            page = await self.ftui.call(lambda p: p.events(job_id, self.last_event))
             if job_id != self.job_id:
                 return
             self.job = job
+            events = page.items
             self.add_events(events)
+            self.last_event = page.next_cursor
             if events or job.done:
                 await self.load_checkpoints(job_id)
             self.update_title()
@@ -177,7 +181,7 @@ class MetricsPane(Pane):
 
     async def load_checkpoints(self, job_id: str) -> None:
         try:
-            checkpoints = await self.ftui.call("checkpoints", job_id)
+            checkpoints = await self.ftui.call(lambda p: p.checkpoints(job_id))
         except NotSupported:
             return
         if job_id != self.job_id or [c.id for c in checkpoints] == [c.id for c in self.checkpoints]:
@@ -189,9 +193,9 @@ class MetricsPane(Pane):
             m = c.metrics
             table.add_row(
                 str(c.step),
-                _fmt(m and m.train_loss),
-                _fmt(m and m.valid_loss),
-                _fmt(m and m.train_mean_token_accuracy),
+                _fmt(m.train_loss if m else None),
+                _fmt(m.valid_loss if m else None),
+                _fmt(m.train_mean_token_accuracy if m else None),
                 c.fine_tuned_model_checkpoint,
                 key=c.fine_tuned_model_checkpoint,
             )
@@ -199,7 +203,6 @@ class MetricsPane(Pane):
     def add_events(self, events: list[JobEvent]) -> None:
         if not events:
             return
-        self.last_event = events[-1].id
         new_points = [e.metrics for e in events if e.metrics is not None]
         self.points.extend(metric_row(p) for p in new_points)
         if new_points and new_points[-1].total_steps:
@@ -269,4 +272,4 @@ class MetricsPane(Pane):
     @on(DataTable.RowSelected, "#checkpoints")
     def _chat_with_checkpoint(self, event: DataTable.RowSelected) -> None:
         model = str(event.row_key.value)
-        self.ftui.open_playground(model)
+        self.post_message(OpenPlayground(model))

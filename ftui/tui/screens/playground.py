@@ -22,6 +22,7 @@ SIDES = ("a", "b")
 
 
 class PlaygroundPane(Pane):
+    FOCUS_TARGET = "#prompt"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+t", "toggle_compare", "Compare", id="pg-compare", priority=True),
         Binding("ctrl+s", "save_chat", "Save", id="pg-save", priority=True),
@@ -30,7 +31,7 @@ class PlaygroundPane(Pane):
         Binding("ctrl+r", "reload_models", "Reload models", id="pg-models", show=False),
         Binding("escape", "stop", "Stop", id="pg-stop", show=False),
     ]
-    HELP: ClassVar[dict[str, str]] = {
+    KEY_HELP: ClassVar[dict[str, str]] = {
         "enter": "In the prompt: send to the model (both models in compare mode)",
     }
 
@@ -84,13 +85,13 @@ class PlaygroundPane(Pane):
     # -- models -------------------------------------------------------------------------------
     @work(group="pg-models", exclusive=True, exit_on_error=False, description="listing models")
     async def load_models(self) -> None:
-        base = await self.ftui.call("base_models")
+        base = await self.ftui.call(lambda p: p.base_models())
         try:
-            tuned = await self.ftui.call("fine_tuned_models")
+            tuned = await self.ftui.call(lambda p: p.fine_tuned_models())
         except NotSupported:
             tuned = []
         names = [m.id for m in tuned] + [m.id for m in base]
-        names += [c.fine_tuned_model_checkpoint for c in self.ftui.metrics_checkpoints()]
+        names += [c.fine_tuned_model_checkpoint for c in self.ftui.known_checkpoints()]
         self.set_models(names)
 
     def set_models(self, names: list[str]) -> None:

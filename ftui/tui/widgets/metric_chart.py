@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.strip import Strip
 from textual.timer import Timer
 from textual_plotext import PlotextPlot
@@ -92,6 +93,7 @@ class MetricChart(PlotextPlot):
         key = (width, height, self.app.theme, self._version)
         if self._lines_key != key:
             text = super().render()
+            assert isinstance(text, Text)  # PlotextPlot renders the plot as ANSI text
             console = self.app.console
             options = console.options.update(width=width, height=height, no_wrap=True, overflow="crop")
             self._lines = [Strip(line, width) for line in console.render_lines(text, options, pad=True)]

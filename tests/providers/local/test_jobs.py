@@ -69,17 +69,17 @@ async def test_job_runs_in_a_detached_worker_to_succeeded_with_events_and_checkp
     assert job.progress == 1.0 and job.finished_at is not None
     assert job.raw["spec"]["training_path"].startswith(str(jobs_root()))  # trained on its own copy
 
-    events = await provider.events(job.id)
+    events = (await provider.events(job.id)).items
     assert [e.created_at for e in events] == sorted(e.created_at for e in events)
     messages = [e.message for e in events]
     assert any("successfully completed" in m for m in messages)
-    assert await provider.events(job.id, after=events[-1].id) == []
-    assert await provider.events(job.id, after=events[0].id) == events[1:]
+    assert (await provider.events(job.id, events[-1].id)).items == []
+    assert (await provider.events(job.id, events[0].id)).items == events[1:]
 
     ckpts = await provider.checkpoints(job.id)
     assert [c.step for c in ckpts] == [4, 2]  # one per epoch, newest first
     assert ckpts[0].fine_tuned_model_checkpoint == f"{job.fine_tuned_model}:ckpt-step-4"
-    assert (await provider.jobs())[0].id == job.id
+    assert (await provider.jobs()).items[0].id == job.id
     assert [m.id for m in await provider.fine_tuned_models()] == [job.fine_tuned_model]
 
     # Both the model and each checkpoint are chat-able: base weights plus that adapter.
@@ -101,8 +101,11 @@ async def test_jobs_queue_one_at_a_time_and_cancel_stops_running_and_queued_jobs
         "queued",
         "queued",
     ]
-    assert [j.id for j in await provider.jobs()] == [third.id, second.id, first.id]  # newest first
-    assert [j.id for j in await provider.jobs(after=third.id, limit=1)] == [second.id]
+    assert [j.id for j in (await provider.jobs()).items] == [third.id, second.id, first.id]  # newest first
+    page = await provider.jobs(limit=1)
+    assert [j.id for j in page.items] == [third.id] and page.next_cursor
+    page = await provider.jobs(cursor=page.next_cursor, limit=1)
+    assert [j.id for j in page.items] == [second.id]
 
     assert (await provider.cancel(third.id)).status == "cancelled"  # never started: at once
     await wait_for_checkpoint(provider, first.id)
@@ -144,5 +147,5 @@ async def test_pause_keeps_a_checkpoint_and_resume_finishes_the_job(
     done = await wait_for(provider, job.id, {"succeeded", "failed", "cancelled"})
     assert done.status == "succeeded", done.error
     assert max(c.step for c in await provider.checkpoints(job.id)) == 6
-    messages = [e.message for e in await provider.events(job.id)]
+    messages = [e.message for e in (await provider.events(job.id)).items]
     assert any(f"resumed from the checkpoint at step {paused_at}" in m for m in messages)

@@ -110,3 +110,42 @@ def test_smollm2_converts_once_into_the_cache_then_loads_from_it_and_learns_its_
     with torch.no_grad():
         logits = model(torch.tensor([enc["input_ids"]])).logits
     assert torch.isfinite(logits).all()
+
+
+class _LongestCall:
+    """The real tokenizer, remembering the longest text it was given in one call."""
+
+    def __init__(self, inner):
+        self.inner, self.longest = inner, 0
+
+    def __call__(self, text, **kwargs):
+        self.longest = max(self.longest, len(text))
+        return self.inner(text, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_hf_tokenizer_stops_counting_a_line_once_it_is_over_the_context():
+    """A 5 MB example is known to be over 2,048 tokens long before it is all tokenized: the
+    tokenizer never holds more than a window of it (it took 1 GB at 5 MB in one call)."""
+    from ftui_local.hf_tokenizer import WINDOW_CHARS
+
+    from ftui.data.tokens import AtLeast
+
+    tok = HFTokenizer("tiny-llama")
+    tok._tok = spy = _LongestCall(tok._tok)
+    reply = {"role": "assistant", "content": "x"}
+    huge = {"messages": [{"role": "user", "content": "word " * 1_000_000}, reply]}
+    n = tok.count_example(huge)
+    assert isinstance(n, AtLeast) and n > tok.max_tokens_per_example
+    assert spy.longest <= WINDOW_CHARS
+
+
+def test_hf_tokenizer_counts_long_text_in_windows_to_the_same_total():
+    tok = HFTokenizer("tiny-llama")
+    tok.max_tokens_per_example = None  # no context to stop at: every window is counted
+    tok._tok = spy = _LongestCall(tok._tok)
+    text = "Ünïcödé words and more words\n" * 30_000  # 870,000 characters
+    assert tok.count_example({"prompt": text, "completion": "x"}) == len(text.encode()) + 2
+    assert spy.longest <= 1 << 18

@@ -95,10 +95,10 @@ async def test_upload_copies_the_file_lists_reads_and_deletes_it(tmp_path: Path)
     assert remote.bytes == src.stat().st_size and remote.filename == "train.jsonl"
     assert seen[-1] == (remote.bytes, remote.bytes)
     src.write_text("changed later\n")  # the upload is a copy
-    assert [f.id for f in await p.files()] == [remote.id]
+    assert [f.id for f in (await p.files()).items] == [remote.id]
     assert (await p.file_content(remote.id)).startswith(b'{"messages"')
     await p.delete_file(remote.id)
-    assert await p.files() == []
+    assert (await p.files()).items == []
     with pytest.raises(NotFound):
         await p.file_content(remote.id)
     with pytest.raises(NotFound):
@@ -116,7 +116,7 @@ async def test_invalid_dataset_is_refused_with_line_and_code_and_never_becomes_a
         await p.create_job(JobSpec(base_model="tiny-llama", training_file=str(bad)))
     assert err.value.code == "invalid_training_file"
     assert "line 10" in str(err.value) and str(bad) in str(err.value)
-    assert await p.jobs() == []
+    assert (await p.jobs()).items == []
     assert not jobs_root().exists() or not any(jobs_root().glob("ftjob-*"))
 
 
@@ -133,7 +133,7 @@ async def test_bad_requests_fail_before_any_job_exists(tmp_path: Path) -> None:
         await p.create_job(JobSpec(base_model="tiny-llama", training_file="file-doesnotexist"))
     with pytest.raises(NotFound):
         await p.job("ftjob-nope")
-    assert await p.jobs() == []
+    assert (await p.jobs()).items == []
 
 
 @pytest.mark.slow

@@ -44,7 +44,7 @@ def test_cpu_loss_head_matches_trl_loss_gradients_and_token_accuracy(
     job.path.mkdir()
     torch.manual_seed(0)
     model = models.load_model("tiny-llama", "cpu", trainable=True)
-    trainer = train._build_trainer(
+    trainer, _ = train._build_trainer(
         job,
         "supervised",
         model,
@@ -102,7 +102,7 @@ def test_bf16_on_cpu_trains_under_autocast_with_bf16_base_and_fp32_lora_weights(
         job.path.mkdir()
         torch.manual_seed(0)
         model = models.load_model("tiny-llama", "cpu", trainable=True)
-        trainer = train._build_trainer(
+        trainer, _ = train._build_trainer(
             job,
             "supervised",
             model,

@@ -63,13 +63,13 @@ async def test_sigkilled_worker_reads_as_died_and_resume_continues_from_the_last
     saved = [c.step for c in await provider.checkpoints(job.id)]
     assert saved and saved[0] < 15  # killed mid-run
     last = saved[0]
-    before = {e.id for e in await provider.events(job.id)}
+    before = {e.id for e in (await provider.events(job.id)).items}
 
     await provider.resume(job.id)
     done = await wait_for(provider, job.id, {"succeeded", "failed", "cancelled"})
     assert done.status == "succeeded", done.error
     assert done.error is None
-    new = [e for e in await provider.events(job.id) if e.id not in before]
+    new = [e for e in (await provider.events(job.id)).items if e.id not in before]
     assert any(f"resumed from the checkpoint at step {last}" in e.message for e in new)
     steps_after = [e.metrics.step for e in new if e.metrics]
     assert steps_after and min(steps_after) > last  # no completed step was trained again

@@ -9,6 +9,7 @@ from conftest import KEY, make_provider
 from support.serve_harness import write_chat_examples
 
 from ftui.errors import FtuiError, NotFound, ProviderError
+from ftui.uploads import upload_once
 
 
 async def test_upload_reuses_a_file_already_uploaded_with_the_same_content(
@@ -17,15 +18,15 @@ async def test_upload_reuses_a_file_already_uploaded_with_the_same_content(
     provider = make_provider(server.url, monkeypatch)
     data = write_chat_examples(tmp_path / "train.jsonl")
     seen: list[tuple[int, int]] = []
-    first = await provider.upload(data, progress=lambda done, total: seen.append((done, total)))
+    first = (await upload_once(provider, data, progress=lambda done, total: seen.append((done, total)))).file
     copy = tmp_path / "same-content.jsonl"
     copy.write_bytes(data.read_bytes())
-    again = await provider.upload(copy)
-    assert again.id == first.id and len(await provider.files()) == 1
+    again = await upload_once(provider, copy)
+    assert again.deduplicated and again.file.id == first.id and len((await provider.files()).items) == 1
     assert seen[-1] == (data.stat().st_size, data.stat().st_size)
     # Deleted remotely: the next upload notices and uploads afresh.
     await provider.delete_file(first.id)
-    third = await provider.upload(data)
+    third = (await upload_once(provider, data)).file
     assert third.id != first.id
     assert await provider.file_content(third.id) == data.read_bytes()
     await provider.aclose()
@@ -62,13 +63,13 @@ async def test_an_interrupted_chunked_upload_resumes_from_its_saved_session(
 
     monkeypatch.setattr(provider.client.uploads.parts, "create", flaky)
     with pytest.raises(KeyboardInterrupt):
-        await provider.upload(data)
+        await upload_once(provider, data)
     import hashlib
 
     session = provider.store.upload_session("remote", hashlib.sha256(data.read_bytes()).hexdigest())
     assert session is not None and len(session["parts"]) == 2
     monkeypatch.setattr(provider.client.uploads.parts, "create", real)
-    remote = await provider.upload(data)
+    remote = (await upload_once(provider, data)).file
     assert await provider.file_content(remote.id) == data.read_bytes()
     creates = [r for r in server.recorder.records if r.method == "POST" and r.path == "/v1/uploads"]
     assert len(creates) == 1  # the same upload, continued

@@ -46,20 +46,22 @@ async def test_provider_flow_survives_faults_and_never_duplicates_a_create(
         assert proxy.injected("drop_response") and proxy.injected("429") and proxy.injected("500")
 
         seen: list[str] = []
+        last: str | None = None
 
         async def follow() -> Job:
-            last = seen[-1] if seen else None
-            fresh = await provider.events(job.id, after=last)
-            seen.extend(e.id for e in fresh)
-            if fresh:
-                assert provider.last_event_id[job.id] == fresh[-1].id
+            nonlocal last
+            page = await provider.events(job.id, last)
+            seen.extend(e.id for e in page.items)
+            if page.items:
+                assert page.next_cursor == page.items[-1].id
+            last = page.next_cursor
             return await provider.job(job.id)
 
         job = await eventually(follow, lambda j: j.done, interval=0.5, what="the job ended")
-        seen += [e.id for e in await provider.events(job.id, after=seen[-1] if seen else None)]
+        seen += [e.id for e in (await provider.events(job.id, last)).items]
         assert job.status == "succeeded", job.error
         assert len(seen) == len(set(seen)) and seen == sorted(seen)  # each event once, in order
-        everything = await provider.events(job.id)
+        everything = (await provider.events(job.id)).items
         assert [e.id for e in everything] == seen
         assert any(
             e.metrics and e.metrics.train_loss is not None and e.metrics.total_steps for e in everything
