@@ -32,14 +32,22 @@ class ProviderError(FtuiError):
     """A provider or backend refused or failed a call.
 
     `code` is a stable machine-readable reason (e.g. `not_found`, `training_not_available`);
-    `status` is the HTTP status where the backend speaks HTTP.
+    `status` is the HTTP status where the backend speaks HTTP; `retry_after` the seconds a rate
+    limit (429 Retry-After) asked the caller to wait, where the backend said.
     """
 
     def __init__(
-        self, message: str, *, code: str | None = None, status: int | None = None, retryable: bool = False
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.code, self.status, self.retryable = code, status, retryable
+        self.retry_after = retry_after
 
 
 class NotSupported(ProviderError):

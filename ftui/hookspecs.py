@@ -31,9 +31,16 @@ def ftui_register_providers(register: Callable[[type[Provider]], None]) -> None:
 
 
 @hookspec
-def ftui_register_evaluators(register: Callable[[str, Callable[..., Any]], None]) -> None:
-    """Register scoring functions for Evaluate and for reinforcement graders:
-    `register(name, fn)` where `fn(output: str, item: dict) -> float` returns a score in 0..1."""
+def ftui_register_evaluators(register: Callable[[str, Any], None]) -> None:
+    """Register grader types for Evaluate and for reinforcement training: `register(type_name, kind)`.
+
+    `kind` is either a plain function `fn(output: str, item: dict) -> float` (a score, 0..1 by
+    convention), used in grader JSON as `{"type": type_name, "name": "..."}` (optionally with an
+    `input` template, default `{{sample.output_text}}`); or a `ftui.graders.base.Grader` subclass: a
+    pydantic model with `type: Literal[type_name]`, its own fields and `async grade(sample, item, ctx)`.
+    ftui's own types (string_check, text_similarity, score_model, label_model, python, multi,
+    json_valid, json_schema, regex, length) register this way too, in `ftui.graders.builtin`.
+    """
 
 
 @hookspec

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
@@ -147,6 +148,9 @@ class Hooks:
 
     def job_finished(self, job: Job) -> list[str]:
         return _call_each(self._pm.hook.ftui_job_finished, job=job)
+
+    def register_evaluators(self, register: Callable[[str, Any], None]) -> list[str]:
+        return _call_each(self._pm.hook.ftui_register_evaluators, register=register)
 
 
 def _call_each(hook: pluggy.HookCaller, **kwargs: Any) -> list[str]:

@@ -30,6 +30,7 @@ from ftui.model import (
     DeploySpec,
     Job,
     JobEvent,
+    JobOption,
     JobSpec,
     Page,
     RemoteFile,
@@ -142,6 +143,17 @@ class Provider(Generic[S]):
     def supports(cls, capability: Capability) -> bool:
         return capability in cls.capabilities
 
+    @classmethod
+    def unimplemented(cls) -> list[str]:
+        """`capability: verb` for each verb a declared capability promises that this class does not
+        override (empty for an honest provider; the contract suite fails any other)."""
+        return [
+            f"{capability}: {verb}"
+            for capability in sorted(cls.capabilities)
+            for verb in CAPABILITY_VERBS.get(capability, ())
+            if getattr(cls, verb) is getattr(Provider, verb)
+        ]
+
     def _unsupported(self, verb: str) -> NotSupported:
         return NotSupported(self.name, verb)
 
@@ -195,6 +207,30 @@ class Provider(Generic[S]):
         raise self._unsupported("reading file content")
 
     # -- jobs -------------------------------------------------------------------------------
+    def job_options(self) -> list[JobOption]:
+        """Choices this backend adds to a job (shown in the job form with their defaults)."""
+        return []
+
+    def check_options(self, spec: JobSpec) -> dict[str, str]:
+        """Every option's value for `spec` (defaults filled in); a ProviderError names a bad one."""
+        from ftui.errors import ProviderError
+
+        known = {o.key: o for o in self.job_options()}
+        for key, value in spec.options.items():
+            option = known.get(key)
+            if option is None:
+                allowed = ", ".join(known) or "none"
+                raise ProviderError(
+                    f"option {key!r}: provider {self.name!r} has no such option (options: {allowed})",
+                    code="invalid_option",
+                )
+            if option.choices and value not in option.choices:
+                raise ProviderError(
+                    f"option {key}={value!r}: expected one of {', '.join(option.choices)}",
+                    code="invalid_option",
+                )
+        return {key: spec.options.get(key, o.default) for key, o in known.items()}
+
     async def create_job(self, spec: JobSpec) -> Job:
         raise self._unsupported("fine-tuning jobs")
 

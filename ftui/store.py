@@ -40,6 +40,14 @@ MIGRATIONS: list[str] = [
         created_at REAL NOT NULL, PRIMARY KEY (profile, sha256)
     );
     """,
+    # 2: deployments ftui created (billed by the hour): start-up warns about those still running
+    """
+    CREATE TABLE deployments (
+        profile TEXT NOT NULL, provider TEXT NOT NULL, deployment_id TEXT NOT NULL,
+        status TEXT NOT NULL, body TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+        PRIMARY KEY (profile, deployment_id)
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -132,6 +140,38 @@ class Store:
             "SELECT body FROM jobs WHERE profile=? ORDER BY updated_at DESC", (profile,)
         ).fetchall()
         return [json.loads(r["body"]) for r in rows]
+
+    # deployments ftui created: what the provider said last about each
+    def remember_deployment(
+        self, provider: str, profile: str, deployment_id: str, status: str, body: dict[str, Any]
+    ) -> None:
+        now = time.time()
+        self.db.execute(
+            "INSERT INTO deployments VALUES (?,?,?,?,?,?,?) ON CONFLICT(profile, deployment_id) DO UPDATE "
+            "SET status=excluded.status, body=excluded.body, updated_at=excluded.updated_at",
+            (profile, provider, deployment_id, status, json.dumps(body, default=str), now, now),
+        )
+
+    def remembered_deployments(
+        self, profile: str | None = None, statuses: frozenset[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Newest first: `{"profile", "provider", "status", "updated_at", "body"}` per deployment,
+        for one profile or all, optionally only those in `statuses`."""
+        rows = self.db.execute(
+            "SELECT * FROM deployments WHERE ? IS NULL OR profile=? ORDER BY created_at DESC",
+            (profile, profile),
+        ).fetchall()
+        return [
+            {
+                "profile": r["profile"],
+                "provider": r["provider"],
+                "status": r["status"],
+                "updated_at": r["updated_at"],
+                "body": json.loads(r["body"]),
+            }
+            for r in rows
+            if statuses is None or r["status"] in statuses
+        ]
 
     # chats
     def save_chat(self, title: str, body: dict[str, Any], chat_id: int | None = None) -> int:

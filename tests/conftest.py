@@ -46,3 +46,23 @@ def local_provider() -> Iterator[Any]:
         if not job.done:
             with contextlib.suppress(Exception):
                 asyncio.run(provider.cancel(job.id))
+
+
+@pytest.fixture(scope="session")
+def echo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example plugin, pip-installed once per session into a folder of its own."""
+    from support.echo import install_echo
+
+    return install_echo(tmp_path_factory.mktemp("echo_site"))
+
+
+@pytest.fixture
+def echo(echo_site: Path, ftui_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The `echo` profile (example plugin, fake backend under FTUI_HOME) active here and in
+    `ftui` child processes; yields the config file."""
+    from support.echo import use_echo
+
+    from ftui.plugins import registry
+
+    yield use_echo(echo_site, ftui_home, monkeypatch)
+    registry.cache_clear()

@@ -17,7 +17,8 @@ from ftui.cli.context import run as run
 from ftui.cli.context import session_of as session_of
 from ftui.errors import FtuiError
 
-# Built-in commands: name -> module whose `command` it is, imported when the command is used.
+# Built-in commands: name -> the module whose `command` it is (or "module:attribute"), imported
+# when the command is used.
 COMMANDS = {
     "providers": "providers",
     "config": "config",
@@ -26,9 +27,17 @@ COMMANDS = {
     "jobs": "jobs",
     "chat": "chat",
     "eval": "eval",
+    "graders": "graders",
     "serve": "serve",
     "web": "web",
+    "deploy": "deployments:deploy",
+    "deployments": "deployments:deployments",
+    "undeploy": "deployments:undeploy",
 }
+
+# Commands that work a backend warn first about deployments ftui created that still bill by the hour
+# (`deployments` lists them itself; `--help` never gets here).
+WARN_RUNNING_DEPLOYMENTS = frozenset({"jobs", "files", "chat", "deploy", "eval"})
 
 
 class LazyGroup(click.Group):
@@ -41,8 +50,9 @@ class LazyGroup(click.Group):
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             import importlib
 
-            module = importlib.import_module(f"ftui.cli.{COMMANDS[cmd_name]}")
-            self.add_command(module.command, cmd_name)
+            module_name, _, attribute = COMMANDS[cmd_name].partition(":")
+            module = importlib.import_module(f"ftui.cli.{module_name}")
+            self.add_command(getattr(module, attribute or "command"), cmd_name)
         return self.commands.get(cmd_name)
 
 
@@ -75,6 +85,10 @@ def cli(ctx: click.Context, config_path: str | None, profile: str | None) -> Non
         # A file the user named is read now, so every command reports its errors, not only the
         # ones that happen to need a profile.
         _ = session.profile
+    if ctx.invoked_subcommand in WARN_RUNNING_DEPLOYMENTS:
+        from ftui.cli.deployments import warn_running
+
+        warn_running(session)
     if ctx.invoked_subcommand is None:
         from ftui.tui.app import run_app
 

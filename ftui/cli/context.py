@@ -11,7 +11,7 @@ from __future__ import annotations
 import atexit
 import functools
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -61,4 +61,6 @@ def pass_session(f: F) -> F:
         ctx = click.get_current_context()
         return ctx.invoke(f, session_of(ctx), *args, **kwargs)
 
-    return functools.update_wrapper(new_func, f)  # type: ignore[return-value]
+    return cast(
+        F, functools.update_wrapper(new_func, f)
+    )  # the wrapper takes what `f` takes, less the session

@@ -10,16 +10,20 @@ import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ftui.cli.context import pass_session, run
 from ftui.cli.output import emit_json, is_tty, table, warn
+from ftui.costs import estimate_line, training_estimate
 from ftui.errors import UsageError
 from ftui.model import METHODS, Hyperparameters, Job, JobEvent, JobSpec, one_of
 from ftui.provider import Provider, collect
 from ftui.session import Session
+
+if TYPE_CHECKING:
+    from ftui.data.report import ValidationReport
 
 MAX_ERRORS_SHOWN = 20
 # A job that stops making progress here needs a person: watch returns instead of waiting forever.
@@ -140,7 +144,9 @@ def _prepare(provider: Provider, model: str) -> None:
             bar.__exit__(None, None, None)
 
 
-def _validate_locally(provider: Provider, path: Path, method: str, model: str, quiet: bool) -> None:
+def _validate_locally(
+    provider: Provider, path: Path, method: str, model: str, quiet: bool
+) -> ValidationReport:
     """Check a local dataset before any job exists; print every problem and exit 1 if invalid."""
     from ftui.data.validate import validate_path
 
@@ -165,7 +171,7 @@ def _validate_locally(provider: Provider, path: Path, method: str, model: str, q
     if report.valid:
         if not quiet:
             click.echo(f"Validated {path.name}: {report.examples:,} examples, {report.tokens.total:,} tokens")
-        return
+        return report
     errors = list(report.errors)
     for err in errors[:MAX_ERRORS_SHOWN]:
         line = getattr(err, "line", None)
@@ -202,6 +208,35 @@ def _extra_hyperparameters(pairs: tuple[str, ...]) -> dict[str, Any]:
     return extra
 
 
+def _options(pairs: tuple[str, ...]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--option {pair!r}: expected KEY=VALUE, e.g. -o training_type=Developer")
+        options[key.strip()] = value.strip()
+    return options
+
+
+def _read_grader(path: str | None, method: str) -> dict[str, Any] | None:
+    """The grader object from FILE, checked here and then passed on exactly as written."""
+    import json
+
+    from ftui.graders.registry import load
+
+    if path is None:
+        if method == "reinforcement":
+            raise UsageError("--method reinforcement needs --grader FILE (a grader JSON object)")
+        return None
+    if method != "reinforcement":
+        raise UsageError("--grader is for --method reinforcement")
+    graders = load(path)
+    if len(graders) != 1:
+        raise UsageError(f"--grader {path}: holds {len(graders)} graders; a job takes one (use a multi)")
+    raw = json.loads(Path(path).expanduser().read_text(encoding="utf-8"))
+    return raw if isinstance(raw, dict) else raw[0]
+
+
 def _default_model(session: Session) -> str | None:
     return getattr(session.profile.settings, "base_model", None)
 
@@ -236,6 +271,21 @@ def command() -> None:
     metavar="KEY=VALUE",
     help="Provider-specific hyperparameter, e.g. --hp lora_r=16 (repeatable).",
 )
+@click.option(
+    "--option",
+    "-o",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="The provider's own job option, e.g. -o training_type=GlobalStandard on Azure (repeatable); "
+    "the defaults are printed when the job is created.",
+)
+@click.option(
+    "--grader",
+    "grader_file",
+    type=click.Path(dir_okay=False),
+    help="Reinforcement: a grader JSON file (OpenAI's shape), sent to the provider unchanged.",
+)
 @click.option("--suffix", help="Added to the fine-tuned model's name (up to 64 characters).")
 @click.option("--seed", type=click.IntRange(0, 2147483647))
 @click.option("--init-from", help="Start from a fine-tuned model or checkpoint instead of the base.")
@@ -246,6 +296,11 @@ def command() -> None:
     default=1.0,
     show_default=True,
     help="Seconds between polls with --wait.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Validate and show the estimated cost; create nothing (nothing is billed).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 @pass_session
@@ -260,14 +315,19 @@ def create(
     lr_multiplier: float | None,
     beta: float | None,
     extra: tuple[str, ...],
+    options: tuple[str, ...],
+    grader_file: str | None,
     suffix: str | None,
     seed: int | None,
     init_from: str | None,
     wait: bool,
     interval: float,
+    dry_run: bool,
     as_json: bool,
 ) -> None:
-    """Validate the dataset, then create a fine-tuning job. An invalid dataset never becomes a job."""
+    """Validate the dataset, then create a fine-tuning job. An invalid dataset never becomes a job.
+
+    The estimated cost is shown first; `--dry-run` stops there."""
     model = model or _default_model(session)
     if not model:
         raise UsageError("no base model: pass --model (see the provider's base models)")
@@ -275,14 +335,18 @@ def create(
     if len(suffix or "") > 64:
         raise UsageError("--suffix: at most 64 characters")
     _prepare(provider, model)
+    training_report: ValidationReport | None = None
     for option, ref in (("--training-file", training_file), ("--validation-file", validation_file)):
         if ref is None:
             continue
         path = Path(ref).expanduser()
         if path.is_file():
-            _validate_locally(provider, path, method, model, quiet=as_json)
+            report = _validate_locally(provider, path, method, model, quiet=as_json)
+            if option == "--training-file":
+                training_report = report
         elif path.exists() or not ref.startswith("file-"):
             raise UsageError(f"{option}: {ref} is not a file (give a dataset path or an uploaded file id)")
+    grader = _read_grader(grader_file, method)
     hyper = Hyperparameters(
         n_epochs=n_epochs if n_epochs is not None else "auto",
         batch_size=batch_size if batch_size is not None else "auto",
@@ -299,7 +363,26 @@ def create(
         suffix=suffix,
         seed=seed,
         init_from=init_from,
+        options=_options(options),
+        grader=grader,
     )
+    estimate = run(
+        training_estimate(
+            provider,
+            spec,
+            training_report.billed_tokens_per_epoch if training_report else None,
+            training_report.examples if training_report else None,
+        )
+    )
+    if dry_run:
+        if as_json:
+            emit_json({"dry_run": True, "created": False, "spec": spec, "estimate": estimate})
+        else:
+            click.echo(f"Estimated cost: {estimate_line(estimate)}")
+            click.echo(f"Dry run: no job was created on {session.profile.name}; nothing is billed.")
+        return
+    if not as_json:
+        click.echo(f"Estimated cost: {estimate_line(estimate)}")
     job = run(provider.create_job(spec))
     if as_json:
         if not wait:  # with --wait, the finished job is printed instead: one JSON document
@@ -309,6 +392,10 @@ def create(
             f"Created job {job.id} ({status_text(job.status)}) on {session.profile.name}: "
             f"{job.base_model}, {job.method}"
         )
+        chosen = provider.check_options(spec)
+        for choice in provider.job_options():
+            note = "" if choice.key in spec.options else " (the default; change it with -o KEY=VALUE)"
+            click.echo(f"  {choice.label}: {chosen[choice.key]}{note}")
         if not wait:
             click.echo(f"Follow it with: ftui jobs watch {job.id}")
     if wait:

@@ -6,6 +6,7 @@ import tomllib
 from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from ftui.data.model_names import base_model
 
@@ -28,6 +29,14 @@ class ModelPrice:
     training_per_hour: float | None = None
     max_tokens_per_example: int | None = None
     legacy_completions: bool = False
+    source: str | None = None  # where this row's prices came from (default: the file's provenance)
+    as_of: str | None = None  # and when they were read (YYYY-MM or YYYY-MM-DD)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    source: str
+    as_of: str
 
 
 _TYPES = {
@@ -35,30 +44,44 @@ _TYPES = {
     "training_per_hour": (int, float),
     "max_tokens_per_example": (int,),
     "legacy_completions": (bool,),
+    "source": (str,),
+    "as_of": (str,),
 }
 
 
 @cache
-def _table() -> dict[str, ModelPrice]:
+def _raw() -> dict[str, Any]:
     with PRICES_FILE.open("rb") as fh:
-        raw = tomllib.load(fh)
+        return tomllib.load(fh)
+
+
+@cache
+def _table() -> dict[str, ModelPrice]:
     table = {}
-    for prefix, row in raw.get("models", {}).items():
+    for prefix, row in _raw().get("models", {}).items():
         for key, value in row.items():
             allowed = _TYPES.get(key)
             if allowed is None or type(value) not in allowed:
                 raise ValueError(
                     f'{PRICES_FILE}: [models."{prefix}"] {key} = {value!r}: '
                     f"expected one of {', '.join(f.name for f in fields(ModelPrice)[1:])}"
-                    " with a number (or true/false for legacy_completions)"
+                    " with a number (true/false for legacy_completions, text for source and as_of)"
                 )
         table[prefix] = ModelPrice(prefix=prefix, **row)
     return table
 
 
 def source() -> str:
-    with PRICES_FILE.open("rb") as fh:
-        return str(tomllib.load(fh).get("source", ""))
+    return str(_raw().get("source", ""))
+
+
+def provenance(row: ModelPrice, figure: str = "training_per_1m") -> Provenance:
+    """Where `row`'s `figure` came from and when: the row's own note, else the file's for that figure."""
+    default = _raw().get("provenance", {}).get(figure, {})
+    return Provenance(
+        source=row.source or str(default.get("source") or source()),
+        as_of=row.as_of or str(default.get("as_of") or ""),
+    )
 
 
 def price_for(model: str | None) -> ModelPrice | None:

@@ -112,10 +112,23 @@ def job_object(job: Job, organization: str, result_files: list[str] | None = Non
     }
 
 
+# Reinforcement fine-tuning's metrics (OpenAI's RFT event data), kept in MetricPoint.extra.
+RFT_KEYS = ("train_mean_reward", "full_valid_mean_reward")
+
+
 def metrics_data(m: MetricPoint, keys: tuple[str, ...] = METRIC_KEYS) -> dict[str, Any]:
     data = {k: getattr(m, k) for k in keys if getattr(m, k) is not None}
     if "step" in data and keys is METRIC_KEYS:
         data["step"] = int(data["step"])
+    data.update({k: m.extra[k] for k in RFT_KEYS if k in m.extra})
+    graders = {
+        k.split("/")[1]: v for k, v in m.extra.items() if k.startswith("rewards/") and k.endswith("/mean")
+    }
+    if graders:  # OpenAI's `scores.graders`, one entry per grader
+        data["scores"] = {
+            "train_reward_mean": m.extra.get("train_mean_reward"),
+            "graders": [{"name": name, "train_reward_mean": v} for name, v in graders.items()],
+        }
     return data
 
 

@@ -31,7 +31,7 @@ from ftui.errors import FtuiError
 from ftui.status import TERMINAL_STATUSES
 from ftui.tui.bridge import ProviderBridge
 from ftui.tui.commands import VIEWS, CommandError, PaletteCommand, parse_command
-from ftui.tui.messages import NewJob, OpenPlayground, RefreshJobs, ShowMetrics
+from ftui.tui.messages import DeployModel, NewJob, OpenPlayground, RefreshJobs, ShowMetrics
 from ftui.tui.screens.base import Pane, PaneHost
 from ftui.tui.screens.jobs import JobsPane
 from ftui.tui.widgets.command_line import CommandLine
@@ -76,6 +76,18 @@ def _playground_pane() -> Pane:
     return PlaygroundPane()
 
 
+def _deployments_pane() -> Pane:
+    from ftui.tui.screens.deployments import DeploymentsPane
+
+    return DeploymentsPane()
+
+
+def _evaluate_pane() -> Pane:
+    from ftui.tui.screens.evaluate import EvaluatePane
+
+    return EvaluatePane()
+
+
 class FtuiApp(App[None]):
     CSS_PATH = "ftui.tcss"
     TITLE = "ftui"
@@ -85,6 +97,8 @@ class FtuiApp(App[None]):
         Binding("2", "show_view('jobs')", "Jobs", id="view-jobs", show=False),
         Binding("3", "show_view('metrics')", "Metrics", id="view-metrics", show=False),
         Binding("4", "show_view('playground')", "Playground", id="view-playground", show=False),
+        Binding("5", "show_view('deployments')", "Deployments", id="view-deployments", show=False),
+        Binding("6", "show_view('evaluate')", "Evaluate", id="view-evaluate", show=False),
         Binding("question_mark", "help", "Keys", id="help"),
         Binding("colon", "command_line", "Command", id="command-line"),
         Binding("L", "toggle_log", "Log", id="toggle-log", show=False),
@@ -142,6 +156,8 @@ class FtuiApp(App[None]):
             "jobs": JobsPane,
             "metrics": _metrics_pane,
             "playground": _playground_pane,
+            "deployments": _deployments_pane,
+            "evaluate": _evaluate_pane,
         }
         with TabbedContent(initial=self.initial_view, id="views"):
             for view, make in panes.items():
@@ -222,6 +238,20 @@ class FtuiApp(App[None]):
     def _session_opened(self) -> None:
         self._update_header()
         self.poll_jobs()
+        self.warn_deployments()
+
+    @work(group="deploy-warn", exclusive=True, exit_on_error=False, description="checking deployments")
+    async def warn_deployments(self) -> None:
+        """On start: deployments ftui created that still bill by the hour, and what they have cost.
+        The active profile's are checked with its provider first; other profiles' come from the store."""
+        from ftui import deployments as deps
+
+        with contextlib.suppress(Exception):  # an unreachable backend: what the store says still stands
+            await self.call(deps.refresh)
+        running = await asyncio.to_thread(deps.still_running, self.store)
+        for line in deps.warnings(running, self.now()):
+            self.notify(line, title="Still billed by the hour", severity="warning", timeout=30, markup=False)
+            self.log_line(f"warning: {line}")
 
     def _session_failed(self, exc: FtuiError) -> None:
         self.sub_title = "config error: see the log (L)"
@@ -406,7 +436,9 @@ class FtuiApp(App[None]):
         self._focus_view(view)
 
     def _focus_view(self, view: str) -> None:
-        # A pane still waiting to be built (a LazyPane) has nothing to focus yet.
+        if view != self.active_view:
+            return  # a late focus request for a tab the user has already left
+        # A pane still waiting to be built (a LazyPane) has nothing to focus yet: _pane_built does it.
         for pane in self.query_one(f"TabPane#{view}").query(Pane).results(Pane):
             pane.focus_default()
 
@@ -416,6 +448,14 @@ class FtuiApp(App[None]):
             self.call_after_refresh(self._focus_view, event.pane.id)
             for pane in event.pane.query(Pane):
                 pane.activated()
+
+    @on(LazyPane.Built)
+    def _pane_built(self, event: LazyPane.Built) -> None:
+        # A view shown before its pane was built: focus it and tell it, as a tab switch would.
+        pane = event.widget
+        if isinstance(pane, Pane) and pane.parent is not None and pane.parent.id == self.active_view:
+            pane.focus_default()
+            pane.activated()
 
     @property
     def active_view(self) -> str:
@@ -435,6 +475,12 @@ class FtuiApp(App[None]):
         from ftui.tui.screens.playground import PlaygroundPane
 
         self.query_one(PlaygroundPane).use_model(model)
+
+    def open_evaluate(self, model: str) -> None:
+        self.show_view("evaluate")
+        from ftui.tui.screens.evaluate import EvaluatePane
+
+        self.query_one(EvaluatePane).use_model(model)
 
     def new_job(self, training_file: str | None = None) -> None:
         self.show_view("jobs")
@@ -461,6 +507,14 @@ class FtuiApp(App[None]):
     @on(RefreshJobs)
     def _refresh_jobs(self) -> None:
         self.poll_jobs()
+
+    @on(DeployModel)
+    def _deploy_model(self, message: DeployModel) -> None:
+        self.show_view("deployments")
+        from ftui.tui.screens.deployments import DeploymentsPane
+
+        for pane in self.query(DeploymentsPane).results(DeploymentsPane):
+            pane.action_deploy(message.model)
 
     def action_new_job(self) -> None:
         self.new_job()
@@ -489,6 +543,8 @@ class FtuiApp(App[None]):
 
     def action_help(self) -> None:
         from ftui.tui.screens.datasets import DatasetsPane
+        from ftui.tui.screens.deployments import DeploymentsPane
+        from ftui.tui.screens.evaluate import EvaluatePane
         from ftui.tui.screens.help import HelpScreen
         from ftui.tui.screens.job_detail import JobDetailScreen
         from ftui.tui.screens.job_form import JobFormScreen
@@ -503,6 +559,8 @@ class FtuiApp(App[None]):
             ("Job form", list(JobFormScreen.BINDINGS), {}),
             ("Metrics", list(MetricsPane.BINDINGS), MetricsPane.KEY_HELP),
             ("Playground", list(PlaygroundPane.BINDINGS), PlaygroundPane.KEY_HELP),
+            ("Deployments", list(DeploymentsPane.BINDINGS), DeploymentsPane.KEY_HELP),
+            ("Evaluate", list(EvaluatePane.BINDINGS), EvaluatePane.KEY_HELP),
         ]
         self.push_screen(HelpScreen(sections))
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-VIEWS = ("datasets", "jobs", "metrics", "playground")
+VIEWS = ("datasets", "jobs", "metrics", "playground", "deployments", "evaluate")
 VIEW_ALIASES = {
     "d": "datasets",
     "ds": "datasets",
@@ -23,9 +23,18 @@ VIEW_ALIASES = {
     "pg": "playground",
     "chat": "playground",
     "playground": "playground",
+    "dep": "deployments",
+    "deps": "deployments",
+    "deploy": "deployments",
+    "deployment": "deployments",
+    "deployments": "deployments",
+    "e": "evaluate",
+    "eval": "evaluate",
+    "evaluate": "evaluate",
 }
 HELP = (
-    ":jobs [/filter]  :datasets  :metrics [JOB]  :playground  :profile NAME  :theme NAME  "
+    ":jobs [/filter]  :datasets  :metrics [JOB]  :playground  :deployments  :eval  :profile NAME  "
+    ":theme NAME  "
     ":bell on|off  :help  :q"
 )
 

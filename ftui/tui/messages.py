@@ -33,5 +33,13 @@ class NewJob(Message):
         self.training_file = training_file
 
 
+class DeployModel(Message):
+    """Show the Deployments view and start deploying `model` (its hourly cost is asked about)."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__()
+        self.model = model
+
+
 class RefreshJobs(Message):
     """Poll the provider for jobs now rather than at the next tick."""

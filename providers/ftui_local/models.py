@@ -65,7 +65,7 @@ def catalog() -> list[BaseModelInfo]:
             id=e.name,
             provider="local",
             description=e.description,
-            methods=["supervised", "dpo"],
+            methods=["supervised", "dpo", "reinforcement"],
             context_length=e.context_length,
             training_price_per_1m_tokens=0.0,
         )  # your own hardware: no per-token bill

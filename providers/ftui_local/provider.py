@@ -8,21 +8,22 @@ trainer are imported only inside the worker and inside chat.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import shutil
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ftui.errors import FtuiError, NotFound, NotSupported, ProviderError
+from ftui.errors import FtuiError, NotFound, ProviderError
 from ftui.model import (
     BaseModelInfo,
     ChatMessage,
     ChatParams,
     Checkpoint,
+    CostEstimate,
+    DeploySpec,
     Job,
     JobEvent,
     JobSpec,
@@ -89,7 +90,7 @@ class LocalProvider(Provider[LocalSettings]):
     name = "local"
     description = "LoRA fine-tuning on this machine (CPU or GPU), offline"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {"supervised", "dpo", "pause", "checkpoints", "chat", "upload", "no_deploy_needed"}
+        {"supervised", "dpo", "reinforcement", "pause", "checkpoints", "chat", "upload", "no_deploy_needed"}
     )
     settings_model = LocalSettings
     requires: ClassVar[tuple[str, ...]] = ("torch", "transformers", "peft", "trl")
@@ -270,9 +271,27 @@ class LocalProvider(Provider[LocalSettings]):
             raise ProviderError(describe_invalid(label, report), code=code, status=400)
         return report
 
+    def _check_grader(self, spec: JobSpec) -> None:
+        from ftui.graders.base import GraderError
+        from ftui.graders.registry import parse
+
+        if spec.grader is None:
+            raise ProviderError(
+                "reinforcement fine-tuning needs a grader (method.reinforcement.grader)",
+                code="missing_grader",
+                status=400,
+            )
+        try:
+            grader = parse(spec.grader, "grader")
+        except GraderError as exc:
+            raise ProviderError(f"invalid grader: {exc}", code="invalid_grader", status=400) from None
+        problem = grader.unsupported_here()
+        if problem:
+            raise ProviderError(f"invalid grader: {problem}", code="invalid_grader", status=400)
+
     def _create(self, spec: JobSpec) -> Job:
         if spec.method == "reinforcement":
-            raise NotSupported(self.name, "reinforcement fine-tuning (no local graders yet)")
+            self._check_grader(spec)
         from ftui_local.models import resolve_base
 
         # An unknown base model fails here, before any job exists. A folder is kept as its absolute
@@ -327,6 +346,10 @@ class LocalProvider(Provider[LocalSettings]):
                 "init_from": init_from,
                 "resume": False,
                 "metadata": spec.metadata,
+                # Reinforcement: the grader object as given (the trainer reads it; judges resolve
+                # their models through this profile's config).
+                "grader": spec.grader,
+                "profile": self.profile,
             }
             manager.submit(jd, record, notes=[note])
         except BaseException:
@@ -383,42 +406,56 @@ class LocalProvider(Provider[LocalSettings]):
     async def checkpoints(self, job_id: str) -> list[Checkpoint]:
         return await asyncio.to_thread(self.manager.checkpoints, job_id)
 
+    # -- cost -------------------------------------------------------------------------------
+    async def estimate_cost(self, spec: JobSpec | DeploySpec, tokens: int | None = None) -> CostEstimate:
+        if isinstance(spec, DeploySpec):
+            return CostEstimate(total=0.0, basis="no deployment needed: models are served on this machine")
+        return CostEstimate(
+            total=0.0,
+            billed_tokens=None,
+            basis=f"trains on this machine ({self.settings.device}): nothing is billed",
+        )
+
     # -- inference --------------------------------------------------------------------------
     async def chat(
         self, model: str, messages: list[ChatMessage], params: ChatParams | None = None
     ) -> AsyncIterator[str]:
+        from ftui_local.generate import Request, submit
+
         params = params or ChatParams()
         base, adapter = await asyncio.to_thread(self.resolve_model, model)
+        loop = asyncio.get_running_loop()
+        pieces: asyncio.Queue[Any] = asyncio.Queue()
 
-        def start() -> Iterator[str]:
-            from ftui_local.generate import stream_chat
+        def emit(item: Any) -> None:
+            loop.call_soon_threadsafe(pieces.put_nowait, item)
 
-            return iter(
-                stream_chat(
-                    base,
-                    adapter,
-                    [m.model_dump() for m in messages],
-                    temperature=params.temperature,
-                    top_p=params.top_p,
-                    max_tokens=params.max_tokens,
-                    stop=params.stop,
-                    seed=params.seed,
-                    device=self.settings.device,
-                )
-            )
-
-        pieces = await asyncio.to_thread(start)
+        # The generation thread batches this request with others that wait beside it; its pieces
+        # come back through the loop, so no worker thread sits blocked per open chat.
+        request = Request(
+            base,
+            adapter,
+            [m.model_dump() for m in messages],
+            emit,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            max_tokens=params.max_tokens,
+            stop=list(params.stop),
+            seed=params.seed,
+            device=self.settings.device,
+        )
+        submit(request)
         try:
             while True:
-                piece = await asyncio.to_thread(next, pieces, None)  # pieces are str, never None
-                if piece is None:
+                item = await pieces.get()
+                if item is None:
                     break
-                yield piece
+                if isinstance(item, BaseException):
+                    raise item
+                if item:
+                    yield item
         finally:
-            close = getattr(pieces, "close", None)
-            if close is not None:
-                with contextlib.suppress(ValueError):  # still running in an abandoned thread
-                    await asyncio.to_thread(close)
+            request.cancel()
 
     def tokenizer(self, model: str) -> Any:
         ref = parse_fine_tuned(model)

@@ -147,18 +147,32 @@ def _use_bf16(device: str, model: Any, extra: dict[str, Any]) -> bool:
     return cpu_has_bf16() and n_params >= BF16_CPU_MIN_PARAMS
 
 
+def _load_rows(
+    method: str, spec: dict[str, Any], tokenizer: Any, max_len_hint: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None, int]:
+    """(training rows, validation rows or None, training examples dropped) for the method."""
+    from ftui_local.train_data import load_dpo, load_sft
+
+    valid = spec.get("validation_path")
+    if method == "supervised":
+        rows, dropped = load_sft(spec["training_path"], tokenizer, max_len_hint)
+        return rows, load_sft(valid, tokenizer, max_len_hint)[0] if valid else None, dropped
+    if method == "dpo":
+        return load_dpo(spec["training_path"]), load_dpo(valid) if valid else None, 0
+    from ftui_local.train_grpo import load_rows
+
+    return load_rows(spec["training_path"]), load_rows(valid) if valid else None, 0
+
+
 def _checked_spec(job: JobDir) -> dict[str, Any]:
     spec = job.read_spec()
     if not spec:
         raise FtuiError(f"{job.spec_path}: missing or empty job spec")
     method = spec.get("method", "supervised")
-    if method == "reinforcement":
+    if method not in ("supervised", "dpo", "reinforcement"):
         raise FtuiError(
-            "reinforcement fine-tuning needs graders, which the local provider does not have "
-            "yet; use method supervised or dpo"
+            f"{job.spec_path}: field 'method' must be supervised, dpo or reinforcement, not {method!r}"
         )
-    if method not in ("supervised", "dpo"):
-        raise FtuiError(f"{job.spec_path}: field 'method' must be supervised or dpo, not {method!r}")
     for field in ("base_model", "training_path"):
         if not spec.get(field):
             raise FtuiError(f"{job.spec_path}: missing field '{field}'")
@@ -179,7 +193,6 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
         return 0  # cancelled before this worker got going
 
     from ftui_local import models
-    from ftui_local.train_data import load_dpo, load_sft
     from ftui_local.train_hparams import resolve
 
     base = models.resolve_base(spec["base_model"])
@@ -189,16 +202,7 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
     hp = spec.get("hyperparameters") or {}
     max_len_hint = int((hp.get("extra") or {}).get("max_length", min(ctx or 2048, 2048)))
 
-    if method == "supervised":
-        train_rows, dropped = load_sft(spec["training_path"], tokenizer, max_len_hint)
-        valid_rows = (
-            load_sft(spec["validation_path"], tokenizer, max_len_hint)[0]
-            if spec.get("validation_path")
-            else None
-        )
-    else:
-        train_rows, dropped = load_dpo(spec["training_path"]), 0
-        valid_rows = load_dpo(spec["validation_path"]) if spec.get("validation_path") else None
+    train_rows, valid_rows, dropped = _load_rows(method, spec, tokenizer, max_len_hint)
 
     resolved = resolve(
         hp,
@@ -252,7 +256,12 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
         is_main,
         init_from is not None,
     )
-    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    try:
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    finally:
+        close = getattr(trainer, "_ftui_close", None)  # reinforcement: grader sandboxes, judges
+        if close is not None:
+            close()
 
     if not is_main:
         return 0
@@ -353,6 +362,8 @@ def _build_trainer(
         common.update(eval_strategy="steps", eval_steps=max(1, total // 10))
     if common["bf16"] and device == "cpu":
         _bf16_base_weights(model)
+    from ftui_local.train_grpo import modules_to_save
+
     peft_config = (
         None
         if from_adapter
@@ -362,6 +373,7 @@ def _build_trainer(
             lora_dropout=resolved.lora_dropout,
             target_modules="all-linear",
             task_type="CAUSAL_LM",
+            modules_to_save=modules_to_save(extra),
         )
     )
     callback = JobCallback(job, stop, is_main=is_main)
@@ -393,6 +405,12 @@ def _build_trainer(
             processing_class=tokenizer,
             peft_config=peft_config,
             callbacks=[callback],
+        )
+    elif method == "reinforcement":
+        from ftui_local.train_grpo import build_trainer
+
+        trainer = build_trainer(
+            common, model, tokenizer, train_rows, valid_rows, resolved, spec, peft_config, callback
         )
     else:
         from trl import DPOConfig, DPOTrainer

@@ -123,7 +123,7 @@ class JobCallback(TrainerCallback):
         if not self.is_main or not logs:
             return
         is_train = "loss" in logs
-        if not is_train and "eval_loss" not in logs:
+        if not is_train and "eval_loss" not in logs and "eval_reward" not in logs:
             return  # the end-of-training summary
         step = state.global_step
         point: dict[str, Any] = {
@@ -150,6 +150,11 @@ class JobCallback(TrainerCallback):
                 and k
                 not in ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second", "eval_num_tokens")
             }
+        # Reinforcement (GRPO): the mean reward under OpenAI's RFT metric names.
+        if is_train and _finite(logs.get("reward")) is not None:
+            extra["train_mean_reward"] = _finite(logs["reward"])
+        if not is_train and _finite(logs.get("eval_reward")) is not None:
+            extra["full_valid_mean_reward"] = _finite(logs["eval_reward"])
         if extra:
             point["extra"] = extra
         if is_train:
@@ -175,6 +180,8 @@ class JobCallback(TrainerCallback):
             message = f"Step {step}/{state.max_steps}: training loss={shown}"
             if point.get("train_mean_token_accuracy") is not None:
                 message += f", token accuracy={point['train_mean_token_accuracy']:.2f}"
+            if extra.get("train_mean_reward") is not None:
+                message += f", train mean reward={extra['train_mean_reward']:.2f}"
         else:
             vl = point.get("valid_loss")
             message = (
@@ -182,6 +189,8 @@ class JobCallback(TrainerCallback):
                 if vl is not None
                 else (f"Step {step}/{state.max_steps}: validation done")
             )
+            if extra.get("full_valid_mean_reward") is not None:
+                message += f", full validation mean reward={extra['full_valid_mean_reward']:.2f}"
         self.job.append_event(message)
         self.job.append_event(f"Step {step} metrics", type="metrics", metrics=point)
         self.job.update_state(step=step, total_steps=state.max_steps, epoch=point["epoch"])

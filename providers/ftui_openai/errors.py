@@ -23,6 +23,25 @@ class RemoteNotFound(NotFound):
         ProviderError.__init__(self, message, code="not_found", status=404)
 
 
+def retry_after_seconds(exc: Any) -> float | None:
+    """Seconds from a response's `retry-after-ms` or `retry-after` (seconds) header."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) * scale
+        except ValueError:
+            continue
+        if 0 <= seconds < 3600:
+            return seconds
+    return None
+
+
 def _server_message(exc: Any) -> str:
     body = getattr(exc, "body", None)
     if isinstance(body, dict):
@@ -82,6 +101,7 @@ def map_error(exc: Exception, *, base_url: str, key_env: str, secret: str | None
                 code=code or "rate_limited",
                 status=429,
                 retryable=True,
+                retry_after=retry_after_seconds(exc),
             )
         if status >= 500:
             return ProviderError(

@@ -7,7 +7,21 @@ import pytest
 
 from ftui import __version__
 
-COMMANDS = ["providers", "config", "data", "files", "jobs", "chat", "eval", "serve", "web"]
+COMMANDS = [
+    "providers",
+    "config",
+    "data",
+    "files",
+    "jobs",
+    "chat",
+    "eval",
+    "graders",
+    "serve",
+    "web",
+    "deploy",
+    "deployments",
+    "undeploy",
+]
 
 
 def ftui(*args: str) -> subprocess.CompletedProcess[str]:

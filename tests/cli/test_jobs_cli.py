@@ -126,3 +126,37 @@ def test_watch_exits_1_when_the_job_is_cancelled(tmp_path: Path) -> None:
     assert code == 1 and f"Job {job_id} cancelled" in out
     code, out, _ = ftui("jobs", "events", job_id, "--follow", "--interval", "0.1")
     assert code == 0 and "Cancellation requested" in out and "cancelled" in out.splitlines()[-1]
+
+
+def test_dry_run_validates_and_prices_the_run_but_creates_nothing(tmp_path: Path) -> None:
+    data = write_dataset(tmp_path / "train.jsonl")
+    code, out, err = ftui("jobs", "create", "--model", "tiny-llama", "-t", str(data), "--dry-run", "--json")
+    assert code == 0, err
+    body = json.loads(out)
+    assert body["created"] is False and body["estimate"]["total"] == 0.0
+    assert "nothing is billed" in body["estimate"]["basis"]
+    assert json.loads(ftui("jobs", "list", "--json")[1]) == []
+
+
+def test_dry_run_on_openai_quotes_the_price_file_with_its_source_and_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Offline: pricing needs no backend call (the base URL is never reached).
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[profiles.remote]\nprovider = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n'
+        'api_key_env = "FTUI_TEST_KEY"\n'
+    )
+    monkeypatch.setenv("FTUI_TEST_KEY", "sk-test")
+    data = write_dataset(tmp_path / "train.jsonl", n=60)  # 60 examples: "auto" means 3 epochs
+    args = ("--config", str(config), "-p", "remote", "jobs", "create", "-t", str(data), "--dry-run")
+    code, out, err = ftui(*args, "--model", "gpt-4o-mini-2024-07-18")
+    assert code == 0, err
+    assert "Estimated cost: ≈ $" in out and "3 epochs ×" in out and "$3.00 / 1M" in out
+    assert "OpenAI pricing page" in out and "2026-11" in out
+    assert "no job was created" in out
+
+    code, out, _ = ftui(*args, "--model", "gpt-4o-mini-2024-07-18", "--epochs", "2", "--json")
+    estimate = json.loads(out)["estimate"]
+    assert estimate["basis"].startswith("2 epochs ×")
+    assert estimate["total"] == round(estimate["billed_tokens"] * 3.0 / 1e6, 4)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ftui.data.prices import default_epochs, estimate_cost, price_for, source
+from ftui.data.prices import default_epochs, estimate_cost, price_for, provenance, source
 
 
 def test_prices_come_from_the_table_by_longest_prefix() -> None:
@@ -20,3 +20,15 @@ def test_cost_is_price_times_tokens_times_epochs() -> None:
 
 def test_default_epochs_follow_openais_auto_rule() -> None:
     assert default_epochs(10) == 10 and default_epochs(60) == 3 and default_epochs(20_000) == 1
+
+
+def test_every_price_says_where_it_came_from_and_when() -> None:
+    from ftui.data.prices import _table
+
+    for row in _table().values():
+        for figure in ("training_per_1m", "training_per_hour"):
+            if getattr(row, figure) is not None:
+                said = provenance(row, figure)
+                assert said.source and said.as_of, (row.prefix, figure)
+    said = provenance(price_for("gpt-4o-mini"), "training_per_1m")
+    assert "pricing page" in said.source and said.as_of == "2026-11"

@@ -18,6 +18,9 @@ from ftui.model import (
     ChatMessage,
     ChatParams,
     Checkpoint,
+    CostEstimate,
+    Deployment,
+    DeploySpec,
     Hyperparameters,
     Job,
     JobError,
@@ -118,6 +121,15 @@ class CannedProvider(Provider[ProfileSettings]):
             BaseModelInfo(id="gpt-4o-mini-2024-07-18", provider=self.name, training_price_per_1m_tokens=3.0),
         ]
 
+    async def estimate_cost(self, spec: JobSpec | DeploySpec, tokens: int | None = None) -> CostEstimate:
+        # The canned models carry their training price, as a provider's price file would.
+        from ftui.costs import per_token
+
+        if isinstance(spec, DeploySpec):
+            return CostEstimate(basis="no deployment needed")
+        prices = {m.id: m.training_price_per_1m_tokens for m in await self.base_models()}
+        return per_token(spec, tokens, price_per_1m=prices.get(spec.base_model), source="canned prices")
+
     async def fine_tuned_models(self) -> list[BaseModelInfo]:
         return [
             BaseModelInfo(id=j.fine_tuned_model, provider=self.name, fine_tuned=True)
@@ -215,6 +227,69 @@ class CannedProvider(Provider[ProfileSettings]):
         for word in reply.split(" "):
             await asyncio.sleep(0)
             yield word + " "
+
+
+class CannedDeployingProvider(CannedProvider):
+    """A backend whose models need billed deployments (as Azure OpenAI and SageMaker do)."""
+
+    name = "canned-deploying"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {"supervised", "pause", "checkpoints", "chat", "upload", "deploy"}
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deployments = [
+            Deployment(
+                id="dep-pirate",
+                provider=self.name,
+                model="ft:tiny-llama:demo-1",
+                status="ready",
+                endpoint="https://example.invalid/dep-pirate",
+                created_at=T0,
+                instance_type="ml.g5.xlarge",
+                capacity=1,
+                hourly_cost=1.41,
+            ),
+            Deployment(
+                id="dep-second-opinion",
+                provider=self.name,
+                model="ft:tiny-llama:demo-1:ckpt-step-20",
+                status="creating",
+                created_at=NOW - timedelta(minutes=4),
+                instance_type="ml.g5.2xlarge",
+                capacity=2,
+                hourly_cost=3.03,
+            ),
+        ]
+
+    async def deploy(self, spec: DeploySpec) -> Deployment:
+        d = Deployment(
+            id=spec.name or f"dep-{len(self._deployments)}",
+            provider=self.name,
+            model=spec.model,
+            status="creating",
+            created_at=NOW,
+            instance_type=spec.instance_type,
+            capacity=spec.capacity,
+            hourly_cost=1.41 * spec.capacity,
+        )
+        self._deployments.insert(0, d)
+        return d
+
+    async def deployments(self, limit: int = 50, cursor: str | None = None) -> Page[Deployment]:
+        return page_after(self._deployments, limit, cursor, key=lambda d: d.id)
+
+    async def deployment(self, deployment_id: str) -> Deployment:
+        for d in self._deployments:
+            if d.id == deployment_id:
+                return d
+        raise NotFound("deployment", deployment_id)
+
+    async def undeploy(self, deployment_id: str) -> Deployment:
+        d = await self.deployment(deployment_id)
+        self._deployments.remove(d)
+        return d.model_copy(update={"status": "deleting"})
 
 
 class CannedSession(Session):

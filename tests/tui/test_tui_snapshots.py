@@ -115,3 +115,19 @@ def test_job_form(snap_compare, make_app) -> None:
         await pilot.pause()
 
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_deployments_pane(snap_compare, make_app, size) -> None:
+    from support.tui_fakes import CannedDeployingProvider
+
+    from ftui.tui.screens.deployments import DeploymentsPane
+
+    async def settle(pilot) -> None:
+        await ready(pilot, rows=4)
+        await pilot.press("5")
+        pane = pilot.app.query_one(DeploymentsPane)
+        await wait_for(pilot, lambda: len(pane.deployments) == 2)
+        await pilot.pause(0.1)
+
+    assert snap_compare(make_app(CannedDeployingProvider()), terminal_size=size, run_before=settle)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from ftui.model import ChatMessage, ChatParams, Checkpoint, Job
     from ftui.provider import Provider
+    from ftui.session import Session
     from ftui.store import Store
 
 T = TypeVar("T")
@@ -31,6 +32,11 @@ class PaneHost(Protocol):
 
     @property
     def store(self) -> Store: ...
+
+    @property
+    def session(self) -> Session:
+        """The config and active profile (Evaluate opens other profiles' providers from it)."""
+        ...
 
     @property
     def active_view(self) -> str: ...

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -19,6 +20,10 @@ from ftui.tui.messages import NewJob
 from ftui.tui.screens.base import Pane
 from ftui.tui.screens.line_view import LineViewScreen
 from ftui.tui.widgets.keyed_table import KeyedTable
+
+if TYPE_CHECKING:
+    from ftui.model import CostEstimate
+    from ftui.provider import Provider
 
 PATTERNS = ("*.jsonl", "*.jsonl.gz")
 
@@ -74,22 +79,28 @@ def display_name(path: Path, folder: Path) -> str:
         return str(path)
 
 
-def cost_rows(tokens_per_epoch: int, models: list[Any], epochs: int) -> list[tuple[str, str]]:
-    """Estimated training cost per base model: the provider's price, else the known price table."""
-    from ftui.data.prices import price_for
+async def cost_rows(
+    provider: Provider[Any], path: Path, tokens_per_epoch: int, examples: int, models: list[str]
+) -> list[tuple[str, CostEstimate]]:
+    """What training on this file would cost with each base model, as the provider prices it."""
+    from ftui.costs import training_estimate
+    from ftui.model import JobSpec
 
     rows = []
-    for m in models:
-        model_id = str(field(m, "id", "?"))
-        price = field(m, "training_price_per_1m_tokens")
-        if price is None:
-            known = price_for(model_id)
-            price = known.training_per_1m if known else None
-        if price is None:
-            rows.append((model_id, "not priced"))
-        else:
-            rows.append((model_id, f"${tokens_per_epoch * epochs * price / 1e6:,.2f}"))
+    for model in models:
+        spec = JobSpec(base_model=model, training_file=str(path))
+        rows.append((model, await training_estimate(provider, spec, tokens_per_epoch, examples)))
     return rows
+
+
+def cost_cell(estimate: CostEstimate) -> str:
+    from ftui.costs import money
+
+    if estimate.total is not None:
+        return money(estimate.total)
+    if estimate.per_hour is not None:
+        return f"{money(estimate.per_hour)}/hour"
+    return "not priced"
 
 
 class DatasetsPane(Pane):
@@ -266,21 +277,40 @@ class DatasetsPane(Pane):
             f" · over limit {count(field(tokens, 'over_limit'))}"
         )
         self.query_one("#ds-summary", Static).update(summary)
-        from ftui.data.prices import default_epochs
-
-        epochs = default_epochs(int(field(report, "examples", 0) or 0))
-        per_epoch = int(field(report, "billed_tokens_per_epoch", 0) or field(tokens, "total", 0) or 0)
-        costs = Table(
-            "model", "est. cost", box=None, padding=(0, 1), title=f"{epochs} epochs", title_justify="left"
-        )
-        for model, cost in cost_rows(per_epoch, self.models, epochs):
-            costs.add_row(model, cost)
-        self.query_one("#ds-costs", Static).update(costs)
+        self.query_one("#ds-costs", Static).update("estimating the cost…" if self.models else "")
+        if self.models and self.current is not None:
+            self.price(self.current, report)
         table = self.query_one("#ds-errors", DataTable)
         table.clear()
         for n, issue in enumerate(errors + warnings):
             line, code, message = issue_parts(issue)
             table.add_row(str(line or "-"), code, message, key=f"{n}:{line}")
+
+    @work(group="ds-price", exclusive=True, exit_on_error=False, description="estimating the cost")
+    async def price(self, path: Path, report: Any) -> None:
+        """The cost of training on this file, per base model, as the provider prices it."""
+        from ftui.data.prices import default_epochs
+
+        examples = int(field(report, "examples", 0) or 0)
+        tokens = field(report, "tokens", {}) or {}
+        per_epoch = int(field(report, "billed_tokens_per_epoch", 0) or field(tokens, "total", 0) or 0)
+        models = [str(field(m, "id", "?")) for m in self.models]
+        rows = await self.ftui.call(lambda p: cost_rows(p, path, per_epoch, examples, models))
+        if path != self.current:
+            return
+        costs = Table(
+            "model",
+            "est. cost",
+            box=None,
+            padding=(0, 1),
+            title=f"{default_epochs(examples)} epochs (auto)",
+            title_justify="left",
+        )
+        for model, estimate in rows:
+            costs.add_row(model, cost_cell(estimate))
+        sources = {f"{e.source}, {e.as_of}" if e.as_of else e.source for _, e in rows if e.source}
+        caption = Text("prices: " + "; ".join(sorted(sources)) if sources else "", style="dim")
+        self.query_one("#ds-costs", Static).update(Group(costs, caption))
 
     @on(DataTable.RowSelected, "#ds-errors")
     def _jump_to_line(self, event: DataTable.RowSelected) -> None:

@@ -1,4 +1,5 @@
-"""The create-job form: base model from the provider, method, hyperparameters ("auto" allowed).
+"""The create-job form: base model from the provider, method, the provider's own options (each
+with its default shown, e.g. Azure's training type), hyperparameters ("auto" allowed).
 
 Create keeps the form up while the job is made: the provider may first prepare the base model
 (the local starter model is converted once, tens of seconds), with its progress shown here, then
@@ -8,13 +9,15 @@ every value kept; escape leaves the form and the job is still made (the Jobs sta
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -25,7 +28,10 @@ from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
 from ftui.tui.screens.base import host_of
 
 if TYPE_CHECKING:
-    from ftui.model import JobSpec, Method
+    from textual.widget import Widget
+
+    from ftui.model import JobOption, JobSpec, Method
+    from ftui.provider import Provider
 
 METHODS: tuple[Method, ...] = ("supervised", "dpo", "reinforcement")  # no pydantic import to show the form
 FIELDS = (
@@ -44,6 +50,21 @@ class FormError(ValueError):
     pass
 
 
+@lru_cache(maxsize=8)
+def _counted(path: str, size: int, mtime: float, method: str, model: str) -> tuple[int, int]:
+    from ftui.data.validate_process import shared
+
+    # In the helper process: counting in this thread would hold the GIL and freeze the UI.
+    report = shared().validate(Path(path), method=method, model=model)
+    return int(report.billed_tokens_per_epoch or 0), int(report.examples or 0)
+
+
+def billed_tokens(path: Path, method: str, model: str) -> tuple[int, int]:
+    """(billed tokens per epoch, examples) of a training file, counted once per file version."""
+    st = path.stat()
+    return _counted(str(path.resolve()), st.st_size, st.st_mtime, method, model)
+
+
 def _number(field: str, text: str, kind: type) -> Any:
     text = text.strip()
     if not text or text == "auto":
@@ -59,7 +80,9 @@ def _number(field: str, text: str, kind: type) -> Any:
     return value
 
 
-def build_spec(values: dict[str, str], base_model: str | None, method: str) -> JobSpec:
+def build_spec(
+    values: dict[str, str], base_model: str | None, method: str, options: dict[str, str] | None = None
+) -> JobSpec:
     """Turn the form's text into a JobSpec, or raise FormError naming the field."""
     from pydantic import ValidationError
 
@@ -90,6 +113,7 @@ def build_spec(values: dict[str, str], base_model: str | None, method: str) -> J
             suffix=values.get("suffix", "").strip() or None,
             seed=seed,
             init_from=values.get("init_from", "").strip() or None,
+            options=options or {},
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -109,6 +133,10 @@ def spec_values(spec: JobSpec) -> dict[str, str]:
         "seed": "" if spec.seed is None else str(spec.seed),
         "init_from": spec.init_from or "",
     }
+
+
+async def _job_options(provider: Provider[Any]) -> list[JobOption]:
+    return provider.job_options()
 
 
 class JobFormScreen(ModalScreen["JobSpec | None"]):
@@ -138,6 +166,7 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
             self.values["training_file"] = training_file
         self.method = initial.method if initial else "supervised"
         self.base_model = initial.base_model if initial else None
+        self.options: list[JobOption] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form"):
@@ -155,6 +184,7 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
                 with Horizontal(classes="form-row"):
                     yield Label("method")
                     yield Select([(m, m) for m in METHODS], id="method", value=self.method, allow_blank=False)
+                yield Vertical(id="provider-options")
                 for key, label, placeholder in FIELDS:
                     with Horizontal(classes="form-row"):
                         yield Label(label)
@@ -163,6 +193,7 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
                             placeholder=placeholder,
                             id=key,
                         )
+            yield Static("cost: choose a base model and a training file", id="form-cost")
             yield Static("", id="form-error")
             yield ProgressBar(total=100, show_eta=False, id="form-progress")
             with Horizontal(classes="buttons"):
@@ -174,10 +205,38 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
         self.load_models()
         self.query_one("#base_model", Select).focus()
 
+    async def show_options(self, options: list[JobOption]) -> None:
+        """One row per provider option, its default (or the initial job's choice) selected."""
+        chosen = self.initial.options if self.initial else {}
+        self.options = options
+        rows: list[Widget] = []
+        for option in options:
+            value = chosen.get(option.key, option.default)
+            rows.append(
+                Horizontal(
+                    Label(option.label),
+                    Select(
+                        [(c, c) for c in option.choices],
+                        id=f"option-{option.key}",
+                        value=value if value in option.choices else option.default,
+                        allow_blank=False,
+                        tooltip=option.help or None,
+                    ),
+                    classes="form-row",
+                )
+            )
+            if option.help:
+                rows.append(Static(option.help, classes="form-help"))
+        await self.query_one("#provider-options", Vertical).mount_all(rows)
+
+    def option_values(self) -> dict[str, str]:
+        return {o.key: str(self.query_one(f"#option-{o.key}", Select).value) for o in self.options}
+
     @work(group="form-models", exclusive=True, exit_on_error=False, description="listing base models")
     async def load_models(self) -> None:
         app = host_of(self.app)
         try:
+            await self.show_options(await app.call(_job_options))
             models = await app.call(lambda p: p.base_models())
         except Exception as exc:
             app.report_error("listing base models", exc)
@@ -194,6 +253,36 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
             select.value = keep
         elif self.base_model is None and ids:
             select.value = ids[0]
+        self.estimate()
+
+    @on(Select.Changed)
+    @on(Input.Changed, "#training_file, #n_epochs")
+    def _cost_inputs_changed(self) -> None:
+        self.estimate()
+
+    @work(group="form-cost", exclusive=True, exit_on_error=False, description="estimating the cost")
+    async def estimate(self) -> None:
+        """The cost before Create: the provider's price for this base model, method and epochs, on
+        the training file's billed tokens (counted by validation, off the UI thread, when needed)."""
+        from ftui.costs import estimate_line, training_estimate
+
+        line = self.query_one("#form-cost", Static)
+        base = self.query_one("#base_model", Select).value
+        method = self.query_one("#method", Select).value
+        try:
+            spec = build_spec(self.form_values(), None if base is Select.NULL else str(base), str(method))
+        except FormError:
+            line.update("cost: choose a base model and a training file")
+            return
+        await asyncio.sleep(0.3)  # typing: a newer keystroke cancels this worker (exclusive group)
+        app = host_of(self.app)
+        estimate = await app.call(lambda p: training_estimate(p, spec, None))
+        path = Path(spec.training_file).expanduser()
+        if estimate.total is None and estimate.price_per_1m_tokens is not None and path.is_file():
+            line.update(f"cost: counting the billed tokens in {path.name}…")
+            tokens, examples = await asyncio.to_thread(billed_tokens, path, spec.method, spec.base_model)
+            estimate = await app.call(lambda p: training_estimate(p, spec, tokens, examples))
+        line.update("cost: " + estimate_line(estimate))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "create":
@@ -210,7 +299,12 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
         base = self.query_one("#base_model", Select).value
         method = self.query_one("#method", Select).value
         try:
-            spec = build_spec(self.form_values(), None if base is Select.NULL else str(base), str(method))
+            spec = build_spec(
+                self.form_values(),
+                None if base is Select.NULL else str(base),
+                str(method),
+                self.option_values(),
+            )
         except FormError as exc:
             self.query_one("#form-error", Static).update(f"[red]{exc}[/red]")
             return

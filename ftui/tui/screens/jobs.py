@@ -12,7 +12,7 @@ from textual.widgets import Input, Static
 
 from ftui.errors import FtuiError
 from ftui.tui.display import JOB_COLUMNS, job_cells
-from ftui.tui.messages import RefreshJobs, ShowMetrics
+from ftui.tui.messages import DeployModel, RefreshJobs, ShowMetrics
 from ftui.tui.screens.base import Pane
 from ftui.tui.widgets.row_table import RowTable
 
@@ -65,6 +65,7 @@ class JobsPane(Pane):
         Binding("p", "pause", "Pause", id="jobs-pause"),
         Binding("r", "resume", "Resume", id="jobs-resume"),
         Binding("m", "metrics", "Metrics", id="jobs-metrics"),
+        Binding("d", "deploy", "Deploy…", id="jobs-deploy"),
         Binding("g", "refresh", "Refresh", id="jobs-refresh"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
@@ -288,3 +289,12 @@ class JobsPane(Pane):
 
     def action_refresh(self) -> None:
         self.post_message(RefreshJobs())
+
+    def action_deploy(self) -> None:
+        job = self.selected()
+        if job is None or not job.fine_tuned_model:
+            self.app.notify(
+                "select a job that has succeeded: its fine-tuned model is what deploys", severity="warning"
+            )
+            return
+        self.post_message(DeployModel(job.fine_tuned_model))

@@ -220,6 +220,28 @@ class MetricsPane(Pane):
             pairs = [(float(p.step), float(v)) for p in new_points if (v := getattr(p, attr)) is not None]
             if pairs:
                 chart.extend(name, [s for s, _ in pairs], [v for _, v in pairs])
+        self._chart_rewards(acc, new_points)
+
+    def _chart_rewards(self, chart: MetricChart, points: list[MetricPoint]) -> None:
+        """Reinforcement jobs have no token accuracy: that chart shows the rewards instead, the
+        mean and each grader's own."""
+        series: dict[str, list[tuple[float, float]]] = {}
+        for p in points:
+            for key, value in p.extra.items():
+                if key == "train_mean_reward":
+                    name = "train"
+                elif key == "full_valid_mean_reward":
+                    name = "valid"
+                elif key.startswith("rewards/") and key.endswith("/mean"):
+                    name = key.split("/")[1]
+                else:
+                    continue
+                series.setdefault(name, []).append((float(p.step), float(value)))
+        if not series:
+            return
+        chart.title = "reward"
+        for name, pairs in series.items():
+            chart.extend(name, [s for s, _ in pairs], [v for _, v in pairs])
 
     def update_title(self) -> None:
         job = self.job

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from textual.message import Message
 from textual.widget import Widget
 
 
 class LazyPane(Widget):
     DEFAULT_CSS = "LazyPane { display: none; }"
+
+    class Built(Message):
+        """The real pane is mounted in the stand-in's place (its tab may be on show already)."""
+
+        def __init__(self, widget: Widget) -> None:
+            super().__init__()
+            self.widget = widget
 
     def __init__(self, make: Callable[[], Widget]) -> None:
         super().__init__()
@@ -25,5 +33,7 @@ class LazyPane(Widget):
         parent = self.parent
         if not isinstance(parent, Widget):
             return
-        await parent.mount(self._make(), after=self)
+        widget = self._make()
+        await parent.mount(widget, after=self)
         await self.remove()
+        parent.post_message(self.Built(widget))

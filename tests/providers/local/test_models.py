@@ -22,7 +22,7 @@ def test_catalog_lists_the_offline_models_with_methods_and_context():
     assert {"smollm2-135m-instruct", "tiny-llama"} <= set(by_id)
     for info in by_id.values():
         assert info.provider == "local"
-        assert info.methods == ["supervised", "dpo"]
+        assert info.methods == ["supervised", "dpo", "reinforcement"]
         assert info.context_length
 
 

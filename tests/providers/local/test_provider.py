@@ -12,7 +12,7 @@ from ftui_local.naming import checkpoint_name, fine_tuned_name, parse_fine_tuned
 from ftui_local.provider import LocalProvider
 from ftui_local.settings import LocalSettings
 
-from ftui.errors import FtuiError, NotFound, NotSupported, ProviderError
+from ftui.errors import FtuiError, NotFound, ProviderError
 from ftui.model import ChatMessage, ChatParams, Job, JobSpec
 
 GREEDY = ChatParams(temperature=0, max_tokens=8)
@@ -125,7 +125,7 @@ async def test_bad_requests_fail_before_any_job_exists(tmp_path: Path) -> None:
     data = write_dataset(tmp_path / "train.jsonl")
     with pytest.raises(FtuiError, match="unknown model"):
         await p.create_job(JobSpec(base_model="no-such-model", training_file=str(data)))
-    with pytest.raises(NotSupported):
+    with pytest.raises(ProviderError, match="needs a grader"):
         await p.create_job(JobSpec(base_model="tiny-llama", training_file=str(data), method="reinforcement"))
     with pytest.raises(ProviderError, match="no such file"):
         await p.create_job(JobSpec(base_model="tiny-llama", training_file=str(tmp_path / "missing.jsonl")))

@@ -209,11 +209,11 @@ def test_new_job_can_start_from_a_previous_adapter(make_job, chat_file):
     assert second.read_state()["status"] == "succeeded"
 
 
-def test_reinforcement_fails_with_a_clear_not_yet_message(make_job, chat_file):
+def test_reinforcement_without_a_grader_fails_with_a_clear_message(make_job, chat_file):
     job = make_job(chat_file, method="reinforcement")
     assert train.run(job.path) == 1
     error = job.read_state()["error"]
-    assert "graders" in error["message"] and "\n" not in error["message"]
+    assert "needs a grader" in error["message"] and "\n" not in error["message"]
     assert job.events()[-1]["level"] == "error"
 
 
