@@ -167,6 +167,10 @@ class Provider(Generic[S]):
     async def fine_tuned_models(self) -> list[BaseModelInfo]:
         return []
 
+    async def prepare_model(self, model: str, progress: Progress | None = None) -> None:
+        """Make `model` ready to train on, reporting progress where that takes a while (the local
+        provider converts its starter model once, tens of seconds). Nothing to do by default."""
+
     async def delete_model(self, model: str) -> None:
         raise self._unsupported("deleting models")
 

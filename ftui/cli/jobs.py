@@ -122,6 +122,28 @@ def _notify(session: Session, job: Job) -> None:
 
 
 # -- create ---------------------------------------------------------------------------------
+def _prepare(provider: Provider, model: str) -> None:
+    """The provider's one-time preparation of the base model, said on stderr (a bar on a terminal)."""
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            click.echo(f"Preparing {model} for training (once; it is converted first)", err=True)
+            bar = False
+            if is_tty():
+                bar = click.progressbar(length=total or 100, label="preparing", file=sys.stderr)
+                bar.__enter__()
+        if bar:
+            bar.update(done - bar.pos)
+
+    try:
+        run(provider.prepare_model(model, progress))
+    finally:
+        if bar:
+            bar.__exit__(None, None, None)
+
+
 def _validate_locally(
     provider: Provider, path: Path, method: str, model: str, quiet: bool
 ) -> ValidationReport:
@@ -312,6 +334,7 @@ def create(
     provider = session.provider()
     if len(suffix or "") > 64:
         raise UsageError("--suffix: at most 64 characters")
+    _prepare(provider, model)
     training_report: ValidationReport | None = None
     for option, ref in (("--training-file", training_file), ("--validation-file", validation_file)):
         if ref is None:
@@ -602,6 +625,8 @@ def _steer(name: str, act: Steer, past: str, doc: str) -> click.Command:
             click.echo(
                 f"Job {job.id}: {name} requested; it takes effect within seconds (ftui jobs show {job.id})"
             )
+        elif job.status == past:
+            click.echo(f"Job {job.id} {past}")
         else:
             click.echo(f"Job {job.id} {past}: {status_text(job.status)}")
 
@@ -614,7 +639,7 @@ command.add_command(
         "cancel",
         lambda p, job_id: p.cancel(job_id),
         "cancelled",
-        "Stop a job for good (a running job stops within seconds).",
+        "Stop a job for good, at once (a running job's worker is stopped).",
     )
 )
 command.add_command(

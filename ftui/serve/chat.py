@@ -15,7 +15,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ftui.errors import FtuiError, NotFound
+from ftui.errors import FtuiError, NotFound, ProviderError
 from ftui.model import ChatMessage, ChatParams, Role
 from ftui.serve.errors import bad_request, from_ftui, model_not_found
 
@@ -124,8 +124,12 @@ def router(ctx: ServeContext) -> APIRouter:
             first: str | None = await anext(pieces)
         except StopAsyncIteration:
             first = None
-        except NotFound:
-            raise model_not_found(body.model) from None
+        except ProviderError as exc:
+            # Any "no such model" (never made, deleted, not trained yet) reads as the models
+            # route reads it: OpenAI's model_not_found, whatever the provider's own wording.
+            if isinstance(exc, NotFound) or exc.status == 404:
+                raise model_not_found(body.model) from None
+            raise
         completion_id = "chatcmpl-" + secrets.token_hex(12)
         created = int(time.time())
 

@@ -21,7 +21,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,6 +97,19 @@ class JobDir:
     def update_state(self, **fields: Any) -> dict[str, Any]:
         with self.lock():
             state = self.read_state()
+            state.update(fields)
+            write_json_atomic(self.state_path, state)
+            return state
+
+    def transition(self, expect: Collection[str | None] | None, **fields: Any) -> dict[str, Any] | None:
+        """Update the state only if its status is one of `expect`; the new state, else None.
+
+        Every status change goes through here, so a job the manager cancelled stays cancelled
+        whatever its worker was about to write."""
+        with self.lock():
+            state = self.read_state()
+            if expect is not None and state.get("status") not in expect:
+                return None
             state.update(fields)
             write_json_atomic(self.state_path, state)
             return state

@@ -43,6 +43,11 @@ if TYPE_CHECKING:
 
     from ftui_local.train_callback import JobCallback
 
+# Statuses the worker may move a job from. A job cancelled by the manager (`jobs.JobManager.cancel`)
+# is in none of the sets that lead anywhere else: once cancelled, it never ends any other way.
+STARTABLE = frozenset({None, "queued", "validating_files", "running", "paused", "failed"})
+ACTIVE = frozenset({None, "queued", "validating_files", "running"})
+RUNNING = frozenset({"running"})
 RESULT_COLUMNS = ["step", "train_loss", "train_accuracy", "valid_loss", "valid_mean_token_accuracy"]
 # Below this many parameters bf16 autocast on CPU costs more than it saves (measured on tiny models).
 BF16_CPU_MIN_PARAMS = 100_000_000
@@ -73,8 +78,9 @@ def run(job_dir: Path) -> int:
         traceback.print_exc()
         sys.stdout.flush()
         code, message = _classify(exc)
-        if is_main:
-            job.update_state(status="failed", error={"code": code, "message": message}, finished_at=utcnow())
+        if is_main and job.transition(
+            ACTIVE, status="failed", error={"code": code, "message": message}, finished_at=utcnow()
+        ):
             job.append_event(f"Fine-tuning job failed: {message}", level="error")
         return 1
     finally:
@@ -108,8 +114,8 @@ def _classify(exc: BaseException) -> tuple[str, str]:
 
 
 def _finish_cancelled(job: JobDir) -> None:
-    job.update_state(status="cancelled", finished_at=utcnow())
-    job.append_event("Fine-tuning job cancelled")
+    if job.transition(ACTIVE | {"paused"}, status="cancelled", finished_at=utcnow()):
+        job.append_event("Fine-tuning job cancelled")
     job.clear_control()
 
 
@@ -164,7 +170,7 @@ def _load_rows(
     return load_rows(spec["training_path"]), load_rows(valid) if valid else None, 0
 
 
-def _run(job: JobDir, stop: Any, is_main: bool) -> int:
+def _checked_spec(job: JobDir) -> dict[str, Any]:
     spec = job.read_spec()
     if not spec:
         raise FtuiError(f"{job.spec_path}: missing or empty job spec")
@@ -176,12 +182,21 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
     for field in ("base_model", "training_path"):
         if not spec.get(field):
             raise FtuiError(f"{job.spec_path}: missing field '{field}'")
+    return spec
 
+
+def _run(job: JobDir, stop: Any, is_main: bool) -> int:
+    spec = _checked_spec(job)
+    method = spec.get("method", "supervised")
     state = job.read_state()
-    if is_main:
-        job.update_state(
-            status="running", pid=os.getpid(), started_at=state.get("started_at") or utcnow(), error=None
-        )
+    if is_main and not job.transition(
+        STARTABLE,
+        status="running",
+        pid=os.getpid(),
+        started_at=state.get("started_at") or utcnow(),
+        error=None,
+    ):
+        return 0  # cancelled before this worker got going
 
     from ftui_local import models
     from ftui_local.train_hparams import resolve
@@ -260,7 +275,8 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
         _finish_cancelled(job)
         return 0
     if callback.outcome == "pause":
-        job.update_state(status="paused", step=trainer.state.global_step)
+        if not job.transition(RUNNING, status="paused", step=trainer.state.global_step):
+            return 0  # cancelled while it saved the pause checkpoint
         job.append_event(
             f"Fine-tuning job paused at step {trainer.state.global_step}; "
             "resume continues from its checkpoint"
@@ -268,21 +284,29 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
         job.clear_control()
         return 0
 
+    _publish(job, trainer, tokenizer, _trained_tokens(trainer, train_rows, resolved.n_epochs), spec)
+    return 0
+
+
+def _publish(job: JobDir, trainer: Any, tokenizer: Any, tokens: int, spec: dict[str, Any]) -> None:
+    """Save the adapter and mark the job succeeded, unless it was cancelled meanwhile."""
     _save_adapter(trainer, tokenizer, job.adapter_dir)
     _write_result_csv(job)
-    tokens = _trained_tokens(trainer, train_rows, resolved.n_epochs)
-    job.update_state(
+    if not job.transition(
+        RUNNING,
         status="succeeded",
         finished_at=utcnow(),
         trained_tokens=tokens,
         step=trainer.state.global_step,
         epoch=round(trainer.state.epoch or 0, 4),
-    )
+    ):
+        # Cancelled after the last step or while saving: nothing is published.
+        shutil.rmtree(job.adapter_dir, ignore_errors=True)
+        return
     name = spec.get("fine_tuned_model") or str(job.adapter_dir)
     job.append_event(f"New fine-tuned model created: {name}")
     job.append_event("The job has successfully completed")
     job.clear_control()
-    return 0
 
 
 def _build_trainer(

@@ -20,8 +20,8 @@ from ftui_local.jobs import LIVE_STATUSES, JobManager
 
 
 def _fail(jd: JobDir, code: str, message: str) -> None:
-    state = JobManager.transition(
-        jd, LIVE_STATUSES, status="failed", finished_at=utcnow(), error={"code": code, "message": message}
+    state = jd.transition(
+        LIVE_STATUSES, status="failed", finished_at=utcnow(), error={"code": code, "message": message}
     )
     if state is not None:
         jd.append_event(message, level="error")
