@@ -198,6 +198,15 @@ def age_text(seconds: float) -> str:
     return f"{hours // 24} d {hours % 24} h"
 
 
+def lifetime_text(deployment: Deployment, at: datetime) -> str:
+    """Its age, and when the backend removes it by itself (an Azure Developer deployment: 24 h)."""
+    age = age_text((at - deployment.created_at).total_seconds()) if deployment.created_at else "-"
+    if deployment.expires_at is None:
+        return age
+    left = (deployment.expires_at - at).total_seconds()
+    return f"{age}, gone in {age_text(left)}" if left > 0 else f"{age}, expired"
+
+
 def cost_text(deployment: Deployment, at: datetime | None = None) -> str:
     so_far = deployment.cost_so_far(at)
     return "-" if so_far is None else f"${so_far:,.2f}"

@@ -106,6 +106,19 @@ class JobSpec(_Model):
     grader: dict[str, Any] | None = None  # reinforcement: an OpenAI grader object
     # Start from an existing adapter ("train longer" is a new job, not a resume).
     init_from: str | None = None
+    # The provider's own choices for this job, by `JobOption.key` (e.g. Azure's training tier);
+    # one left out takes the option's default.
+    options: dict[str, str] = Field(default_factory=dict)
+
+
+class JobOption(_Model):
+    """A provider-specific choice the job form shows with its default, and `--option` sets."""
+
+    key: str
+    label: str
+    choices: list[str]
+    default: str
+    help: str = ""
 
 
 class JobError(_Model):

@@ -30,6 +30,7 @@ from ftui.model import (
     DeploySpec,
     Job,
     JobEvent,
+    JobOption,
     JobSpec,
     Page,
     RemoteFile,
@@ -170,6 +171,10 @@ class Provider(Generic[S]):
     async def fine_tuned_models(self) -> list[BaseModelInfo]:
         return []
 
+    async def prepare_model(self, model: str, progress: Progress | None = None) -> None:
+        """Make `model` ready to train on, reporting progress where that takes a while (the local
+        provider converts its starter model once, tens of seconds). Nothing to do by default."""
+
     async def delete_model(self, model: str) -> None:
         raise self._unsupported("deleting models")
 
@@ -206,6 +211,30 @@ class Provider(Generic[S]):
         raise self._unsupported("reading file content")
 
     # -- jobs -------------------------------------------------------------------------------
+    def job_options(self) -> list[JobOption]:
+        """Choices this backend adds to a job (shown in the job form with their defaults)."""
+        return []
+
+    def check_options(self, spec: JobSpec) -> dict[str, str]:
+        """Every option's value for `spec` (defaults filled in); a ProviderError names a bad one."""
+        from ftui.errors import ProviderError
+
+        known = {o.key: o for o in self.job_options()}
+        for key, value in spec.options.items():
+            option = known.get(key)
+            if option is None:
+                allowed = ", ".join(known) or "none"
+                raise ProviderError(
+                    f"option {key!r}: provider {self.name!r} has no such option (options: {allowed})",
+                    code="invalid_option",
+                )
+            if option.choices and value not in option.choices:
+                raise ProviderError(
+                    f"option {key}={value!r}: expected one of {', '.join(option.choices)}",
+                    code="invalid_option",
+                )
+        return {key: spec.options.get(key, o.default) for key, o in known.items()}
+
     async def create_job(self, spec: JobSpec) -> Job:
         raise self._unsupported("fine-tuning jobs")
 

@@ -53,6 +53,20 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+def _use_wal(db: sqlite3.Connection) -> None:
+    # Switching to WAL takes a lock that SQLite does not wait for (no busy handler), so two
+    # processes opening a new database at once can see "database is locked": retry briefly.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 class Store:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or ensure(data_dir()) / "state.db"
@@ -63,8 +77,7 @@ class Store:
         full disk, where opening the database (its WAL files) cannot."""
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA busy_timeout=30000")
+        _use_wal(db)
         self._migrate(db)
         return db
 

@@ -81,6 +81,10 @@ def cli(ctx: click.Context, config_path: str | None, profile: str | None) -> Non
 
     session = Session(config_path, profile, warn=warn)
     ctx.obj = session
+    if config_path is not None:
+        # A file the user named is read now, so every command reports its errors, not only the
+        # ones that happen to need a profile.
+        _ = session.profile
     if ctx.invoked_subcommand in WARN_RUNNING_DEPLOYMENTS:
         from ftui.cli.deployments import warn_running
 

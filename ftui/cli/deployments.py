@@ -46,7 +46,7 @@ def rows(found: list[Deployment], at: datetime) -> list[list[str]]:
             d.id,
             d.model,
             d.status,  # plain: the table pads by length, and colour codes would count
-            deps.age_text((at - d.created_at).total_seconds()) if d.created_at else "-",
+            deps.lifetime_text(d, at),
             f"${d.hourly_cost:,.2f}" if d.hourly_cost is not None else "-",
             deps.cost_text(d, at),
             d.endpoint or "-",

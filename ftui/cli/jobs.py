@@ -132,6 +132,28 @@ def _notify(session: Session, job: Job) -> None:
 
 
 # -- create ---------------------------------------------------------------------------------
+def _prepare(provider: Provider, model: str) -> None:
+    """The provider's one-time preparation of the base model, said on stderr (a bar on a terminal)."""
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            click.echo(f"Preparing {model} for training (once; it is converted first)", err=True)
+            bar = False
+            if is_tty():
+                bar = click.progressbar(length=total or 100, label="preparing", file=sys.stderr)
+                bar.__enter__()
+        if bar:
+            bar.update(done - bar.pos)
+
+    try:
+        run(provider.prepare_model(model, progress))
+    finally:
+        if bar:
+            bar.__exit__(None, None, None)
+
+
 def _validate_locally(
     provider: Provider, path: Path, method: str, model: str, quiet: bool
 ) -> ValidationReport:
@@ -228,6 +250,16 @@ def _extra_hyperparameters(pairs: tuple[str, ...], method: str, provider: Provid
     return extra
 
 
+def _options(pairs: tuple[str, ...]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--option {pair!r}: expected KEY=VALUE, e.g. -o training_type=Developer")
+        options[key.strip()] = value.strip()
+    return options
+
+
 def _read_grader(path: str | None, method: str) -> dict[str, Any] | None:
     """The grader object from FILE, checked here and then passed on exactly as written."""
     import json
@@ -284,6 +316,15 @@ def command() -> None:
     help="Provider-specific hyperparameter, e.g. --hp lora_r=16 (repeatable).",
 )
 @click.option(
+    "--option",
+    "-o",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="The provider's own job option, e.g. -o training_type=GlobalStandard on Azure (repeatable); "
+    "the defaults are printed when the job is created.",
+)
+@click.option(
     "--grader",
     "grader_file",
     type=click.Path(dir_okay=False),
@@ -318,6 +359,7 @@ def create(
     lr_multiplier: float | None,
     beta: float | None,
     extra: tuple[str, ...],
+    options: tuple[str, ...],
     grader_file: str | None,
     suffix: str | None,
     seed: int | None,
@@ -346,6 +388,7 @@ def create(
         beta=beta,
         extra=_extra_hyperparameters(extra, method, provider),
     )
+    _prepare(provider, model)
     training_report: ValidationReport | None = None
     for option, ref in (("--training-file", training_file), ("--validation-file", validation_file)):
         if ref is None:
@@ -367,6 +410,7 @@ def create(
         suffix=suffix,
         seed=seed,
         init_from=init_from,
+        options=_options(options),
         grader=grader,
     )
     estimate = run(
@@ -395,6 +439,10 @@ def create(
             f"Created job {job.id} ({status_text(job.status)}) on {session.profile.name}: "
             f"{job.base_model}, {job.method}"
         )
+        chosen = provider.check_options(spec)
+        for choice in provider.job_options():
+            note = "" if choice.key in spec.options else " (the default; change it with -o KEY=VALUE)"
+            click.echo(f"  {choice.label}: {chosen[choice.key]}{note}")
         if not wait:
             click.echo(f"Follow it with: ftui jobs watch {job.id}")
     if wait:
@@ -624,6 +672,8 @@ def _steer(name: str, act: Steer, past: str, doc: str) -> click.Command:
             click.echo(
                 f"Job {job.id}: {name} requested; it takes effect within seconds (ftui jobs show {job.id})"
             )
+        elif job.status == past:
+            click.echo(f"Job {job.id} {past}")
         else:
             click.echo(f"Job {job.id} {past}: {status_text(job.status)}")
 
@@ -636,7 +686,7 @@ command.add_command(
         "cancel",
         lambda p, job_id: p.cancel(job_id),
         "cancelled",
-        "Stop a job for good (a running job stops within seconds).",
+        "Stop a job for good, at once (a running job's worker is stopped).",
     )
 )
 command.add_command(

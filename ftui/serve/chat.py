@@ -16,7 +16,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ftui import strict_json
-from ftui.errors import FtuiError, NotFound
+from ftui.errors import FtuiError, NotFound, ProviderError
 from ftui.model import SEED_MAX, SEED_MIN, ChatMessage, ChatParams, Role
 from ftui.serve.errors import APIError, bad_request, from_ftui, model_not_found
 from ftui.serve.models import exposed
@@ -148,8 +148,12 @@ def router(ctx: ServeContext) -> APIRouter:
                     first: str | None = await anext(pieces)
                 except StopAsyncIteration:
                     first = None
-                except NotFound:
-                    raise model_not_found(body.model) from None
+                except ProviderError as exc:
+                    # Any "no such model" (never made, deleted, not trained yet) reads as the models
+                    # route reads it: OpenAI's model_not_found, whatever the provider's own wording.
+                    if isinstance(exc, NotFound) or exc.status == 404:
+                        raise model_not_found(body.model) from None
+                    raise
                 if not body.stream:
                     whole = await _whole(pieces, first or "", request)
                     if whole is None:

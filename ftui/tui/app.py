@@ -378,6 +378,8 @@ class FtuiApp(App[None]):
             self.jobs = jobs
             self.jobs_seen(jobs)
             self.query_one(JobsPane).show_jobs(jobs)
+            for pane in self.query(Pane):
+                pane.jobs_changed(jobs)
             if not any(j.status not in TERMINAL_STATUSES for j in jobs):
                 delay = self.poll_interval * 3  # nothing is moving: look less often
         if self._poll_timer is not None:

@@ -7,7 +7,8 @@ from ftui import hookimpl
 
 @hookimpl
 def ftui_register_providers(register: Callable[[type], None]) -> None:
-    from ftui_azure.provider import AzureMLProvider, AzureOpenAIProvider
+    from ftui_azure.azureml import AzureMLProvider
+    from ftui_azure.provider import AzureOpenAIProvider
 
     register(AzureOpenAIProvider)
     register(AzureMLProvider)

@@ -27,6 +27,7 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Collection
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,16 +117,22 @@ class JobDir:
         self.path.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.spec_path, spec)
 
-    def last_words(self, code: str, message: str, event: str | None = None) -> None:
+    def last_words(
+        self, code: str, message: str, event: str | None = None, expect: Collection[str | None] | None = None
+    ) -> bool:
         """End the job `failed` with error (code, message), and `event` (else the message) as an
-        error event; on a full disk, with the room the reserve kept for exactly this."""
-        with_room(
+        error event, if its status is one of `expect`; on a full disk, with the room the reserve
+        kept for exactly this."""
+        state = with_room(
             self.path,
-            lambda: self.update_state(
-                status="failed", error={"code": code, "message": message}, finished_at=utcnow()
+            lambda: self.transition(
+                expect, status="failed", error={"code": code, "message": message}, finished_at=utcnow()
             ),
         )
+        if state is None:
+            return False
         with_room(self.path, lambda: self.append_event(event or message, level="error"))
+        return True
 
     # state
     def read_state(self) -> dict[str, Any]:
@@ -134,6 +141,19 @@ class JobDir:
     def update_state(self, **fields: Any) -> dict[str, Any]:
         with self.lock():
             state = self.read_state()
+            state.update(fields)
+            write_json_atomic(self.state_path, state)
+            return state
+
+    def transition(self, expect: Collection[str | None] | None, **fields: Any) -> dict[str, Any] | None:
+        """Update the state only if its status is one of `expect`; the new state, else None.
+
+        Every status change goes through here, so a job the manager cancelled stays cancelled
+        whatever its worker was about to write."""
+        with self.lock():
+            state = self.read_state()
+            if expect is not None and state.get("status") not in expect:
+                return None
             state.update(fields)
             write_json_atomic(self.state_path, state)
             return state

@@ -179,19 +179,6 @@ class JobManager:
         self.root.mkdir(parents=True, exist_ok=True)
         return file_lock(self.root / ".scheduler.lock")
 
-    @staticmethod
-    def transition(
-        jd: JobDir, expect: set[str] | frozenset[str] | None, **fields: Any
-    ) -> dict[str, Any] | None:
-        """Update the state only if its status is one of `expect`; the new state, else None."""
-        with jd.lock():
-            state = read_json(jd.state_path, {})
-            if expect is not None and state.get("status") not in expect:
-                return None
-            state.update(fields)
-            write_json_atomic(jd.state_path, state)
-            return state
-
     # -- create -----------------------------------------------------------------------------
     def new_dir(self) -> JobDir:
         jd = JobDir(self.root / new_job_id())
@@ -257,8 +244,7 @@ class JobManager:
         # The job's last words: on a full disk they use the room its folder kept back.
         state = with_room(
             jd.path,
-            lambda: self.transition(
-                jd,
+            lambda: jd.transition(
                 LIVE_STATUSES,
                 status="failed",
                 finished_at=utcnow(),
@@ -296,8 +282,7 @@ class JobManager:
         # `worker_pid` is ours: the trainer records its own `pid`, which on several GPUs is a rank
         # process rather than the worker.
         before = jd.read_state()
-        state = self.transition(
-            jd,
+        state = jd.transition(
             {"queued"},
             status="running",
             worker_pid=proc.pid,
@@ -316,30 +301,30 @@ class JobManager:
 
     # -- verbs ------------------------------------------------------------------------------
     def cancel(self, job_id: str) -> JobDir:
+        """Cancelled at once, and true at once: the state says so before the worker is stopped, so
+        the worker can no longer end the job any other way (it writes every status through
+        `transition`), and the worker is killed and gone before this returns."""
         jd = self.dir(job_id)
-        state = jd.read_state()
-        status = state.get("status")
-        if status in TERMINAL_STATUSES:
-            raise ProviderError(
-                f"job {job_id} is already {status}; only active or paused jobs can be cancelled",
-                code="invalid_state",
-                status=400,
-            )
-        if status in LIVE_STATUSES and worker_alive(job_id, state.get("worker_pid")):
-            jd.set_control("cancel")
+        with jd.lock():
+            state = read_json(jd.state_path, {})
+            status = state.get("status")
+            if status in TERMINAL_STATUSES:
+                raise ProviderError(
+                    f"job {job_id} is already {status}; only active or paused jobs can be cancelled",
+                    code="invalid_state",
+                    status=400,
+                )
+            worker = state.get("worker_pid") if status in LIVE_STATUSES else None
+            state.update(status="cancelled", finished_at=utcnow(), worker_pid=None)
+            write_json_atomic(jd.state_path, state)
+        if worker and worker_alive(job_id, worker):
             jd.append_event("Cancellation requested")
-            return jd
-        if (
-            self.transition(
-                jd,
-                {"queued", "paused", *LIVE_STATUSES},
-                status="cancelled",
-                finished_at=utcnow(),
-                worker_pid=None,
-            )
-            is not None
-        ):
+            stop_worker(worker)
+            jd.append_event("Fine-tuning job cancelled")
+        else:
             jd.append_event("Job cancelled", level="warn")
+        jd.clear_control()
+        self.schedule()  # the slot it held goes to the next queued job
         return jd
 
     def pause(self, job_id: str) -> JobDir:
@@ -350,7 +335,7 @@ class JobManager:
             jd.set_control("pause")
             jd.append_event("Pause requested: saving a checkpoint")
             return jd
-        if status == "queued" and self.transition(jd, {"queued"}, status="paused") is not None:
+        if status == "queued" and jd.transition({"queued"}, status="paused") is not None:
             jd.append_event("Job paused before it started")
             return jd
         raise ProviderError(
@@ -387,10 +372,7 @@ class JobManager:
         spec["resume"] = bool(ckpts)
         jd.write_spec(spec)
         jd.clear_control()
-        if (
-            self.transition(jd, {status}, status="queued", error=None, finished_at=None, worker_pid=None)
-            is None
-        ):
+        if jd.transition({status}, status="queued", error=None, finished_at=None, worker_pid=None) is None:
             raise ProviderError(
                 f"job {job_id} changed state while resuming; try again", code="conflict", status=409
             )
@@ -485,6 +467,25 @@ class JobManager:
             )
             for c in reversed(jd.checkpoints())  # newest first, as OpenAI lists them
         ]
+
+
+def stop_worker(pid: int, timeout: float = 10.0) -> None:
+    """SIGKILL a worker with everything it started (it leads its own process group: the launcher's
+    ranks too) and wait until it is gone. Not SIGTERM: the trainer would finish its step first,
+    and a cancel must not leave a process that might still save or publish anything."""
+    import signal
+
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return
+    child = _children.pop(pid, None)
+    if child is not None:  # ours: reap it, or it lingers as a zombie
+        child.wait(timeout)
+        return
+    end = time.monotonic() + timeout
+    while _cmdline(pid) is not None and time.monotonic() < end:
+        time.sleep(0.01)
 
 
 def kill_workers(root: Path | None = None) -> list[int]:

@@ -73,6 +73,30 @@ def describe_invalid(path: str, report: Any) -> str:
     return text + (f"; and {more} more (run `ftui data validate {path}`)" if more > 0 else "")
 
 
+def _prepare_in_a_process(model: str, progress: Progress | None) -> None:
+    """The one-time conversion in its own process: pure-Python GGUF parsing would hold the caller's
+    GIL for tens of seconds (a TUI's loop with it), and the fp32 weights it builds are freed with it."""
+    import subprocess
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ftui_local.models", "prepare", model],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    for line in proc.stdout:
+        parts = line.split()
+        if progress is not None and len(parts) == 3 and parts[0] == "PROGRESS":
+            progress(int(parts[1]), int(parts[2]))
+    errors = proc.stderr.read()
+    if proc.wait() != 0:
+        said = [x for x in errors.splitlines() if x.startswith("error: ")]
+        reason = said[-1].removeprefix("error: ") if said else (errors.strip().splitlines() or ["?"])[-1]
+        raise ProviderError(f"preparing {model} failed: {reason}", code="model_not_ready")
+
+
 class LocalProvider(Provider[LocalSettings]):
     name = "local"
     description = "LoRA fine-tuning on this machine (CPU or GPU), offline"
@@ -145,6 +169,12 @@ class LocalProvider(Provider[LocalSettings]):
 
         return await asyncio.to_thread(load)
 
+    async def prepare_model(self, model: str, progress: Progress | None = None) -> None:
+        from ftui_local.models import needs_preparing
+
+        if needs_preparing(model):
+            await asyncio.to_thread(_prepare_in_a_process, model, progress)
+
     def _find_model_job(self, model: str) -> tuple[JobDir, int | None]:
         ref = parse_fine_tuned(model)
         if ref is not None:
@@ -159,11 +189,15 @@ class LocalProvider(Provider[LocalSettings]):
             jd, step = self._find_model_job(model)
             base = jd.read_spec()["base_model"]
             if step is None:
-                if jd.read_state().get("status") != "succeeded" or not jd.adapter_dir.exists():
+                state = jd.read_state()
+                if state.get("model_deleted") or (
+                    state.get("status") == "succeeded" and not jd.adapter_dir.exists()
+                ):
+                    raise NotFound("model", f"{model} (deleted; its checkpoints remain)")
+                if state.get("status") != "succeeded":
                     raise ProviderError(
                         f"model {model} is not available: its job {jd.job_id} is "
-                        f"{jd.read_state().get('status')} or its adapter was deleted; "
-                        "chat with one of its checkpoints instead",
+                        f"{state.get('status')}; chat with one of its checkpoints instead",
                         code="model_not_ready",
                         status=404,
                     )

@@ -2,12 +2,14 @@
 
     python -m ftui_local.train --job-dir DIR
 
-trains the job that `DIR/spec.json` describes (see `ftui_local.jobdir`). Without `--job-dir`, and with
-SageMaker's environment (SM_CHANNEL_TRAIN, SM_CHANNEL_VALIDATION, SM_MODEL_DIR, SM_OUTPUT_DATA_DIR,
-SM_HPS), it builds the job folder from that environment, trains, and copies the adapter into
-SM_MODEL_DIR. SM_HPS keys: base_model, method, n_epochs, batch_size, learning_rate_multiplier,
-beta, seed, fine_tuned_model, device; any other key (lora_r, lora_alpha, lora_dropout, max_length,
-batching, ...) goes to hyperparameters.extra.
+trains the job that `DIR/spec.json` describes (see `ftui_local.jobdir`). On SageMaker the container
+runs `ftui_sagemaker.entry`, which builds the job folder from SageMaker's environment and calls
+`run()` here: the very same training code.
+
+Spec fields beyond the job itself: `checkpoints_dir` (where the trainer saves and resumes; default
+the job folder's `checkpoints/`; SageMaker's `/opt/ml/checkpoints`, synced to S3), `on_sigterm`
+("pause": a SIGTERM saves a resumable checkpoint first, as a spot interruption needs; default: cancel).
+`hyperparameters.extra.save_steps` saves every N steps instead of every epoch.
 
 Each logging step prints one line `FTUI_METRICS {json}` with step, total_steps, epoch, train_loss,
 train_mean_token_accuracy, valid_loss, valid_mean_token_accuracy, learning_rate, tokens_per_second:
@@ -26,7 +28,6 @@ import argparse
 import contextlib
 import csv
 import errno
-import json
 import math
 import os
 import shutil
@@ -44,6 +45,11 @@ if TYPE_CHECKING:
 
     from ftui_local.train_callback import JobCallback
 
+# Statuses the worker may move a job from. A job cancelled by the manager (`jobs.JobManager.cancel`)
+# is in none of the sets that lead anywhere else: once cancelled, it never ends any other way.
+STARTABLE = frozenset({None, "queued", "validating_files", "running", "paused", "failed"})
+ACTIVE = frozenset({None, "queued", "validating_files", "running"})
+RUNNING = frozenset({"running"})
 RESULT_COLUMNS = ["step", "train_loss", "train_accuracy", "valid_loss", "valid_mean_token_accuracy"]
 # Below this many parameters bf16 autocast on CPU costs more than it saves (measured on tiny models).
 BF16_CPU_MIN_PARAMS = 100_000_000
@@ -101,7 +107,7 @@ def run(job_dir: Path) -> int:
         if is_main:
             if code == "disk_full":
                 _drop_partial_checkpoints(job.checkpoints_dir)  # never resumable, and room back
-            job.last_words(code, message, event=f"Fine-tuning job failed: {message}")
+            job.last_words(code, message, event=f"Fine-tuning job failed: {message}", expect=ACTIVE)
         return 1
     finally:
         if previous is not None:
@@ -113,11 +119,12 @@ def _install_sigterm(stop: Any, job: JobDir) -> Any:
 
     if threading.current_thread() is not threading.main_thread():
         return None
+    on_sigterm = job.read_spec().get("on_sigterm")
 
     def handler(signum: int, frame: Any) -> None:
         if stop.value is not None:  # a second SIGTERM: stop now, even mid-step
             raise KeyboardInterrupt
-        stop.value = "pause" if job.control() == "pause" else "cancel"
+        stop.value = "pause" if "pause" in (job.control(), on_sigterm) else "cancel"
 
     return signal.signal(signal.SIGTERM, handler)
 
@@ -145,8 +152,8 @@ def _classify(exc: BaseException, job: JobDir | None = None) -> tuple[str, str]:
 
 
 def _finish_cancelled(job: JobDir) -> None:
-    job.update_state(status="cancelled", finished_at=utcnow())
-    job.append_event("Fine-tuning job cancelled")
+    if job.transition(ACTIVE | {"paused"}, status="cancelled", finished_at=utcnow()):
+        job.append_event("Fine-tuning job cancelled")
     job.clear_control()
 
 
@@ -172,6 +179,10 @@ def _latest_checkpoint(folder: Path) -> Path | None:
         else:
             shutil.rmtree(d, ignore_errors=True)
     return max(found)[1] if found else None
+
+
+def _checkpoints_dir(job: JobDir, spec: dict[str, Any]) -> Path:
+    return Path(spec["checkpoints_dir"]) if spec.get("checkpoints_dir") else job.checkpoints_dir
 
 
 def _use_bf16(device: str, model: Any, extra: dict[str, Any]) -> bool:
@@ -204,7 +215,7 @@ def _load_rows(
     return load_rows(spec["training_path"]), load_rows(valid) if valid else None, 0
 
 
-def _run(job: JobDir, stop: Any, is_main: bool) -> int:
+def _checked_spec(job: JobDir) -> dict[str, Any]:
     spec = job.read_spec()
     if not spec:
         raise FtuiError(f"{job.spec_path}: missing or empty job spec")
@@ -216,12 +227,21 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
     for field in ("base_model", "training_path"):
         if not spec.get(field):
             raise FtuiError(f"{job.spec_path}: missing field '{field}'")
+    return spec
 
+
+def _run(job: JobDir, stop: Any, is_main: bool) -> int:
+    spec = _checked_spec(job)
+    method = spec.get("method", "supervised")
     state = job.read_state()
-    if is_main:
-        job.update_state(
-            status="running", pid=os.getpid(), started_at=state.get("started_at") or utcnow(), error=None
-        )
+    if is_main and not job.transition(
+        STARTABLE,
+        status="running",
+        pid=os.getpid(),
+        started_at=state.get("started_at") or utcnow(),
+        error=None,
+    ):
+        return 0  # cancelled before this worker got going
 
     from ftui_local import models
     from ftui_local.train_hparams import resolve
@@ -243,7 +263,7 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
         vocab_size=len(tokenizer),
         on_gpu=device == "cuda",
     )
-    checkpoint = _latest_checkpoint(job.checkpoints_dir) if spec.get("resume") else None
+    checkpoint = _latest_checkpoint(_checkpoints_dir(job, spec)) if spec.get("resume") else None
     if is_main:
         job.update_state(resolved_hyperparameters=resolved.model_dump())
         if checkpoint is not None:
@@ -301,7 +321,8 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
         _finish_cancelled(job)
         return 0
     if callback.outcome == "pause":
-        job.update_state(status="paused", step=trainer.state.global_step)
+        if not job.transition(RUNNING, status="paused", step=trainer.state.global_step):
+            return 0  # cancelled while it saved the pause checkpoint
         job.append_event(
             f"Fine-tuning job paused at step {trainer.state.global_step}; "
             "resume continues from its checkpoint"
@@ -309,21 +330,29 @@ def _run(job: JobDir, stop: Any, is_main: bool) -> int:
         job.clear_control()
         return 0
 
+    _publish(job, trainer, tokenizer, _trained_tokens(trainer, train_rows, resolved.n_epochs), spec)
+    return 0
+
+
+def _publish(job: JobDir, trainer: Any, tokenizer: Any, tokens: int, spec: dict[str, Any]) -> None:
+    """Save the adapter and mark the job succeeded, unless it was cancelled meanwhile."""
     _save_adapter(trainer, tokenizer, job.adapter_dir)
     _write_result_csv(job)
-    tokens = _trained_tokens(trainer, train_rows, resolved.n_epochs)
-    job.update_state(
+    if not job.transition(
+        RUNNING,
         status="succeeded",
         finished_at=utcnow(),
         trained_tokens=tokens,
         step=trainer.state.global_step,
         epoch=round(trainer.state.epoch or 0, 4),
-    )
+    ):
+        # Cancelled after the last step or while saving: nothing is published.
+        shutil.rmtree(job.adapter_dir, ignore_errors=True)
+        return
     name = spec.get("fine_tuned_model") or str(job.adapter_dir)
     job.append_event(f"New fine-tuned model created: {name}")
     job.append_event("The job has successfully completed")
     job.clear_control()
-    return 0
 
 
 def _build_trainer(
@@ -360,7 +389,7 @@ def _build_trainer(
     logging_steps = max(1, total // 60)
     extra = (spec.get("hyperparameters") or {}).get("extra") or {}
     common: dict[str, Any] = dict(
-        output_dir=str(job.checkpoints_dir),
+        output_dir=str(_checkpoints_dir(job, spec)),
         num_train_epochs=resolved.n_epochs,
         per_device_train_batch_size=resolved.batch_size,
         per_device_eval_batch_size=resolved.batch_size,
@@ -368,7 +397,8 @@ def _build_trainer(
         learning_rate=resolved.learning_rate,
         lr_scheduler_type="linear",
         logging_steps=logging_steps,
-        save_strategy="epoch",
+        save_strategy="steps" if extra.get("save_steps") else "epoch",
+        save_steps=int(extra.get("save_steps") or 500),
         save_total_limit=3,
         seed=seed,
         data_seed=seed,
@@ -525,89 +555,14 @@ def _write_result_csv(job: JobDir) -> None:
     os.replace(tmp, job.result_csv)
 
 
-# ---- SageMaker --------------------------------------------------------------------------------
-
-
-def _hp_value(v: Any) -> Any:
-    # SageMaker passes every hyperparameter as a string; "3" and "0.5" mean numbers, "auto" stays.
-    if isinstance(v, str):
-        try:
-            return json.loads(v)
-        except json.JSONDecodeError:
-            return v
-    return v
-
-
-def sagemaker_job_dir(env: dict[str, str] | None = None) -> tuple[Path, Path | None]:
-    """Build a job folder from SageMaker's environment: (job folder, folder to copy the adapter into)."""
-    env = dict(os.environ if env is None else env)
-    train_channel = Path(env["SM_CHANNEL_TRAIN"])
-    hps = {k: _hp_value(v) for k, v in json.loads(env.get("SM_HPS") or "{}").items()}
-
-    def first_file(folder: Path) -> Path:
-        files = sorted(folder.glob("*.jsonl")) or sorted(p for p in folder.iterdir() if p.is_file())
-        if not files:
-            raise FtuiError(f"{folder}: no training file in this channel")
-        return files[0]
-
-    validation = env.get("SM_CHANNEL_VALIDATION")
-    out = Path(env.get("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data")) / "ftui-job"
-    known = {
-        "base_model",
-        "method",
-        "n_epochs",
-        "batch_size",
-        "learning_rate_multiplier",
-        "beta",
-        "seed",
-        "fine_tuned_model",
-        "device",
-        "suffix",
-    }
-    spec = {
-        "job_id": env.get("TRAINING_JOB_NAME", "sagemaker"),
-        "base_model": hps.get("base_model") or hps.get("model") or "smollm2-135m-instruct",
-        "method": hps.get("method", "supervised"),
-        "training_path": str(first_file(train_channel)),
-        "validation_path": (
-            str(first_file(Path(validation))) if validation and Path(validation).is_dir() else None
-        ),
-        "hyperparameters": {
-            **{k: hps[k] for k in ("n_epochs", "batch_size", "learning_rate_multiplier", "beta") if k in hps},
-            "extra": {k: v for k, v in hps.items() if k not in known and k != "model"},
-        },
-        "seed": hps.get("seed"),
-        "fine_tuned_model": hps.get("fine_tuned_model"),
-        "device": hps.get("device", "auto"),
-        "init_from": None,
-        "resume": (out / "checkpoints").is_dir(),
-    }
-    job = JobDir(out)
-    job.write_spec(spec)
-    model_dir = env.get("SM_MODEL_DIR")
-    return out, Path(model_dir) if model_dir else None
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ftui_local.train", description=__doc__.splitlines()[0])
     parser.add_argument("--job-dir", type=Path, help="the job folder holding spec.json")
-    # SageMaker also passes each hyperparameter as --name value; SM_HPS carries the same, so ignore them.
-    args, _unknown = parser.parse_known_args(argv)
+    args = parser.parse_args(argv)
     if args.job_dir is not None:
         return run(args.job_dir)
-    if os.environ.get("SM_CHANNEL_TRAIN"):
-        try:
-            job_dir, model_dir = sagemaker_job_dir()
-        except FtuiError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        rc = run(job_dir)
-        if rc == 0 and model_dir is not None and JobDir(job_dir).adapter_dir.is_dir():
-            # result.csv and events stay in SM_OUTPUT_DATA_DIR, which SageMaker uploads as output.tar.gz.
-            shutil.copytree(JobDir(job_dir).adapter_dir, model_dir, dirs_exist_ok=True)
-        return rc
     parser.print_usage(sys.stderr)
-    print("error: give --job-dir, or run with SageMaker's SM_CHANNEL_TRAIN environment", file=sys.stderr)
+    print("error: give --job-dir (on SageMaker the entry point is ftui_sagemaker.entry)", file=sys.stderr)
     return 2
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from typing import Any
 
@@ -216,7 +217,10 @@ class JobCallback(TrainerCallback):
         ):
             point.setdefault(k, None)
         self.last_metrics = point
-        print("FTUI_METRICS " + json.dumps(point), flush=True)
+        # One write per line: print() writes the newline separately, and another thread's line (the
+        # SageMaker entry echoes events) could land in between.
+        sys.stdout.write("FTUI_METRICS " + json.dumps(point) + "\n")
+        sys.stdout.flush()
         if is_train:
             loss = point["train_loss"]
             shown = f"{loss:.2f}" if loss is not None else "n/a"

@@ -22,8 +22,7 @@ from ftui_local.jobs import LIVE_STATUSES, JobManager
 
 
 def _fail(jd: JobDir, code: str, message: str) -> None:
-    if jd.read_state().get("status") in LIVE_STATUSES:
-        jd.last_words(code, message)
+    jd.last_words(code, message, expect=LIVE_STATUSES)
 
 
 def cuda_device_count(device: str) -> int:

@@ -84,11 +84,13 @@ def _hyperparameters(raw: dict[str, Any]) -> Hyperparameters:
     return Hyperparameters.lenient(fields, extra)
 
 
-def to_job(obj: Any, provider: str) -> Job:
+def to_job(obj: Any, provider: str, statuses: dict[str, JobStatus] = OPENAI_STATUS) -> Job:
+    """`statuses` is the backend's own table (OpenAI's by default); an unknown word is kept in
+    `status_detail` and read as running, or failed once the job has finished."""
     raw = _dump(obj)
     method = (raw.get("method") or {}).get("type") or "supervised"
     word = str(raw.get("status"))
-    status = OPENAI_STATUS.get(word, "failed" if raw.get("finished_at") else "running")
+    status = statuses.get(word, "failed" if raw.get("finished_at") else "running")
     err = raw.get("error") or {}
     error = (
         JobError(code=str(err["code"]), message=str(err.get("message") or ""), param=err.get("param"))
@@ -99,7 +101,7 @@ def to_job(obj: Any, provider: str) -> Job:
         id=raw["id"],
         provider=provider,
         status=status,
-        status_detail=None if word in OPENAI_STATUS else word,
+        status_detail=None if word in statuses and statuses[word] == word else word,
         base_model=raw.get("model") or "",
         method=one_of(method, METHODS, "supervised"),
         fine_tuned_model=raw.get("fine_tuned_model"),

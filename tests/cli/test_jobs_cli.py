@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.eventually import eventually_sync
 from support.factories import write_dataset
 from support.run_cli import ftui
 
 from ftui import hookimpl
 from ftui.model import Job
 from ftui.plugins import registry
-
-DEADLINE_S = 240  # a guard against a hung worker, not a speed assertion
 
 
 class FinishedJobs:
@@ -121,10 +119,7 @@ def test_watch_exits_1_when_the_job_is_cancelled(tmp_path: Path) -> None:
     )
     assert code == 0
     job_id = json.loads(out)["id"]
-    end = time.monotonic() + DEADLINE_S
-    while '"step"' not in ftui("jobs", "events", job_id, "--json")[1]:  # training has begun
-        assert time.monotonic() < end
-        time.sleep(0.1)
+    eventually_sync(lambda: '"step"' in ftui("jobs", "events", job_id, "--json")[1], what="training began")
     code, out, _ = ftui("jobs", "cancel", job_id)
     assert code == 0 and job_id in out
     code, out, _ = ftui("jobs", "watch", job_id, "--interval", "0.2")

@@ -6,11 +6,12 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import time
 from pathlib import Path
 
 import openai
 import pytest
+from ftui_local.jobs import worker_alive
+from support.eventually import eventually_sync
 from support.serve_harness import TERMINAL, serve, wait_for, write_chat_examples
 
 pytestmark = pytest.mark.slow
@@ -39,12 +40,13 @@ def test_openai_tutorial_flow_trains_chats_and_deletes_a_model(local_provider, t
 
         # Follow events the way scripts do: newest first, remember what was printed.
         printed: dict[str, openai.types.fine_tuning.FineTuningJobEvent] = {}
-        deadline = time.monotonic() + 240
-        while job.status not in TERMINAL and time.monotonic() < deadline:
+
+        def follow() -> openai.types.fine_tuning.FineTuningJob:
             for event in reversed(client.fine_tuning.jobs.list_events(job.id, limit=50).data):
                 printed.setdefault(event.id, event)
-            time.sleep(0.5)
-            job = client.fine_tuning.jobs.retrieve(job.id)
+            return client.fine_tuning.jobs.retrieve(job.id)
+
+        job = eventually_sync(follow, lambda j: j.status in TERMINAL, interval=0.5, what="the job ended")
         for event in client.fine_tuning.jobs.list_events(job.id, limit=100):  # auto-paginates
             printed.setdefault(event.id, event)
         assert job.status == "succeeded", job.error
@@ -120,8 +122,15 @@ def test_openai_tutorial_flow_trains_chats_and_deletes_a_model(local_provider, t
         deleted = client.models.delete(job.fine_tuned_model)
         assert deleted.deleted and deleted.id == job.fine_tuned_model
         assert job.fine_tuned_model not in {m.id for m in client.models.list()}
-        with pytest.raises(openai.NotFoundError):
+        with pytest.raises(openai.NotFoundError) as retrieved:
             client.models.retrieve(job.fine_tuned_model)
+        # Chat on the deleted model says exactly what the models route says.
+        with pytest.raises(openai.NotFoundError) as chatted:
+            client.chat.completions.create(
+                model=job.fine_tuned_model, messages=[{"role": "user", "content": "hi"}]
+            )
+        assert chatted.value.body == retrieved.value.body
+        assert chatted.value.code == "model_not_found"
 
 
 def test_a_job_running_when_the_server_stops_finishes_and_is_seen_after_restart(
@@ -143,30 +152,59 @@ def test_a_job_running_when_the_server_stops_finishes_and_is_seen_after_restart(
         assert client.fine_tuning.jobs.list().data[0].id == job.id
 
 
+def started_training(client, job_id: str) -> None:
+    """Wait, as a script would, until the job has logged real steps."""
+    eventually_sync(
+        lambda: client.fine_tuning.jobs.list_events(job_id, limit=50).data,
+        lambda events: any(e.type == "metrics" for e in events),
+        fail=lambda _: (
+            "the job ended before it trained"
+            if client.fine_tuning.jobs.retrieve(job_id).status in TERMINAL
+            else None
+        ),
+        what="first training steps",
+    )
+
+
 def test_pause_keeps_a_checkpoint_and_resume_finishes_the_job(local_provider, tmp_path: Path) -> None:
     data = write_chat_examples(tmp_path / "train.jsonl", n=16)
     with serve(local_provider) as s:
         client = s.client()
         f = client.files.create(file=data, purpose="fine-tune")
+        # 40 steps: the pause asked for after the first one lands long before the last.
         job = client.fine_tuning.jobs.create(
-            model="tiny-llama", training_file=f.id, hyperparameters={"n_epochs": 3, "batch_size": 1}
+            model="tiny-llama", training_file=f.id, hyperparameters={"n_epochs": 10, "batch_size": 4}
         )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # pause once real steps have run
-            events = client.fine_tuning.jobs.list_events(job.id, limit=50).data
-            if any(e.type == "metrics" for e in events):
-                break
-            time.sleep(0.2)
-        paused = client.fine_tuning.jobs.pause(job.id)
-        assert paused.status in ("running", "paused")
-        while time.monotonic() < deadline and paused.status != "paused":
-            time.sleep(0.2)
-            paused = client.fine_tuning.jobs.retrieve(job.id)
-        if paused.status == "succeeded":
-            pytest.skip("the job finished before the pause landed")
+        started_training(client, job.id)
+        assert client.fine_tuning.jobs.pause(job.id).status in ("running", "paused")
+        paused = eventually_sync(
+            lambda: client.fine_tuning.jobs.retrieve(job.id),
+            lambda j: j.status == "paused",
+            fail=lambda j: f"the job ended {j.status} instead of pausing" if j.status in TERMINAL else None,
+            what="the job paused",
+        )
         assert paused.status == "paused"
         assert client.fine_tuning.jobs.checkpoints.list(job.id).data  # pause kept a checkpoint
         resumed = client.fine_tuning.jobs.resume(job.id)
         assert resumed.status in ("queued", "running")
         done = wait_for(client, job.id)
         assert done.status == "succeeded", done.error
+
+
+def test_cancel_answers_cancelled_at_once_and_the_job_stays_cancelled(local_provider, tmp_path: Path) -> None:
+    data = write_chat_examples(tmp_path / "train.jsonl", n=16)
+    with serve(local_provider) as s:
+        client = s.client()
+        f = client.files.create(file=data, purpose="fine-tune")
+        job = client.fine_tuning.jobs.create(
+            model="tiny-llama", training_file=f.id, hyperparameters={"n_epochs": 50, "batch_size": 1}
+        )
+        started_training(client, job.id)
+        worker = local_provider.manager.dir(job.id).read_state()["worker_pid"]
+        cancelled = client.fine_tuning.jobs.cancel(job.id)
+        assert cancelled.status == "cancelled" and cancelled.fine_tuned_model is None
+        assert not worker_alive(job.id, worker)  # gone before the reply
+        assert client.fine_tuning.jobs.retrieve(job.id).status == "cancelled"
+        assert job.fine_tuned_model not in {m.id for m in client.models.list()}
+        with pytest.raises(openai.BadRequestError):
+            client.fine_tuning.jobs.cancel(job.id)

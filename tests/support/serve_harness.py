@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from support.eventually import eventually_sync
 
 # shared/ lies beside the checkout (as in CI's fresh clone), or further up (a worktree's checkout).
 SPEC_PATH = next(
@@ -279,9 +280,10 @@ TERMINAL = {"succeeded", "failed", "cancelled"}
 
 def wait_for(client: Any, job_id: str, timeout: float = 240) -> Any:
     """Poll a job the way a user's script does, until it ends."""
-    deadline = time.monotonic() + timeout
-    while True:
-        job = client.fine_tuning.jobs.retrieve(job_id)
-        if job.status in TERMINAL or time.monotonic() > deadline:
-            return job
-        time.sleep(0.5)
+    return eventually_sync(
+        lambda: client.fine_tuning.jobs.retrieve(job_id),
+        lambda job: job.status in TERMINAL,
+        timeout=timeout,
+        interval=0.5,
+        what=f"job {job_id} finished",
+    )

@@ -6,6 +6,7 @@ import sys
 
 from rich.console import Console
 from support.tui_fakes import CannedProvider, CannedSession, ready, screen_text, wait_for, write_config
+from textual.command import CommandList, CommandPalette
 from textual.widgets import TabbedContent
 
 from ftui.tui.commands import CommandError, parse_command
@@ -36,7 +37,8 @@ async def test_colon_profile_command_repoints_every_pane_without_restart(make_ap
         await wait_for(pilot, lambda: table.row_count == 4)
         await pilot.press("colon", *"profile beta", "enter")
         await wait_for(pilot, lambda: app.sub_title == "profile beta · provider local")
-        await pilot.pause(0.3)
+        # beta's first poll has landed (its job count is shown): alpha's rows are gone, not late.
+        await wait_for(pilot, lambda: app.query_one("#jobs-status").render().plain == "0 jobs")
         assert table.row_count == 0
         assert session.profile.name == "beta"
 
@@ -57,9 +59,14 @@ async def test_command_palette_lists_profiles_and_switches(make_app, tmp_path) -
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot)
         await pilot.press("ctrl+p")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
         await pilot.press(*"Profile: beta")
-        await pilot.pause(0.5)
+
+        def beta_is_highlighted() -> bool:
+            hit = app.screen.query_one(CommandList).highlighted_option
+            return hit is not None and "Profile: beta" in str(hit.prompt)
+
+        await wait_for(pilot, beta_is_highlighted)
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.sub_title == "profile beta · provider local")
 

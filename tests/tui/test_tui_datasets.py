@@ -89,10 +89,10 @@ async def test_upload_shows_progress_and_same_file_is_not_uploaded_twice(make_ap
 async def test_train_key_opens_job_form_with_the_uploaded_file(make_app, dataset_dir) -> None:
     write_dataset(dataset_dir, bad_line=False)
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await open_datasets(pilot)
         await pilot.press("u")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: any("as file-1" in n.message for n in app._notifications))
         await pilot.press("1", "t")
         await wait_for(pilot, lambda: app.screen.query("#training_file"))
         assert app.screen.query_one("#training_file").value == "file-1"
@@ -155,7 +155,29 @@ async def test_the_validation_helper_is_started_when_the_pane_is_first_shown(mak
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot)
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: bool(app.query(DatasetsPane)))  # built, not shown
+        await pilot.pause()
         assert not started  # a session that never opens Datasets never starts it
         await pilot.press("1")
         await wait_for(pilot, lambda: bool(started))
+
+
+async def test_validating_one_sample_keeps_the_other_listed(make_app) -> None:
+    from ftui.data.samples import sample_path
+
+    app = make_app()  # the dataset folder is empty: the two shipped samples are offered
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_datasets(pilot)
+        assert sorted(pane.paths.values()) == sorted([sample_path("supervised"), sample_path("dpo")])
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: pane.report is not None, timeout=60)  # the helper may be starting
+        assert sorted(pane.paths.values()) == sorted([sample_path("supervised"), sample_path("dpo")])
+        assert "2 JSONL files" in app.query_one("#ds-status").render().plain
+
+
+async def test_the_file_count_is_singular_for_one_file(make_app, dataset_dir) -> None:
+    write_dataset(dataset_dir)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_datasets(pilot)
+        assert "1 JSONL file in" in app.query_one("#ds-status").render().plain

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.eventually import eventually
 from support.tui_fakes import ready, wait_for
 from support.tuned import rows, tuned_model, write
 from textual.widgets import DataTable, Input, ProgressBar
@@ -40,10 +41,27 @@ async def test_evaluate_pane_compares_fine_tuned_base_and_few_shot(
             pane.query_one(f"#ev-{field}", Input).value = value
         await wait_for(pilot, lambda: pane.query_one("#ev-model").has_focus)
         await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: pane.running)
+
+        def status() -> str:
+            return str(pane.query_one("#ev-status").render())
+
+        # A run may start and finish between two polls: what proves it ran is the report, and a
+        # failure fails at once with what the pane said.
+        await eventually(
+            lambda: pane.running or pane.report is not None,
+            fail=lambda _: status() if status().startswith("failed") else None,
+            pause=pilot.pause,
+            timeout=60,
+            what=f"evaluation started (status {status()!r})",
+        )
         progress = pane.query_one("#ev-progress", ProgressBar)
         await wait_for(pilot, lambda: progress.total == 24, timeout=120)
-        await wait_for(pilot, lambda: pane.report is not None, timeout=240)
+        await eventually(
+            lambda: pane.report is not None,
+            fail=lambda _: status() if status().startswith("failed") else None,
+            pause=pilot.pause,
+            timeout=240,
+        )
         report = pane.report
         assert report is not None and report["complete"]
         assert progress.progress == 24

@@ -1,12 +1,26 @@
 from __future__ import annotations
 
+import asyncio
+import threading
+
+import pytest
 from support.tui_fakes import NOW, CannedProvider, canned_jobs, screen_text, wait_for
 
+from ftui.errors import ProviderError
 from ftui.model import Job
+from ftui.tui.screens.confirm import ConfirmScreen
 from ftui.tui.screens.job_detail import JobDetailScreen
 from ftui.tui.screens.job_form import FormError, JobFormScreen, build_spec
-from ftui.tui.screens.jobs import JobsPane, job_matches
+from ftui.tui.screens.jobs import job_matches
 from ftui.tui.widgets.row_table import RowTable
+
+
+@pytest.fixture(autouse=True)
+def train_file(dataset_dir):
+    """The canned jobs' training file, in the folder the app runs in (the form checks it exists)."""
+    path = dataset_dir / "train.jsonl"
+    path.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n', encoding="utf-8")
+    return path
 
 
 async def test_jobs_table_lists_provider_jobs_with_status_and_models(make_app) -> None:
@@ -166,7 +180,15 @@ async def test_cancel_asks_first_then_cancels(make_app) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.query_one("#jobs-table", RowTable)
         await wait_for(pilot, lambda: table.row_count == 4)
-        await pilot.press("x", "y")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "ftjob-00000" in app.screen.question
+        assert provider._jobs[0].status == "running"  # nothing is called until the answer
+        await pilot.press("n")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
         await wait_for(pilot, lambda: provider._jobs[0].status == "cancelled")
         await wait_for(pilot, lambda: str(table.get_row("ftjob-00000")[1]) == "cancelled")
 
@@ -184,4 +206,114 @@ async def test_provider_error_becomes_notification_and_log_line_not_a_crash(make
         await wait_for(pilot, lambda: any("backend exploded" in n.message for n in app._notifications))
         assert "backend exploded" in "\n".join(app.query_one("#app-log").lines)
         assert app.is_running
-        assert isinstance(app.query_one(JobsPane), JobsPane)
+        # The app still works: the next key is handled.
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+
+
+class Preparing(CannedProvider):
+    """A provider whose base model takes a while to prepare, reporting progress, until released."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.release = threading.Event()
+        self.prepared: list[str] = []
+        self.fail_with: str | None = None
+
+    async def prepare_model(self, model: str, progress=None) -> None:  # type: ignore[no-untyped-def]
+        self.prepared.append(model)
+        for done in (0, 25, 50):
+            if progress:
+                progress(done, 100)
+        await asyncio.to_thread(self.release.wait, 60)
+        if self.fail_with:
+            raise ProviderError(self.fail_with)
+
+
+async def open_filled_form(pilot, app) -> JobFormScreen:
+    table = app.query_one("#jobs-table", RowTable)
+    await wait_for(pilot, lambda: table.row_count == 4)
+    await pilot.press("n")
+    await wait_for(pilot, lambda: isinstance(app.screen, JobFormScreen))
+    form = app.screen
+    await wait_for(pilot, lambda: form.query_one("#base_model").value == "tiny-llama")
+    form.query_one("#training_file").value = "train.jsonl"
+    return form
+
+
+async def test_create_shows_model_preparation_at_once_and_a_second_press_does_nothing(make_app) -> None:
+    provider = Preparing()
+    app = make_app(provider)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_filled_form(pilot, app)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "preparing tiny-llama" in str(form.query_one("#form-error").render()))
+        assert form.query_one("#form-progress").display and form.query_one("#form-progress").progress == 50
+        assert form.query_one("#create").disabled
+        assert "new job: preparing tiny-llama" in app.query_one("#jobs-status").render().plain
+        await pilot.press("ctrl+s")  # impatient
+        await pilot.click("#create")
+        assert provider.prepared == ["tiny-llama"] and app.screen is form
+        provider.release.set()
+        await wait_for(pilot, lambda: "ftjob-new1" in app.query_one("#jobs-table", RowTable).keys)
+        assert not isinstance(app.screen, JobFormScreen)
+        assert len(provider.created) == 1 and provider.prepared == ["tiny-llama"]
+
+
+async def test_a_job_that_cannot_be_made_keeps_the_form_and_says_why(make_app) -> None:
+    provider = Preparing()
+    provider.fail_with = "training_file: line 3: not valid JSON"
+    provider.release.set()
+    app = make_app(provider)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_filled_form(pilot, app)
+        form.query_one("#suffix").value = "mine"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "line 3: not valid JSON" in str(form.query_one("#form-error").render()))
+        assert app.screen is form and not form.query_one("#create").disabled
+        assert form.query_one("#suffix").value == "mine"  # nothing the user typed is lost
+        provider.fail_with = None
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: len(provider.created) == 1)
+
+
+async def test_escape_while_the_job_is_made_leaves_the_form_and_the_job_is_still_made(make_app) -> None:
+    provider = Preparing()
+    app = make_app(provider)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_filled_form(pilot, app)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: provider.prepared == ["tiny-llama"])
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, JobFormScreen))
+        status = app.query_one("#jobs-status")
+        await wait_for(pilot, lambda: "new job: preparing tiny-llama" in status.render().plain)
+        provider.release.set()
+        await wait_for(pilot, lambda: "ftjob-new1" in app.query_one("#jobs-table", RowTable).keys)
+        await wait_for(pilot, lambda: "new job" not in status.render().plain)
+
+
+async def test_a_training_file_that_does_not_exist_is_caught_before_anything_runs(make_app) -> None:
+    provider = Preparing()
+    app = make_app(provider)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_filled_form(pilot, app)
+        form.query_one("#training_file").value = "missing.jsonl"
+        await pilot.press("ctrl+s")
+        await wait_for(
+            pilot, lambda: "missing.jsonl is not a file" in str(form.query_one("#form-error").render())
+        )
+        assert provider.prepared == [] and not form.submitting
+        form.query_one("#training_file").value = "train.jsonl"
+        form.query_one("#validation_file").value = "1"  # typed into the wrong field
+        await pilot.press("ctrl+s")
+        await wait_for(
+            pilot, lambda: "validation file: 1 is not a file" in str(form.query_one("#form-error").render())
+        )
+        assert provider.prepared == []
+
+
+async def test_the_job_count_is_singular_for_one_job(make_app) -> None:
+    app = make_app(CannedProvider(jobs=canned_jobs(1)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.query_one("#jobs-status").render().plain.startswith("1 job ·"))

@@ -80,3 +80,49 @@ def test_ema_starts_at_first_value_and_smooths() -> None:
     out = ema([1.0, 0.0, 1.0, 0.0])
     assert out[0] == 1.0
     assert max(out[1:]) < 1.0 and min(out[1:]) > 0.0
+
+
+async def test_metrics_opens_on_the_one_running_job(make_app) -> None:
+    from support.tui_fakes import canned_events, canned_jobs
+
+    jobs = canned_jobs(4)  # newest first: running, succeeded, failed, queued
+    jobs[0] = jobs[0].model_copy(update={"status": "succeeded"})
+    jobs[2] = jobs[2].model_copy(update={"status": "running", "error": None})
+    app = make_app(CannedProvider(jobs=jobs, events={jobs[2].id: canned_events(jobs[2].id)}))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, rows=4)
+        await pilot.press("3")
+        pane = app.query_one(MetricsPane)
+        await wait_for(pilot, lambda: pane.job_id == jobs[2].id and len(pane.points) == 40)
+
+
+async def test_metrics_opens_on_the_newest_job_when_none_runs(make_app) -> None:
+    from support.tui_fakes import canned_jobs
+
+    jobs = [j.model_copy(update={"status": "succeeded"}) for j in canned_jobs(3)]
+    app = make_app(CannedProvider(jobs=list(reversed(jobs))))  # listed oldest first
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, rows=3)
+        await pilot.press("3")
+        pane = app.query_one(MetricsPane)
+        await wait_for(pilot, lambda: pane.job_id == jobs[0].id)
+
+
+async def test_metrics_shown_before_the_first_jobs_poll_picks_a_job_when_it_lands(make_app) -> None:
+    app = make_app(initial_view="metrics")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(
+            pilot, lambda: app.query(MetricsPane) and app.query_one(MetricsPane).job_id == "ftjob-00000"
+        )
+
+
+def test_default_job_rules() -> None:
+    from support.tui_fakes import canned_jobs
+
+    from ftui.tui.screens.metrics import default_job
+
+    jobs = canned_jobs(4)
+    assert default_job([]) is None
+    assert default_job(jobs).id == "ftjob-00000"  # the one running
+    two = [jobs[0], jobs[1].model_copy(update={"status": "running"}), jobs[2]]
+    assert default_job(two).id == "ftjob-00000"  # two running: the newest

@@ -12,6 +12,8 @@ import pytest
 from support.tui_fakes import ready, wait_for
 
 from ftui.tui.screens.datasets import DatasetsPane
+from ftui.tui.screens.help import HelpScreen
+from ftui.tui.screens.job_form import JobFormScreen
 from ftui.tui.screens.metrics import MetricsPane
 from ftui.tui.screens.playground import PlaygroundPane
 from ftui.tui.widgets.metric_chart import MetricChart
@@ -98,7 +100,8 @@ def test_help_screen(snap_compare, make_app) -> None:
     async def settle(pilot) -> None:
         await ready(pilot)
         await pilot.press("question_mark")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
+        await pilot.pause()
 
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=settle)
 
@@ -107,7 +110,9 @@ def test_job_form(snap_compare, make_app) -> None:
     async def settle(pilot) -> None:
         await ready(pilot, rows=4)
         await pilot.press("c")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, JobFormScreen))
+        await wait_for(pilot, lambda: bool(pilot.app.screen.query_one("#base_model").value))
+        await pilot.pause()
 
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=settle)
 

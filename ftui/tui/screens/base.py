@@ -80,6 +80,9 @@ class Pane(Container):
     def activated(self) -> None:
         """The pane's tab was just shown."""
 
+    def jobs_changed(self, jobs: list[Job]) -> None:
+        """A jobs poll landed (the app keeps the list: `self.ftui.jobs`)."""
+
     def profile_changed(self) -> None:
         """The app now points at another profile: drop what belonged to the old one and reload."""
 

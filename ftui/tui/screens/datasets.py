@@ -46,14 +46,16 @@ def find_datasets(folder: Path, recent: list[str]) -> list[Path]:
     found: list[Path] = []
     for pattern in PATTERNS:
         found.extend(sorted(p for p in folder.glob(pattern) if p.is_file()))
+    if not found:
+        # A folder with no datasets of its own offers the shipped samples, all of them, whatever
+        # was opened before (validating one sample makes it recent; the other must stay listed).
+        from ftui.data.samples import SAMPLES, sample_path
+
+        found = [sample_path(method) for method in SAMPLES]
     for name in recent:
         path = Path(name)
         if path.is_file():
             found.append(path)
-    if not found:  # a first run in an empty folder: offer the shipped samples to train on
-        from ftui.data.samples import SAMPLES, sample_path
-
-        found = [sample_path(method) for method in SAMPLES]
     seen: dict[str, Path] = {}
     for path in found:
         seen.setdefault(str(path.resolve()), path)
@@ -175,7 +177,9 @@ class DatasetsPane(Pane):
             except OSError:
                 continue
         self.query_one("#ds-files", KeyedTable).sync(rows)
-        self.status(f"{len(rows)} JSONL files in {self.folder.name}/ and recent")
+        self.status(
+            f"{len(rows)} JSONL file{'' if len(rows) == 1 else 's'} in {self.folder.name}/ and recent"
+        )
 
     def status(self, text: str) -> None:
         self.query_one("#ds-status", Static).update(text)

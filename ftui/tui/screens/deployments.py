@@ -56,7 +56,7 @@ def deployment_cells(d: Deployment, at: datetime) -> tuple[str | Text, ...]:
     return (
         d.id,
         Text(d.status, style=STATUS_STYLE.get(d.status, "")),
-        deps.age_text((at - d.created_at).total_seconds()) if d.created_at else "-",
+        deps.lifetime_text(d, at),
         f"${d.hourly_cost:,.2f}" if d.hourly_cost is not None else "-",
         deps.cost_text(d, at),
         d.model,

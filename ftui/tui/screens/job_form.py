@@ -1,23 +1,37 @@
-"""The create-job form: base model from the provider, method, hyperparameters ("auto" allowed)."""
+"""The create-job form: base model from the provider, method, the provider's own options (each
+with its default shown, e.g. Azure's training type), hyperparameters ("auto" allowed).
+
+Create keeps the form up while the job is made: the provider may first prepare the base model
+(the local starter model is converted once, tens of seconds), with its progress shown here, then
+validates the training file. A second press does nothing meanwhile; an error lands in the form with
+every value kept; escape leaves the form and the job is still made (the Jobs status line follows it).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.timer import Timer
+from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
 
 from ftui.tui.screens.base import host_of
 
 if TYPE_CHECKING:
-    from ftui.model import JobSpec, Method
+    from textual.widget import Widget
+
+    from ftui.model import JobOption, JobSpec, Method
+    from ftui.provider import Provider
 
 METHODS: tuple[Method, ...] = ("supervised", "dpo", "reinforcement")  # no pydantic import to show the form
 FIELDS = (
@@ -69,7 +83,9 @@ def _number(field: str, text: str, name: str) -> Any:
         raise FormError(f"{field}: {exc.reason}") from None
 
 
-def build_spec(values: dict[str, str], base_model: str | None, method: str) -> JobSpec:
+def build_spec(
+    values: dict[str, str], base_model: str | None, method: str, options: dict[str, str] | None = None
+) -> JobSpec:
     """Turn the form's text into a JobSpec, or raise FormError naming the field."""
     from pydantic import ValidationError
 
@@ -102,6 +118,7 @@ def build_spec(values: dict[str, str], base_model: str | None, method: str) -> J
             suffix=values.get("suffix", "").strip() or None,
             seed=seed,
             init_from=values.get("init_from", "").strip() or None,
+            options=options or {},
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -123,6 +140,10 @@ def spec_values(spec: JobSpec) -> dict[str, str]:
     }
 
 
+async def _job_options(provider: Provider[Any]) -> list[JobOption]:
+    return provider.job_options()
+
+
 class JobFormScreen(ModalScreen["JobSpec | None"]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss(None)", "Cancel"),
@@ -135,8 +156,14 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
         *,
         training_file: str | None = None,
         title: str = "New fine-tuning job",
+        on_submit: Callable[[JobSpec, JobFormScreen], None] | None = None,
     ) -> None:
         super().__init__()
+        self.on_submit = on_submit
+        self.submitting = False
+        self._stage = ""
+        self._since = 0.0
+        self._ticker: Timer | None = None
         self.initial = initial
         self.title_text = title
         self.values = spec_values(initial) if initial else {}
@@ -144,6 +171,7 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
             self.values["training_file"] = training_file
         self.method = initial.method if initial else "supervised"
         self.base_model = initial.base_model if initial else None
+        self.options: list[JobOption] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form"):
@@ -161,6 +189,7 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
                 with Horizontal(classes="form-row"):
                     yield Label("method")
                     yield Select([(m, m) for m in METHODS], id="method", value=self.method, allow_blank=False)
+                yield Vertical(id="provider-options")
                 for key, label, placeholder in FIELDS:
                     with Horizontal(classes="form-row"):
                         yield Label(label)
@@ -171,18 +200,48 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
                         )
             yield Static("cost: choose a base model and a training file", id="form-cost")
             yield Static("", id="form-error")
+            yield ProgressBar(total=100, show_eta=False, id="form-progress")
             with Horizontal(classes="buttons"):
                 yield Button("Create (ctrl+s)", variant="primary", id="create")
                 yield Button("Cancel (esc)", id="cancel")
 
     def on_mount(self) -> None:
+        self.query_one("#form-progress").display = False
         self.load_models()
         self.query_one("#base_model", Select).focus()
+
+    async def show_options(self, options: list[JobOption]) -> None:
+        """One row per provider option, its default (or the initial job's choice) selected."""
+        chosen = self.initial.options if self.initial else {}
+        self.options = options
+        rows: list[Widget] = []
+        for option in options:
+            value = chosen.get(option.key, option.default)
+            rows.append(
+                Horizontal(
+                    Label(option.label),
+                    Select(
+                        [(c, c) for c in option.choices],
+                        id=f"option-{option.key}",
+                        value=value if value in option.choices else option.default,
+                        allow_blank=False,
+                        tooltip=option.help or None,
+                    ),
+                    classes="form-row",
+                )
+            )
+            if option.help:
+                rows.append(Static(option.help, classes="form-help"))
+        await self.query_one("#provider-options", Vertical).mount_all(rows)
+
+    def option_values(self) -> dict[str, str]:
+        return {o.key: str(self.query_one(f"#option-{o.key}", Select).value) for o in self.options}
 
     @work(group="form-models", exclusive=True, exit_on_error=False, description="listing base models")
     async def load_models(self) -> None:
         app = host_of(self.app)
         try:
+            await self.show_options(await app.call(_job_options))
             models = await app.call(lambda p: p.base_models())
         except Exception as exc:
             app.report_error("listing base models", exc)
@@ -240,11 +299,57 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
         return {key: self.query_one(f"#{key}", Input).value for key, _, _ in FIELDS}
 
     def action_submit(self) -> None:
+        if self.submitting:  # the job from the first press is still being made
+            return
         base = self.query_one("#base_model", Select).value
         method = self.query_one("#method", Select).value
         try:
-            spec = build_spec(self.form_values(), None if base is Select.NULL else str(base), str(method))
+            spec = build_spec(
+                self.form_values(),
+                None if base is Select.NULL else str(base),
+                str(method),
+                self.option_values(),
+            )
         except FormError as exc:
             self.query_one("#form-error", Static).update(f"[red]{exc}[/red]")
             return
-        self.dismiss(spec)
+        for label, ref in (("training file", spec.training_file), ("validation file", spec.validation_file)):
+            path = Path(ref).expanduser() if ref else None
+            if (
+                path is not None
+                and not path.is_file()
+                and (path.exists() or not str(ref).startswith("file-"))
+            ):
+                message = f"{label}: {ref} is not a file (a path or an uploaded file id)"
+                self.query_one("#form-error", Static).update(Text(message, "red"))
+                return
+        if self.on_submit is None:
+            self.dismiss(spec)
+            return
+        self.submitting = True
+        self._since = time.monotonic()
+        self._ticker = self.set_interval(1.0, self._show_stage)
+        self.query_one("#create", Button).disabled = True
+        self.stage("creating the job…")
+        self.on_submit(spec, self)
+
+    # -- while the job is made (called by whoever makes it) -----------------------------------
+    def stage(self, text: str, done: int | None = None, total: int | None = None) -> None:
+        self._stage = text
+        self._show_stage()
+        bar = self.query_one("#form-progress", ProgressBar)
+        bar.display = True
+        bar.update(total=total or None, progress=done or 0)
+
+    def _show_stage(self) -> None:
+        elapsed = int(time.monotonic() - self._since)
+        self.query_one("#form-error", Static).update(f"{self._stage} {elapsed} s" if elapsed else self._stage)
+
+    def failed(self, message: str) -> None:
+        """The job was not made: say why, and let the user fix the form and press Create again."""
+        if self._ticker is not None:
+            self._ticker.stop()
+        self.submitting = False
+        self.query_one("#create", Button).disabled = False
+        self.query_one("#form-progress").display = False
+        self.query_one("#form-error", Static).update(Text(message, style="red"))

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
+from ftui.errors import FtuiError
 from ftui.tui.display import JOB_COLUMNS, job_cells
 from ftui.tui.messages import DeployModel, RefreshJobs, ShowMetrics
 from ftui.tui.screens.base import Pane
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
     from ftui.model import Job, JobSpec
     from ftui.provider import Provider
+    from ftui.tui.screens.job_form import JobFormScreen
 
 
 def job_matches(job: Job, pattern: str) -> bool:
@@ -77,6 +79,7 @@ class JobsPane(Pane):
         self.jobs: list[Job] = []
         self.by_id: dict[str, Job] = {}
         self.filter_text = ""
+        self.creating: str | None = None  # what a job being made is doing, for the status line
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="/ filter: regex, !inverts; enter keeps, esc clears", id="jobs-filter")
@@ -103,11 +106,14 @@ class JobsPane(Pane):
         shown = [j for j in self.jobs if job_matches(j, self.filter_text)] if self.filter_text else self.jobs
         self.table.sync([(j.id, job_cells(j, now)) for j in shown])
         running = sum(1 for j in self.jobs if j.status == "running")
-        text = f"{len(shown)} of {len(self.jobs)} jobs" if self.filter_text else f"{len(self.jobs)} jobs"
+        noun = "job" if len(self.jobs) == 1 else "jobs"
+        text = f"{len(shown)} of {len(self.jobs)} {noun}" if self.filter_text else f"{len(self.jobs)} {noun}"
         if running:
             text += f" · {running} running"
         if self.filter_text:
             text += f" · filter /{self.filter_text}"
+        if self.creating:
+            text += f" · new job: {self.creating}"
         self.query_one("#jobs-status", Static).update(text)
 
     def profile_changed(self) -> None:
@@ -200,18 +206,45 @@ class JobsPane(Pane):
     def _open_form(
         self, initial: JobSpec | None, *, training_file: str | None = None, title: str = "New fine-tuning job"
     ) -> None:
-        def after(spec: JobSpec | None) -> None:
-            if spec is not None:
-                self.create_job(spec)
-
         from ftui.tui.screens.job_form import JobFormScreen
 
-        self.app.push_screen(JobFormScreen(initial, training_file=training_file, title=title), after)
+        def submit(spec: JobSpec, form: JobFormScreen) -> None:
+            self.create_job(spec, form)
+
+        form = JobFormScreen(initial, training_file=training_file, title=title, on_submit=submit)
+        self.app.push_screen(form)
 
     @work(group="job-create", exit_on_error=False, description="creating the job")
-    async def create_job(self, spec: JobSpec) -> None:
-        job = await self.ftui.call(lambda p: p.create_job(spec))
-        self.app.notify(f"created {job.id} on {job.base_model}", title="Job created")
+    async def create_job(self, spec: JobSpec, form: JobFormScreen | None = None) -> None:
+        """Prepare the base model (with progress), then create the job; the form, while it is up,
+        and the status line show each stage."""
+        app = self.app
+
+        def show(text: str, done: int | None = None, total: int | None = None) -> None:
+            self.creating = f"{text} {100 * done // total}%" if done is not None and total else text
+            self._render_rows()
+            if form is not None and form.is_attached:
+                form.stage(text, done, total)
+
+        def progress(done: int, total: int) -> None:  # on the provider's thread
+            text = f"preparing {spec.base_model} (first use only)…"
+            app.call_from_thread(show, text, done, total)
+
+        try:
+            await self.ftui.call(lambda p: p.prepare_model(spec.base_model, progress))
+            show("validating the training file and creating the job…")
+            job = await self.ftui.call(lambda p: p.create_job(spec))
+        except Exception as exc:
+            self.creating = None
+            self._render_rows()
+            if form is not None and form.is_attached:
+                form.failed(str(exc) if isinstance(exc, FtuiError) else f"{type(exc).__name__}: {exc}")
+                return
+            raise  # the form is gone: the pane reports it (toast and log)
+        self.creating = None
+        if form is not None and form.is_attached:
+            form.dismiss(None)
+        app.notify(f"created {job.id} on {job.base_model}", title="Job created")
         self.ftui.job_seen(job)
         self.show_jobs([job, *[j for j in self.jobs if j.id != job.id]])
         self.table.move_cursor(row=0)

@@ -67,6 +67,14 @@ def write_metrics_csv(path: Path, rows: list[MetricRow]) -> None:
             writer.writerow(["" if v is None else v for v in row])
 
 
+def default_job(jobs: list[Job]) -> Job | None:
+    """What Metrics opens on: the job that is running when exactly one is, else the newest."""
+    running = [j for j in jobs if j.status == "running"]
+    if len(running) == 1:
+        return running[0]
+    return max(jobs, key=lambda j: (j.created_at, j.id), default=None)
+
+
 class MetricsPane(Pane):
     FOCUS_TARGET = "#checkpoints"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -105,6 +113,8 @@ class MetricsPane(Pane):
                 yield table
 
     def on_mount(self) -> None:
+        if self.ftui.active_view == "metrics":  # shown before this pane was built
+            self.call_after_refresh(self._watch_default_job)
         self.query_one("#events-box").border_title = "events"
         self.query_one("#checkpoints-box").border_title = "checkpoints"
         table = self.query_one("#checkpoints", DataTable)
@@ -117,6 +127,18 @@ class MetricsPane(Pane):
 
     def profile_changed(self) -> None:
         self.watch_job(None)
+
+    def activated(self) -> None:
+        self._watch_default_job()
+
+    def jobs_changed(self, jobs: list[Job]) -> None:
+        if self.ftui.active_view == "metrics":
+            self._watch_default_job()
+
+    def _watch_default_job(self) -> None:
+        """With no job chosen yet: the one running job, else the most recent job."""
+        if self.job_id is None and (job := default_job(self.ftui.jobs)) is not None:
+            self.watch_job(job.id)
 
     def watch_job(self, job_id: str | None) -> None:
         """Show `job_id` from scratch and follow it while it runs."""

@@ -10,15 +10,30 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Input, Label, Select
 
-from ftui.errors import NotSupported
+from ftui.errors import FtuiError, NotSupported
 from ftui.tui.screens.base import Pane
 from ftui.tui.screens.pick import PickScreen
 from ftui.tui.widgets.chat_view import ChatView
 
 if TYPE_CHECKING:
     from ftui.model import ChatMessage, ChatParams
+    from ftui.provider import Provider
 
 SIDES = ("a", "b")
+
+
+async def _ready_deployments(provider: Provider[Any]) -> list[str]:
+    """On a provider whose models answer only once deployed (Azure, SageMaker), the ready
+    deployments come first: they are what chat can call."""
+    if not provider.supports("deploy"):
+        return []
+    from ftui.provider import collect
+
+    try:
+        found = await collect(lambda cursor: provider.deployments(cursor=cursor))
+    except FtuiError:
+        return []  # no management access: the models are still listed
+    return [d.id for d in found if d.status == "ready"]
 
 
 class PlaygroundPane(Pane):
@@ -90,7 +105,8 @@ class PlaygroundPane(Pane):
             tuned = await self.ftui.call(lambda p: p.fine_tuned_models())
         except NotSupported:
             tuned = []
-        names = [m.id for m in tuned] + [m.id for m in base]
+        deployed = await self.ftui.call(_ready_deployments)
+        names = deployed + [m.id for m in tuned] + [m.id for m in base]
         names += [c.fine_tuned_model_checkpoint for c in self.ftui.known_checkpoints()]
         self.set_models(names)
 

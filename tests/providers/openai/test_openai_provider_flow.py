@@ -3,17 +3,16 @@ injects latency, 429s, 500s and dropped connections."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 from conftest import make_provider
+from support.eventually import eventually
 from support.faults import Fault, FaultProxy
 from support.serve_harness import write_chat_examples
 
-from ftui.model import ChatMessage, ChatParams, Hyperparameters, JobSpec
+from ftui.model import ChatMessage, ChatParams, Hyperparameters, Job, JobSpec
 
 pytestmark = pytest.mark.slow
 
@@ -47,19 +46,19 @@ async def test_provider_flow_survives_faults_and_never_duplicates_a_create(
         assert proxy.injected("drop_response") and proxy.injected("429") and proxy.injected("500")
 
         seen: list[str] = []
-        last = None
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
+        last: str | None = None
+
+        async def follow() -> Job:
+            nonlocal last
             page = await provider.events(job.id, last)
-            seen += [e.id for e in page.items]
+            seen.extend(e.id for e in page.items)
             if page.items:
                 assert page.next_cursor == page.items[-1].id
             last = page.next_cursor
-            job = await provider.job(job.id)
-            if job.done:
-                seen += [e.id for e in (await provider.events(job.id, last)).items]
-                break
-            await asyncio.sleep(0.5)
+            return await provider.job(job.id)
+
+        job = await eventually(follow, lambda j: j.done, interval=0.5, what="the job ended")
+        seen += [e.id for e in (await provider.events(job.id, last)).items]
         assert job.status == "succeeded", job.error
         assert len(seen) == len(set(seen)) and seen == sorted(seen)  # each event once, in order
         everything = (await provider.events(job.id)).items
