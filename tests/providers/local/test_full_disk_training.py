@@ -13,8 +13,10 @@ from support.tiny_disk import on_tiny_disk
 
 pytestmark = pytest.mark.slow
 
+# 50 epochs of 3 steps: long enough that the disk fills mid-run even on a quiet machine (the job
+# stops at the first save after that, so a slow machine pays nothing more).
 SCRIPT = """
-id=$(ftui jobs create --model tiny-llama -t {data} --epochs 2 --batch-size 4 --json 2>/dev/null \\
+id=$(ftui jobs create --model tiny-llama -t {data} --epochs 50 --batch-size 4 --json 2>/dev/null \\
      | {py} -c "import json,sys; print(json.load(sys.stdin)['id'])")
 state=$FTUI_HOME/data/local/jobs/$id/state.json
 for i in $(seq 1 1500); do grep -q '"step": [1-9]' $state 2>/dev/null && break; sleep 0.2; done
@@ -45,7 +47,7 @@ def test_a_disk_that_fills_during_training_fails_the_job_resumably_naming_the_di
 
 
 KILLED = """
-id=$(ftui jobs create --model tiny-llama -t {data} --epochs 2 --batch-size 4 --json 2>/dev/null \\
+id=$(ftui jobs create --model tiny-llama -t {data} --epochs 50 --batch-size 4 --json 2>/dev/null \\
      | {py} -c "import json,sys; print(json.load(sys.stdin)['id'])")
 state=$FTUI_HOME/data/local/jobs/$id/state.json
 for i in $(seq 1 1500); do grep -q '"step": [1-9]' $state 2>/dev/null && break; sleep 0.2; done
