@@ -12,27 +12,14 @@ from datetime import datetime
 import click
 
 from ftui import deployments as deps
+from ftui.cli.confirm import confirmed
 from ftui.cli.context import pass_session, run
 from ftui.cli.output import emit_json, table, warn
-from ftui.errors import FtuiError, UsageError
+from ftui.errors import FtuiError
 from ftui.model import Deployment, DeploySpec, now
 from ftui.session import Session
 
 STATUS_COLOURS = {"ready": "green", "failed": "red", "creating": "cyan", "deleting": "yellow"}
-
-
-def can_ask() -> bool:
-    """A person at a terminal who can answer a question (stdin) and read it (stderr)."""
-    return sys.stdin.isatty() and sys.stderr.isatty()
-
-
-def confirmed(question: str, yes: bool, refusal: str) -> bool:
-    """`--yes`, or the user's answer on a terminal; with neither, a UsageError (exit 2)."""
-    if yes:
-        return True
-    if not can_ask():
-        raise UsageError(f"{refusal}; there is no terminal to ask on, so pass --yes to confirm")
-    return click.confirm(question, default=False, err=True)
 
 
 def _status(status: str) -> str:

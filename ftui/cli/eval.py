@@ -230,6 +230,9 @@ def _print(report: dict[str, Any]) -> None:
     click.echo()
     header, rows = summary_rows(report)
     table(rows, header)
+    sources = {u["cost_source"] for u in report["usage"].values() if u.get("cost_source")}
+    for said in sorted(sources):
+        click.echo(f"cost: list prices from {said}; your bill may differ")
     header, rows = comparison_rows(report)
     if rows:
         click.echo()

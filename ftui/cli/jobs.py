@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ftui.cli.confirm import billed, confirmed
 from ftui.cli.context import pass_session, run
 from ftui.cli.output import emit_json, is_tty, table, warn
 from ftui.costs import estimate_line, training_estimate
@@ -28,7 +29,7 @@ from ftui.hyperparameters import (
     check_value,
     fields_of,
 )
-from ftui.model import METHODS, Hyperparameters, Job, JobEvent, JobSpec, one_of
+from ftui.model import METHODS, CostEstimate, Hyperparameters, Job, JobEvent, JobSpec, one_of
 from ftui.provider import Provider, collect
 from ftui.session import Session
 
@@ -262,9 +263,7 @@ def _options(pairs: tuple[str, ...]) -> dict[str, str]:
 
 def _read_grader(path: str | None, method: str) -> dict[str, Any] | None:
     """The grader object from FILE, checked here and then passed on exactly as written."""
-    import json
-
-    from ftui.graders.registry import load
+    from ftui.graders.registry import job_grader
 
     if path is None:
         if method == "reinforcement":
@@ -272,11 +271,7 @@ def _read_grader(path: str | None, method: str) -> dict[str, Any] | None:
         return None
     if method != "reinforcement":
         raise UsageError("--grader is for --method reinforcement")
-    graders = load(path)
-    if len(graders) != 1:
-        raise UsageError(f"--grader {path}: holds {len(graders)} graders; a job takes one (use a multi)")
-    raw = json.loads(Path(path).expanduser().read_text(encoding="utf-8"))
-    return raw if isinstance(raw, dict) else raw[0]
+    return job_grader(path)
 
 
 def _default_model(session: Session) -> str | None:
@@ -346,6 +341,7 @@ def command() -> None:
     is_flag=True,
     help="Validate and show the estimated cost; create nothing (nothing is billed).",
 )
+@click.option("--yes", is_flag=True, help="Create a billed job without asking (needed with no terminal).")
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 @pass_session
 def create(
@@ -367,11 +363,13 @@ def create(
     wait: bool,
     interval: float,
     dry_run: bool,
+    yes: bool,
     as_json: bool,
 ) -> None:
     """Validate the dataset, then create a fine-tuning job. An invalid dataset never becomes a job.
 
-    The estimated cost is shown first; `--dry-run` stops there."""
+    The estimated cost is shown first; `--dry-run` stops there. A job the estimate says is billed
+    is created only after a yes (asked on a terminal, or `--yes`)."""
     model = model or _default_model(session)
     if not model:
         raise UsageError("no base model: pass --model (see the provider's base models)")
@@ -430,6 +428,7 @@ def create(
         return
     if not as_json:
         click.echo(f"Estimated cost: {estimate_line(estimate)}")
+    _agree_to_bill(session, estimate, yes)
     job = run(provider.create_job(spec))
     if as_json:
         if not wait:  # with --wait, the finished job is printed instead: one JSON document
@@ -447,6 +446,17 @@ def create(
             click.echo(f"Follow it with: ftui jobs watch {job.id}")
     if wait:
         sys.exit(run(_watch(session, job.id, interval, quiet=as_json)))
+
+
+def _agree_to_bill(session: Session, estimate: CostEstimate, yes: bool) -> None:
+    """A job the estimate prices above zero is created only after a yes; else exit 1."""
+    if billed(estimate) and not confirmed(
+        f"Create the job on profile {session.profile.name}? It is billed.",
+        yes,
+        f"this job is billed ({estimate_line(estimate)})",
+    ):
+        click.echo("No job was created; nothing is billed.", err=True)
+        sys.exit(1)
 
 
 # -- read -----------------------------------------------------------------------------------

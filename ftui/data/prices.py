@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
@@ -29,6 +30,11 @@ class ModelPrice:
     training_per_hour: float | None = None
     max_tokens_per_example: int | None = None
     legacy_completions: bool = False
+    # inference, $ per 1M tokens: base model, and a model fine-tuned from it
+    input_per_1m: float | None = None
+    output_per_1m: float | None = None
+    ft_input_per_1m: float | None = None
+    ft_output_per_1m: float | None = None
     source: str | None = None  # where this row's prices came from (default: the file's provenance)
     as_of: str | None = None  # and when they were read (YYYY-MM or YYYY-MM-DD)
 
@@ -44,6 +50,10 @@ _TYPES = {
     "training_per_hour": (int, float),
     "max_tokens_per_example": (int,),
     "legacy_completions": (bool,),
+    "input_per_1m": (int, float),
+    "output_per_1m": (int, float),
+    "ft_input_per_1m": (int, float),
+    "ft_output_per_1m": (int, float),
     "source": (str,),
     "as_of": (str,),
 }
@@ -84,13 +94,27 @@ def provenance(row: ModelPrice, figure: str = "training_per_1m") -> Provenance:
     )
 
 
-def price_for(model: str | None) -> ModelPrice | None:
-    """The price row whose prefix is the longest match for `model`'s base name, or None."""
+def figure_provenance(figure: str) -> Provenance:
+    """The file's note on where a kind of figure ("inference", "training_per_1m") came from."""
+    said = _raw().get("provenance", {}).get(figure, {})
+    return Provenance(source=str(said.get("source") or source()), as_of=str(said.get("as_of") or ""))
+
+
+def inference_price(model: str | None) -> ModelPrice | None:
+    """The longest-matching row that prices inference for `model`, or None."""
+    return price_for(model, lambda row: row.input_per_1m is not None)
+
+
+def price_for(model: str | None, having: Callable[[ModelPrice], bool] | None = None) -> ModelPrice | None:
+    """The price row (among those `having` accepts) whose prefix is the longest match for `model`'s
+    base name, or None."""
     if not model:
         return None
     base = base_model(model)
     best: ModelPrice | None = None
     for prefix, row in _table().items():
+        if having is not None and not having(row):
+            continue
         matches = base == prefix or base.startswith(prefix + "-")
         if matches and (best is None or len(prefix) > len(best.prefix)):
             best = row

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ftui.evaluate import stats
-from ftui.evaluate.prices import cost_usd
+from ftui.evaluate.prices import cost_source, cost_usd
 from ftui.evaluate.run import Evaluation
 
 SCHEMA = "ftui.eval.v1"
@@ -93,6 +93,8 @@ def build(
             },
             "cost_usd": cost_usd(providers.get(c, ""), model, prompt, completion),
         }
+        if usage[c]["cost_usd"]:
+            usage[c]["cost_source"] = cost_source()
 
     examples = []
     by_key = {(r.example, r.contender): r for r in ev.rows}

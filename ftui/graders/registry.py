@@ -161,6 +161,16 @@ def load(path: str | Path) -> list[Grader]:
     return out
 
 
+def job_grader(path: str | Path) -> dict[str, Any]:
+    """The one grader a reinforcement job takes, from a JSON file: checked, then returned exactly
+    as written (the provider gets the user's object, not our reading of it)."""
+    graders = load(path)
+    if len(graders) != 1:
+        raise GraderError(f"{path}: holds {len(graders)} graders; a job takes one (use a multi)")
+    raw = json.loads(Path(path).expanduser().read_text(encoding="utf-8"))
+    return raw if isinstance(raw, dict) else raw[0]
+
+
 def _line_of(text: str, field_path: str | None) -> int | None:
     """The line where the last key of `field_path` first appears (json keeps no positions)."""
     if not field_path:

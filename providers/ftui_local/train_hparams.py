@@ -38,6 +38,7 @@ EXTRA: dict[str, Bound] = {
     "batching": Bound(str, choices=BATCHINGS),
     "gradient_accumulation_steps": Bound(int, 1, 1024, auto=False),
     "bf16": Bound(bool, auto=False),
+    "save_steps": Bound(int, 1, 10_000_000, auto=False),  # checkpoint every N steps, not every epoch
     # reinforcement (train_grpo): the rest of its knobs are OpenAI's, in ftui.hyperparameters
     "lora_modules_to_save": Bound(str, auto=False),  # e.g. "lm_head", comma-separated
     "max_completion_length": Bound(int, 1, 65536, auto=False),

@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from ftui_local.train_hparams import EXTRA as TRAINER_KNOBS
+
 from ftui.errors import FtuiError, NotFound, NotSupported, ProviderError
 from ftui.model import (
     BaseModelInfo,
@@ -70,6 +72,8 @@ class SageMakerProvider(Provider[SageMakerSettings]):
     settings_model = SageMakerSettings
     requires: ClassVar[tuple[str, ...]] = ("boto3",)
     extra = "sagemaker"
+    # The container runs the local trainer (entry.py), so it takes the same knobs.
+    extra_hyperparameters = TRAINER_KNOBS
 
     # Above this size an upload goes in parts, each saved in the store so a broken upload resumes.
     multipart_threshold: int = 64 * MB

@@ -34,3 +34,22 @@ def test_values_at_the_bounds_are_accepted() -> None:
         "supervised",
     )
     assert spec.hyperparameters.n_epochs == 50 and spec.hyperparameters.learning_rate_multiplier == 10
+
+
+def test_a_reinforcement_job_takes_its_grader_file_from_the_form(tmp_path) -> None:
+    import json
+
+    grader = {"type": "string_check", "name": "ahoy", "input": "{{sample.output_text}}",
+              "reference": "ahoy", "operation": "eq"}  # fmt: skip
+    path = tmp_path / "grader.json"
+    path.write_text(json.dumps(grader), encoding="utf-8")
+    with pytest.raises(FormError, match="grader file: reinforcement needs one"):
+        build_spec({"training_file": "a.jsonl"}, "tiny-llama", "reinforcement")
+    with pytest.raises(FormError, match="grader file: only reinforcement"):
+        build_spec({"training_file": "a.jsonl", "grader_file": str(path)}, "tiny-llama", "supervised")
+    path.with_name("bad.json").write_text('{"type": "string_check"}', encoding="utf-8")
+    with pytest.raises(FormError, match=r"grader file: .*bad\.json"):
+        build_spec({"training_file": "a.jsonl", "grader_file": str(path.with_name("bad.json"))},
+                   "tiny-llama", "reinforcement")  # fmt: skip
+    spec = build_spec({"training_file": "a.jsonl", "grader_file": str(path)}, "tiny-llama", "reinforcement")
+    assert spec.grader == grader

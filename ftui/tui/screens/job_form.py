@@ -43,6 +43,7 @@ FIELDS = (
     ("suffix", "suffix", "optional, ≤ 64 chars"),
     ("seed", "seed", "optional"),
     ("init_from", "start from", "base model, or a fine-tuned model or checkpoint"),
+    ("grader_file", "grader file", "reinforcement: a grader JSON file"),
 )
 
 
@@ -83,6 +84,22 @@ def _number(field: str, text: str, name: str) -> Any:
         raise FormError(f"{field}: {exc.reason}") from None
 
 
+def _grader(path: str, method: str) -> dict[str, Any] | None:
+    from ftui.graders.base import GraderError
+    from ftui.graders.registry import job_grader
+
+    if not path:
+        if method == "reinforcement":
+            raise FormError("grader file: reinforcement needs one (a grader JSON object)")
+        return None
+    if method != "reinforcement":
+        raise FormError("grader file: only reinforcement jobs take a grader")
+    try:
+        return job_grader(path)
+    except GraderError as exc:
+        raise FormError(f"grader file: {exc}") from None
+
+
 def build_spec(
     values: dict[str, str], base_model: str | None, method: str, options: dict[str, str] | None = None
 ) -> JobSpec:
@@ -108,6 +125,7 @@ def build_spec(
             "lr multiplier", values.get("learning_rate_multiplier", ""), "learning_rate_multiplier"
         ),
     )
+    grader = _grader(values.get("grader_file", "").strip(), method)
     try:
         return JobSpec(
             base_model=base_model,
@@ -119,6 +137,7 @@ def build_spec(
             seed=seed,
             init_from=values.get("init_from", "").strip() or None,
             options=options or {},
+            grader=grader,
         )
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -71,9 +71,14 @@ class Lines:
 def test_create_watch_deploy_chat_and_undeploy_through_the_cli(profile, aws, tmp_path, entry_run):
     host, run = entry_run
     train = write_jsonl(tmp_path / "train.jsonl", chat_rows(12))
-    created = ftui(
-        "jobs", "create", "--training-file", str(train), "--suffix", "cli", "--hp", "lora_r=4", "--json"
-    )
+    args = ("jobs", "create", "--training-file", str(train), "--suffix", "cli", "--hp", "lora_r=4", "--json")
+    sm = aws.client("sagemaker")
+    before = len(sm.list_training_jobs(MaxResults=100)["TrainingJobSummaries"])
+    refused = ftui(*args)  # billed by the instance-hour, and no terminal to ask on
+    assert refused.returncode == 2 and "this job is billed (≈ $" in refused.stderr, refused.stderr
+    assert "pass --yes" in refused.stderr
+    assert len(sm.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]) == before
+    created = ftui(*args, "--yes")
     assert created.returncode == 0, created.stderr
     job = json.loads(created.stdout)
     assert job["provider"] == "sagemaker" and job["base_model"] == "tiny-llama"
