@@ -191,6 +191,7 @@ class _Batcher:
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
         self._last_size = 1
+        self.peak_size = 1  # the largest batch so far (what proves batching happens)
         self._slots = threading.BoundedSemaphore(MAX_RUNNING)
         self._running = 0
 
@@ -234,6 +235,7 @@ class _Batcher:
             if not batch:
                 continue
             self._last_size = len(batch)
+            self.peak_size = max(self.peak_size, len(batch))
             self._slots.acquire()
             with self._ready:
                 self._running += 1

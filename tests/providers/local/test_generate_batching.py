@@ -44,9 +44,10 @@ def test_concurrent_greedy_chats_are_batched_and_match_their_solo_replies(local_
         # behind it and go as one batch.
         return await asyncio.gather(*(one(i, p) for i, p in enumerate(PROMPTS)))
 
+    generate._batcher.peak_size = 1
     batched = asyncio.run(together())
     assert batched == solo
-    assert generate._batcher._last_size > 1
+    assert generate._batcher.peak_size > 1  # the last batch alone may be one straggler
 
 
 def test_a_stop_string_ends_one_row_and_not_its_batch_mates():
