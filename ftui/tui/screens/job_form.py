@@ -101,9 +101,15 @@ def _grader(path: str, method: str) -> dict[str, Any] | None:
 
 
 def build_spec(
-    values: dict[str, str], base_model: str | None, method: str, options: dict[str, str] | None = None
+    values: dict[str, str],
+    base_model: str | None,
+    method: str,
+    options: dict[str, str] | None = None,
+    *,
+    grader: bool = True,
 ) -> JobSpec:
-    """Turn the form's text into a JobSpec, or raise FormError naming the field."""
+    """Turn the form's text into a JobSpec, or raise FormError naming the field. `grader=False`
+    leaves the grader out (the cost does not depend on it)."""
     from pydantic import ValidationError
 
     from ftui.model import Hyperparameters, JobSpec, one_of
@@ -125,7 +131,7 @@ def build_spec(
             "lr multiplier", values.get("learning_rate_multiplier", ""), "learning_rate_multiplier"
         ),
     )
-    grader = _grader(values.get("grader_file", "").strip(), method)
+    grader_obj = _grader(values.get("grader_file", "").strip(), method) if grader else None
     try:
         return JobSpec(
             base_model=base_model,
@@ -137,7 +143,7 @@ def build_spec(
             seed=seed,
             init_from=values.get("init_from", "").strip() or None,
             options=options or {},
-            grader=grader,
+            grader=grader_obj,
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -294,7 +300,9 @@ class JobFormScreen(ModalScreen["JobSpec | None"]):
         base = self.query_one("#base_model", Select).value
         method = self.query_one("#method", Select).value
         try:
-            spec = build_spec(self.form_values(), None if base is Select.NULL else str(base), str(method))
+            spec = build_spec(
+                self.form_values(), None if base is Select.NULL else str(base), str(method), grader=False
+            )
         except FormError:
             line.update("cost: choose a base model and a training file")
             return
