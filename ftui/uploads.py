@@ -38,6 +38,14 @@ class Uploaded:
     deduplicated: bool  # True: the backend had these bytes already; nothing was sent
 
 
+def size_of(path: Path) -> int:
+    """The file's size, or one clear error naming it (a provider's upload starts here)."""
+    try:
+        return path.stat().st_size
+    except OSError as exc:
+        raise FtuiError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
 async def upload_once(
     provider: Provider[Any],
     path: Path,

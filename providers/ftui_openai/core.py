@@ -30,7 +30,7 @@ from ftui.model import (
     RemoteFile,
 )
 from ftui.provider import Progress, Provider
-from ftui.uploads import file_ref, sha256_file
+from ftui.uploads import file_ref, sha256_file, size_of
 from ftui_openai.convert import OPENAI_STATUS, create_params, to_checkpoint, to_event, to_file, to_job
 from ftui_openai.settings import ApiSettings
 
@@ -151,10 +151,7 @@ class OpenAICompatibleProvider(Provider[A]):
         sha256: str | None = None,
     ) -> RemoteFile:
         path = Path(path)
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            raise FtuiError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        size = size_of(path)
         if size > self.upload_threshold:
             # The resumable session is keyed on the content: upload_once passes its hash.
             sha = sha256 if sha256 else await asyncio.to_thread(sha256_file, path)

@@ -37,7 +37,7 @@ from ftui.model import (
     RemoteFile,
 )
 from ftui.provider import Capability, Progress, Provider
-from ftui.uploads import sha256_file, upload_once
+from ftui.uploads import sha256_file, size_of, upload_once
 from ftui_sagemaker import convert, cost, payloads, status, tail
 from ftui_sagemaker.aws import Clients, error_code, is_not_found, map_error
 from ftui_sagemaker.settings import SageMakerSettings
@@ -165,10 +165,7 @@ class SageMakerProvider(Provider[SageMakerSettings]):
         sha256: str | None = None,
     ) -> RemoteFile:
         path = Path(path)
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            raise FtuiError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        size = size_of(path)
         sha = sha256 if sha256 else await asyncio.to_thread(sha256_file, path)
         bucket = self._bucket
         filename = re.sub(r"[^A-Za-z0-9._-]+", "_", path.name) or "file"

@@ -11,24 +11,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "serve"))
 
+from support.openai_provider import KEY
 from support.serve_harness import Served, serve
-
-KEY_ENV = "FTUI_TEST_OPENAI_KEY"
-KEY = "sk-test-0123456789"
 
 
 @pytest.fixture
 def server(local_provider: Any) -> Iterator[Served]:
     with serve(local_provider, api_key=KEY) as served:
         yield served
-
-
-def make_provider(base_url: str, monkeypatch: pytest.MonkeyPatch, **settings: Any) -> Any:
-    from ftui_openai.provider import OpenAIProvider
-    from ftui_openai.settings import OpenAISettings
-
-    monkeypatch.setenv(KEY_ENV, KEY)
-    settings.setdefault("max_retries", 2)
-    return OpenAIProvider(
-        OpenAISettings(base_url=base_url, api_key_env=KEY_ENV, **settings), profile="remote"
-    )

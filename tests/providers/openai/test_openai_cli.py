@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import KEY, KEY_ENV
+from support.openai_provider import KEY, KEY_ENV
 from support.serve_harness import Served, write_chat_examples
 
 pytestmark = pytest.mark.slow

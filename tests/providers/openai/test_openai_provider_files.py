@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import KEY, make_provider
+from support.openai_provider import KEY, make_provider
 from support.serve_harness import write_chat_examples
 
 from ftui.errors import FtuiError, NotFound, ProviderError

@@ -7,9 +7,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import make_provider
 from support.eventually import eventually
 from support.faults import Fault, FaultProxy
+from support.openai_provider import make_provider
 from support.serve_harness import write_chat_examples
 
 from ftui.model import ChatMessage, ChatParams, Hyperparameters, Job, JobSpec

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import make_provider
+from support.openai_provider import make_provider
 
 from ftui.errors import ProviderError
 from ftui.model import Hyperparameters, JobSpec
