@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.echo import install_echo
 
 ROOT = Path(__file__).parents[1]
 
@@ -38,24 +39,7 @@ def test_builtin_providers_register_through_entry_points() -> None:
 
 
 def test_example_plugin_once_installed_is_listed(tmp_path: Path) -> None:
-    target = tmp_path / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--target",
-            str(target),
-            str(ROOT / "plugins" / "ftui-echo"),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    target = install_echo(tmp_path / "site")
     rows = {p["name"]: p for p in providers_json(target)["providers"]}
     assert rows["echo"]["installed"] is True
     assert rows["echo"]["plugin"] == "echo"

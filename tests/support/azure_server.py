@@ -602,6 +602,16 @@ class FakeCredential:
         return AccessTokenInfo(self.token, int(time.time()) + 3600)
 
 
+def entra_profile(az: AzureServer) -> str:
+    """config.toml text for profile `az`: Azure OpenAI on the loopback server, signed in with Entra
+    ID, its management plane there too."""
+    return (
+        f'[profiles.az]\nprovider = "azure"\nendpoint = "{az.url}"\nauth = "entra"\n'
+        f'poll_interval = 0.05\nsubscription_id = "sub-1"\nresource_group = "rg"\naccount = "acct"\n'
+        f'management_url = "{az.url}"\n'
+    )
+
+
 def fake_az_cli(folder: Any, token: str) -> dict[str, str]:
     """An `az` on PATH that answers `az account get-access-token` as the Azure CLI does, so the real
     azure-identity (AzureCliCredential, picked by AZURE_TOKEN_CREDENTIALS) signs a CLI process in.

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support.azure_server import AzureServer, fake_az_cli
+from support.azure_server import AzureServer, entra_profile, fake_az_cli
 
 BASE = "gpt-4.1-mini-2025-04-14"
 
@@ -36,11 +36,7 @@ def dataset(path: Path) -> Path:
 def test_jobs_create_wait_on_an_entra_profile_shows_the_training_type_and_no_token(tmp_path: Path) -> None:
     with AzureServer() as az:
         config = tmp_path / "config.toml"
-        config.write_text(
-            f'[profiles.az]\nprovider = "azure"\nendpoint = "{az.url}"\nauth = "entra"\n'
-            f'poll_interval = 0.05\nsubscription_id = "sub-1"\nresource_group = "rg"\naccount = "acct"\n'
-            f'management_url = "{az.url}"\n'
-        )
+        config.write_text(entra_profile(az))
         env = {**os.environ, "FTUI_HOME": str(tmp_path / "home"), **fake_az_cli(tmp_path / "bin", az.token)}
         env.pop("AZURE_OPENAI_API_KEY", None)
         data = dataset(tmp_path / "train.jsonl")

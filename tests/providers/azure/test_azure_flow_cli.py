@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support.azure_server import AzureServer, fake_az_cli
+from support.azure_server import AzureServer, entra_profile, fake_az_cli
 
 BASE = "gpt-4.1-mini-2025-04-14"
 
@@ -19,11 +19,7 @@ BASE = "gpt-4.1-mini-2025-04-14"
 def test_validate_train_deploy_chat_undeploy_on_an_azure_profile(tmp_path: Path) -> None:
     with AzureServer(lro_polls=1) as az:
         config = tmp_path / "config.toml"
-        config.write_text(
-            f'[profiles.az]\nprovider = "azure"\nendpoint = "{az.url}"\nauth = "entra"\n'
-            f'poll_interval = 0.05\nsubscription_id = "sub-1"\nresource_group = "rg"\naccount = "acct"\n'
-            f'management_url = "{az.url}"\n'
-        )
+        config.write_text(entra_profile(az))
         env = {**os.environ, "FTUI_HOME": str(tmp_path / "home"), **fake_az_cli(tmp_path / "bin", az.token)}
 
         def ftui(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
